@@ -1,0 +1,239 @@
+/* Guest memory regions: lookup, overflow-safe range checks and copies. */
+#define _GNU_SOURCE
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+void nub_gm_init(struct nub_guest_mem *gm)
+{
+    memset(gm, 0, sizeof(*gm));
+}
+
+/* Exclusive end of a region; regions never wrap (checked on add), but a
+ * region may end exactly at 2^64, which is represented by end == 0 and
+ * handled by comparing "offset into region" instead of ends. */
+static bool region_contains(const struct nub_gm_region *r, nub_gpa gpa)
+{
+    return gpa >= r->gpa && gpa - r->gpa < r->size;
+}
+
+int nub_gm_add_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, void *host, int fd,
+                      off_t fd_offset)
+{
+    if (size == 0 || host == NULL)
+        return -EINVAL;
+    /* last = gpa + size - 1 must not wrap. */
+    if (gpa > UINT64_MAX - (size - 1))
+        return -EINVAL;
+    if (gm->count >= NUB_GM_MAX_REGIONS)
+        return -ENOSPC;
+    nub_gpa last = gpa + (size - 1);
+    size_t at = 0;
+    for (; at < gm->count; at++) {
+        const struct nub_gm_region *r = &gm->regions[at];
+        nub_gpa rlast = r->gpa + (r->size - 1);
+        if (gpa <= rlast && r->gpa <= last)
+            return -EINVAL; /* overlap */
+        if (gpa < r->gpa)
+            break;
+    }
+    memmove(&gm->regions[at + 1], &gm->regions[at], (gm->count - at) * sizeof(gm->regions[0]));
+    gm->regions[at] = (struct nub_gm_region){
+        .gpa = gpa, .size = size, .host = host, .fd = fd, .fd_offset = fd_offset};
+    gm->count++;
+    return 0;
+}
+
+size_t nub_gm_num_regions(const struct nub_guest_mem *gm)
+{
+    return gm->count;
+}
+
+const struct nub_gm_region *nub_gm_find_region(const struct nub_guest_mem *gm, nub_gpa gpa)
+{
+    /* Binary search over sorted regions. */
+    size_t lo = 0, hi = gm->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct nub_gm_region *r = &gm->regions[mid];
+        if (gpa < r->gpa)
+            hi = mid;
+        else if (gpa - r->gpa >= r->size)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    return NULL;
+}
+
+nub_gpa nub_gm_last_addr(const struct nub_guest_mem *gm)
+{
+    if (gm->count == 0)
+        return 0;
+    const struct nub_gm_region *r = &gm->regions[gm->count - 1];
+    return r->gpa + (r->size - 1);
+}
+
+/* Walks [gpa, gpa+len) region by region, calling fn for each piece.
+ * Fails with -EFAULT before calling fn at all if any byte is missing. */
+typedef void (*piece_fn)(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
+                         void *ctx);
+
+static int walk(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len, piece_fn fn,
+                void *ctx)
+{
+    if (len == 0)
+        return 0;
+    if (gpa > UINT64_MAX - (len - 1))
+        return -EFAULT;
+    /* Two passes: check everything first, so copies are all-or-nothing. */
+    for (int pass = 0; pass < 2; pass++) {
+        nub_gpa cur = gpa;
+        uint64_t left = len;
+        size_t done = 0;
+        /* Each iteration consumes at least one byte of a distinct region,
+         * so the loop is bounded by the number of regions. */
+        for (size_t guard = 0; left > 0; guard++) {
+            if (guard > gm->count)
+                return -EFAULT;
+            const struct nub_gm_region *r = nub_gm_find_region(gm, cur);
+            if (r == NULL)
+                return -EFAULT;
+            uint64_t roff = cur - r->gpa;
+            uint64_t avail = r->size - roff;
+            uint64_t n = left < avail ? left : avail;
+            if (pass == 1 && fn != NULL)
+                fn(r, roff, done, (size_t)n, ctx);
+            left -= n;
+            done += (size_t)n;
+            if (left > 0)
+                cur += n; /* cannot wrap: checked above */
+        }
+        if (fn == NULL)
+            break;
+    }
+    return 0;
+}
+
+bool nub_gm_check_range(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
+{
+    return walk(gm, gpa, len, NULL, NULL) == 0;
+}
+
+bool nub_gm_checked_offset(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t off,
+                           nub_gpa *out)
+{
+    if (gpa > UINT64_MAX - off)
+        return false;
+    if (nub_gm_find_region(gm, gpa + off) == NULL)
+        return false;
+    *out = gpa + off;
+    return true;
+}
+
+static void piece_read(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
+                       void *ctx)
+{
+    memcpy((uint8_t *)ctx + done, r->host + roff, n);
+}
+
+static void piece_write(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
+                        void *ctx)
+{
+    memcpy(r->host + roff, (const uint8_t *)ctx + done, n);
+}
+
+static void piece_zero(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
+                       void *ctx)
+{
+    (void)done;
+    (void)ctx;
+    uint8_t *p = r->host + roff;
+    if (r->fd >= 0) {
+        /* Punch whole pages: the kernel drops them and reads back zeros. */
+        const uint64_t pg = 4096;
+        uint64_t first = (roff + pg - 1) & ~(pg - 1);
+        uint64_t end = roff + n;
+        uint64_t last = end & ~(pg - 1);
+        if (first < last &&
+            fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                      r->fd_offset + (off_t)first, (off_t)(last - first)) == 0) {
+            memset(p, 0, first - roff);
+            memset(r->host + last, 0, end - last);
+            return;
+        }
+    }
+    memset(p, 0, n);
+}
+
+int nub_gm_read(const struct nub_guest_mem *gm, nub_gpa gpa, void *dst, size_t len)
+{
+    return walk(gm, gpa, len, piece_read, dst);
+}
+
+int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, size_t len)
+{
+    return walk(gm, gpa, len, piece_write, (void *)src);
+}
+
+int nub_gm_zero(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
+{
+    return walk(gm, gpa, len, piece_zero, NULL);
+}
+
+void *nub_gm_host_addr(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
+{
+    const struct nub_gm_region *r = nub_gm_find_region(gm, gpa);
+    if (r == NULL)
+        return NULL;
+    uint64_t roff = gpa - r->gpa;
+    if (len > r->size - roff)
+        return NULL;
+    return r->host + roff;
+}
+
+int nub_gm_fd_range(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len, int *fd,
+                    off_t *offset)
+{
+    const struct nub_gm_region *r = nub_gm_find_region(gm, gpa);
+    if (r == NULL)
+        return -EFAULT;
+    uint64_t roff = gpa - r->gpa;
+    if (len > r->size - roff)
+        return -EFAULT;
+    if (r->fd < 0)
+        return -ENOTSUP;
+    *fd = r->fd;
+    *offset = r->fd_offset + (off_t)roff;
+    return 0;
+}
+
+int nub_ro_view_make(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len,
+                     struct nub_ro_view *out)
+{
+    if (len == 0) {
+        *out = (struct nub_ro_view){.gpa = gpa, .len = 0, .host = NULL};
+        return 0;
+    }
+    const uint8_t *p = nub_gm_host_addr(gm, gpa, len);
+    if (p == NULL)
+        return -EFAULT;
+    *out = (struct nub_ro_view){.gpa = gpa, .len = len, .host = p};
+    return 0;
+}
+
+int nub_ro_view_copy(const struct nub_ro_view *v, uint64_t off, void *dst, size_t n)
+{
+    if (off > v->len || n > v->len - off)
+        return -EFAULT;
+    if (n == 0)
+        return 0;
+    /* volatile source: the guest may change it; we copy exactly once. */
+    const volatile uint8_t *s = v->host + off;
+    uint8_t *d = dst;
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+    return 0;
+}

@@ -1,0 +1,80 @@
+/* The directory reader: a read-only view of the guest's cap directory,
+ * walked in guest memory by the host with no VM exit.
+ *
+ * Guest memory is hostile: every structure is copied out before it is
+ * validated, every address goes through guest_mem, probe sequences and
+ * table sizes are bounded. A corrupt directory yields -EIO, never a crash
+ * or an out-of-bounds access. The caller holds the sandbox read lock (the
+ * guest is quiescent) for as long as it uses what it got. */
+#ifndef NUB_READER_H
+#define NUB_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "nub/abi.h"
+
+enum nub_reader_error {
+    NUB_READER_OK = 0,
+    NUB_READER_BAD_MAGIC,      /* boot info magic is not NUB_BOOT_MAGIC */
+    NUB_READER_BAD_ABI,        /* boot info ABI version differs */
+    NUB_READER_UNINITIALISED,  /* directory_gpa is 0: INIT has not run */
+    NUB_READER_OUT_OF_RANGE,   /* boot info or directory outside guest memory */
+    NUB_READER_CORRUPT,        /* directory header fails validation */
+};
+
+const char *nub_reader_strerror(enum nub_reader_error e);
+
+struct nub_reader {
+    const struct nub_guest_mem *gm;
+    nub_gpa boot_info_gpa;
+    nub_gpa directory_gpa;
+    uint64_t seed;
+};
+
+/* A cap as copied out of one directory entry, already validated: its data
+ * range lies inside guest memory. */
+struct nub_cap {
+    uint8_t hash[16];
+    nub_gpa data_gpa;
+    uint64_t len;
+    uint32_t refcount;
+    uint16_t kind;
+};
+
+enum nub_reader_error nub_reader_open(struct nub_reader *r, const struct nub_guest_mem *gm,
+                                      nub_gpa boot_info_gpa);
+
+/* Re-reads the directory address from boot info (after the guest grew or
+ * rebuilt its table, or rebooted). */
+enum nub_reader_error nub_reader_refresh(struct nub_reader *r);
+
+/* Validated snapshot of the header: 0 or -EIO. */
+int nub_reader_header(const struct nub_reader *r, struct nub_dir_header *out);
+
+/* Number of caps; -EIO if the header is corrupt. */
+int64_t nub_reader_len(const struct nub_reader *r);
+
+/* 0 and *out filled; -ENOENT if absent; -EIO if the table is corrupt on the
+ * probe path (or the entry's data lies outside guest memory). */
+int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out);
+bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16]);
+
+/* Iteration in slot order. *cursor starts at 0; returns 1 with *out and
+ * the cursor advanced past it, 0 at the end, -EIO on a corrupt table.
+ * Entries that fail validation are skipped (and counted in *bad if non-NULL).
+ * The cursor is stable for a given directory generation, so FUSE readdir
+ * offsets can be cursors. */
+int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap *out,
+                    uint64_t *bad);
+
+/* Home slot of a hash for a given seed and capacity (shared with the guest). */
+uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity);
+
+/* 32 lowercase hex digits + NUL <-> canonical hash. Parsing accepts exactly
+ * 32 lowercase hex digits and nothing else (-EINVAL). */
+void nub_hash_to_hex(const uint8_t hash[16], char out[33]);
+int nub_hash_from_hex(const char *s, uint8_t out[16]);
+
+#endif /* NUB_READER_H */

@@ -1,0 +1,97 @@
+/* The sandbox: one KVM VM with one vCPU running the nubfs guest kernel, the
+ * mailbox call protocol, and recovery from a misbehaving guest.
+ *
+ * Locking: calls take the sandbox lock exclusively; readers of guest memory
+ * (the FUSE read path) hold it shared via nub_sandbox_rdlock, so the guest
+ * never runs while a reader walks its memory. */
+#ifndef NUB_SANDBOX_H
+#define NUB_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "nub/abi.h"
+
+struct nub_sandbox;
+
+/* Receives each complete log line from the guest (no trailing newline) and
+ * each sandbox event (poisoning, reboot). May be called with the sandbox
+ * lock held: it must not call back into the sandbox. */
+typedef void (*nub_log_fn)(void *ctx, const char *line);
+
+struct nub_sandbox_opts {
+    const void *kernel;     /* guest ELF image bytes (embedded or from a file) */
+    size_t kernel_size;
+    uint64_t mem_size;      /* guest RAM bytes; 0 = NUB_DEFAULT_MEM */
+    uint32_t watchdog_ms;   /* per call; 0 = default (5000) */
+    bool test_ops;          /* set NUB_BOOT_F_TEST_OPS */
+    nub_log_fn log;         /* may be NULL */
+    void *log_ctx;
+};
+
+/* Times measured while booting, for `stats` and the benchmarks. */
+struct nub_boot_times {
+    uint64_t vm_create_ns;  /* KVM VM + memory + vCPU setup */
+    uint64_t ready_ns;      /* from create start to guest READY */
+    uint64_t init_ns;       /* INIT call */
+};
+
+/* Boots a fresh guest up to READY and INIT. On failure returns -errno and
+ * writes a one-line reason (with the fix, when there is one) to err. */
+int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox **out, char *err,
+                       size_t errlen);
+void nub_sandbox_destroy(struct nub_sandbox *sb);
+
+/* One call. In: op, args, hash. Out: status, ret, msg.
+ * Returns 0 when the guest answered (status may still be an error: see
+ * nub_status_errno), -EIO if the guest misbehaved (the sandbox is then
+ * poisoned; the reason is logged and kept), -ESHUTDOWN if already poisoned. */
+struct nub_call {
+    uint32_t op;
+    uint64_t args[NUB_MAILBOX_ARGS];
+    uint8_t hash[16];
+    uint32_t status;
+    uint64_t ret[NUB_MAILBOX_ARGS];
+    char msg[NUB_MAILBOX_MSG];
+};
+int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call);
+
+/* errno for a guest status: OK 0, NOMEM -ENOSPC, EXISTS -EEXIST, NOENT
+ * -ENOENT, BADMSG -EBADMSG, QUOTA -EDQUOT, others -EINVAL / -EIO. */
+int nub_status_errno(uint32_t status);
+
+/* Publishes one blob: hashes it (XXH3-128, natively), and if the hash is
+ * already present compares the bytes (-EEXIST if they differ); else ALLOC,
+ * copy in, PUT. hash_out gets the canonical hash. Takes the lock itself. */
+int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
+                    uint8_t hash_out[16]);
+
+/* Shared lock for readers of guest memory. */
+void nub_sandbox_rdlock(struct nub_sandbox *sb);
+void nub_sandbox_rdunlock(struct nub_sandbox *sb);
+
+const struct nub_guest_mem *nub_sandbox_mem(const struct nub_sandbox *sb);
+nub_gpa nub_sandbox_boot_info_gpa(const struct nub_sandbox *sb);
+const struct nub_boot_times *nub_sandbox_boot_times(const struct nub_sandbox *sb);
+
+/* Counters for `stats`. */
+struct nub_sandbox_counters {
+    uint64_t calls;
+    uint64_t exits;    /* VM exits, all kinds */
+    uint64_t reboots;
+    uint64_t poisoned; /* times poisoned */
+};
+void nub_sandbox_counters(const struct nub_sandbox *sb, struct nub_sandbox_counters *out);
+
+bool nub_sandbox_poisoned(const struct nub_sandbox *sb);
+/* Why it was poisoned ("" if not), e.g. "KVM_EXIT_SHUTDOWN (triple fault)
+ * during op 0x100". Valid until the next reboot. */
+const char *nub_sandbox_poison_reason(const struct nub_sandbox *sb);
+
+/* Throws away the guest and boots a fresh one in the same memory slot
+ * (re-zeroed). The caller re-publishes what it holds. */
+int nub_sandbox_reboot(struct nub_sandbox *sb, char *err, size_t errlen);
+
+#endif /* NUB_SANDBOX_H */
