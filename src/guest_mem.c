@@ -1,5 +1,7 @@
 /* Guest memory regions: lookup, overflow-safe range checks and copies. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "guest_mem.h"
 
 #include <errno.h>
@@ -58,12 +60,12 @@ const struct nub_gm_region *nub_gm_find_region(const struct nub_guest_mem *gm, n
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const struct nub_gm_region *r = &gm->regions[mid];
+        if (region_contains(r, gpa))
+            return r;
         if (gpa < r->gpa)
             hi = mid;
-        else if (gpa - r->gpa >= r->size)
-            lo = mid + 1;
         else
-            return r;
+            lo = mid + 1;
     }
     return NULL;
 }

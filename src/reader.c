@@ -1,1 +1,254 @@
-/* The directory reader: walks the guest cap directory in guest memory (see reader.h). */
+/* The directory reader: walks the guest's cap directory in guest memory
+ * (see reader.h). Every structure is copied out with nub_gm_read before it
+ * is looked at, so the guest cannot change a value between check and use.
+ *
+ * Policy on low memory: no directory header, entries table or non-empty
+ * cap data may start below NUB_KERNEL_BASE. That range holds the null
+ * page and the host-built page tables/GDT; the guest heap always lies
+ * above the kernel image, so an address there can only come from a
+ * corrupt directory, and serving it would leak the page tables. */
+#include "reader.h"
+
+#include <errno.h>
+#include <string.h>
+#include <xxhash.h>
+
+#define ENTRY_SIZE ((uint64_t)sizeof(struct nub_dir_entry))
+
+const char *nub_reader_strerror(enum nub_reader_error e)
+{
+    switch (e) {
+    case NUB_READER_OK:
+        return "ok";
+    case NUB_READER_BAD_MAGIC:
+        return "boot info has a bad magic (not a nubfs guest)";
+    case NUB_READER_BAD_ABI:
+        return "guest ABI version differs from the host's";
+    case NUB_READER_UNINITIALISED:
+        return "guest directory not initialised (directory address is 0)";
+    case NUB_READER_OUT_OF_RANGE:
+        return "boot info or directory lies outside guest memory";
+    case NUB_READER_CORRUPT:
+        return "guest directory header is corrupt";
+    }
+    return "unknown reader error";
+}
+
+uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity)
+{
+    return XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1);
+}
+
+/* True if [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE.
+ * len 0 is accepted with any address: nothing is ever read from it. */
+static bool high_range_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, len);
+}
+
+/* Copies the header at gpa and validates it. */
+static int read_header(const struct nub_guest_mem *gm, nub_gpa gpa, struct nub_dir_header *h)
+{
+    if (gpa == 0 || nub_gm_read(gm, gpa, h, sizeof(*h)) != 0)
+        return -EIO;
+    if (h->magic != NUB_DIR_MAGIC)
+        return -EIO;
+    uint64_t cap = h->capacity;
+    if (cap < NUB_DIR_MIN_CAPACITY || cap > NUB_DIR_MAX_CAPACITY || (cap & (cap - 1)) != 0)
+        return -EIO;
+    if (h->count > cap)
+        return -EIO;
+    /* cap <= 2^26 so cap * 40 cannot overflow, but keep the check local. */
+    if (cap > UINT64_MAX / ENTRY_SIZE)
+        return -EIO;
+    if (h->entries_gpa < NUB_KERNEL_BASE ||
+        !nub_gm_check_range(gm, h->entries_gpa, cap * ENTRY_SIZE))
+        return -EIO;
+    return 0;
+}
+
+static enum nub_reader_error open_at(struct nub_reader *r)
+{
+    struct nub_boot_info bi;
+    r->directory_gpa = 0;
+    r->seed = 0;
+    if (nub_gm_read(r->gm, r->boot_info_gpa, &bi, sizeof(bi)) != 0)
+        return NUB_READER_OUT_OF_RANGE;
+    if (bi.magic != NUB_BOOT_MAGIC)
+        return NUB_READER_BAD_MAGIC;
+    if (bi.abi_version != NUB_ABI_VERSION)
+        return NUB_READER_BAD_ABI;
+    if (bi.directory_gpa == 0)
+        return NUB_READER_UNINITIALISED;
+    if (!high_range_ok(r->gm, bi.directory_gpa, sizeof(struct nub_dir_header)))
+        return NUB_READER_OUT_OF_RANGE;
+    struct nub_dir_header h;
+    if (read_header(r->gm, bi.directory_gpa, &h) != 0)
+        return NUB_READER_CORRUPT;
+    r->directory_gpa = bi.directory_gpa;
+    r->seed = bi.hasher_seed;
+    return NUB_READER_OK;
+}
+
+enum nub_reader_error nub_reader_open(struct nub_reader *r, const struct nub_guest_mem *gm,
+                                      nub_gpa boot_info_gpa)
+{
+    memset(r, 0, sizeof(*r));
+    r->gm = gm;
+    r->boot_info_gpa = boot_info_gpa;
+    return open_at(r);
+}
+
+enum nub_reader_error nub_reader_refresh(struct nub_reader *r)
+{
+    return open_at(r);
+}
+
+int nub_reader_header(const struct nub_reader *r, struct nub_dir_header *out)
+{
+    /* Re-read every time: the header may have changed since open (the
+     * caller holds the read lock, so it is stable while we use it). */
+    return read_header(r->gm, r->directory_gpa, out);
+}
+
+int64_t nub_reader_len(const struct nub_reader *r)
+{
+    struct nub_dir_header h;
+    if (read_header(r->gm, r->directory_gpa, &h) != 0)
+        return -EIO;
+    return (int64_t)h.count; /* <= capacity <= 2^26 */
+}
+
+/* Copies slot idx (idx < capacity, table range already checked). */
+static int read_entry(const struct nub_reader *r, const struct nub_dir_header *h, uint64_t idx,
+                      struct nub_dir_entry *e)
+{
+    if (nub_gm_read(r->gm, h->entries_gpa + idx * ENTRY_SIZE, e, sizeof(*e)) != 0)
+        return -EIO; /* cannot happen after read_header; never trust that */
+    return 0;
+}
+
+/* A used entry is served only if its data is guest memory above the low
+ * area, its kind is known and it holds at least one reference. */
+static int entry_to_cap(const struct nub_reader *r, const struct nub_dir_entry *e,
+                        struct nub_cap *out)
+{
+    if (e->kind > NUB_CAP_MANIFEST || e->refcount == 0)
+        return -EIO;
+    if (!high_range_ok(r->gm, e->data_gpa, e->len))
+        return -EIO;
+    memcpy(out->hash, e->hash, 16);
+    out->data_gpa = e->data_gpa;
+    out->len = e->len;
+    out->refcount = e->refcount;
+    out->kind = e->kind;
+    return 0;
+}
+
+/* Probes for hash. Returns the slot index (>= 0) with *e filled, -ENOENT
+ * at an empty slot, -EIO if the header is corrupt or every slot is full
+ * (a table must always keep free slots, so a probe that wraps all the way
+ * round means the guest broke its own invariant). */
+static int64_t probe(const struct nub_reader *r, const struct nub_dir_header *h,
+                     const uint8_t hash[16], struct nub_dir_entry *e)
+{
+    uint64_t mask = h->capacity - 1;
+    uint64_t idx = nub_dir_slot(hash, r->seed, h->capacity);
+    for (uint64_t n = 0; n < h->capacity; n++, idx = (idx + 1) & mask) {
+        if (read_entry(r, h, idx, e) != 0)
+            return -EIO;
+        if (!(e->flags & NUB_DIR_F_USED))
+            return -ENOENT;
+        if (memcmp(e->hash, hash, 16) == 0)
+            return (int64_t)idx;
+    }
+    return -EIO;
+}
+
+int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out)
+{
+    struct nub_dir_header h;
+    if (read_header(r->gm, r->directory_gpa, &h) != 0)
+        return -EIO;
+    struct nub_dir_entry e;
+    int64_t at = probe(r, &h, hash, &e);
+    if (at < 0)
+        return (int)at;
+    return entry_to_cap(r, &e, out);
+}
+
+bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16])
+{
+    struct nub_cap c;
+    return nub_reader_get(r, hash, &c) == 0;
+}
+
+int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap *out,
+                    uint64_t *bad)
+{
+    struct nub_dir_header h;
+    if (read_header(r->gm, r->directory_gpa, &h) != 0)
+        return -EIO;
+    /* Bounded by capacity: each step advances the cursor by one slot. */
+    for (uint64_t idx = *cursor; idx < h.capacity; idx++) {
+        struct nub_dir_entry e;
+        if (read_entry(r, &h, idx, &e) != 0)
+            return -EIO;
+        if (!(e.flags & NUB_DIR_F_USED))
+            continue;
+        /* List only what lookup finds: the entry must be the first one its
+         * own probe reaches (drops duplicates and unreachable slots), and
+         * must pass the same validation as get. */
+        struct nub_dir_entry seen;
+        int64_t at = probe(r, &h, e.hash, &seen);
+        if (at != (int64_t)idx || entry_to_cap(r, &seen, out) != 0) {
+            if (bad != NULL)
+                (*bad)++;
+            continue;
+        }
+        *cursor = idx + 1;
+        return 1;
+    }
+    *cursor = h.capacity;
+    return 0;
+}
+
+void nub_hash_to_hex(const uint8_t hash[16], char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = digits[hash[i] >> 4];
+        out[2 * i + 1] = digits[hash[i] & 0xf];
+    }
+    out[32] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int nub_hash_from_hex(const char *s, uint8_t out[16])
+{
+    uint8_t tmp[16];
+    /* Stops at the first non-digit, so a short string's NUL ends it. */
+    for (int i = 0; i < 32; i++) {
+        int v = hex_value(s[i]);
+        if (v < 0)
+            return -EINVAL;
+        if (i % 2 == 0)
+            tmp[i / 2] = (uint8_t)(v << 4);
+        else
+            tmp[i / 2] |= (uint8_t)v;
+    }
+    if (s[32] != '\0')
+        return -EINVAL;
+    memcpy(out, tmp, 16);
+    return 0;
+}

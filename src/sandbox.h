@@ -16,13 +16,15 @@
 
 struct nub_sandbox;
 
-/* Receives each complete log line from the guest (no trailing newline) and
- * each sandbox event (poisoning, reboot). May be called with the sandbox
- * lock held: it must not call back into the sandbox. */
+/* Receives each complete log line from the guest (no trailing newline,
+ * prefixed "guest: ", non-printable bytes replaced by '?') and each sandbox
+ * event (prefixed "sandbox: ": boot, poisoning, reboot). May be called with
+ * the sandbox lock held: it must not call back into the sandbox. */
 typedef void (*nub_log_fn)(void *ctx, const char *line);
 
 struct nub_sandbox_opts {
-    const void *kernel;     /* guest ELF image bytes (embedded or from a file) */
+    const void *kernel;     /* guest ELF image bytes (embedded or from a file);
+                               NULL = the embedded default. Copied. */
     size_t kernel_size;
     uint64_t mem_size;      /* guest RAM bytes; 0 = NUB_DEFAULT_MEM */
     uint32_t watchdog_ms;   /* per call; 0 = default (5000) */
@@ -82,6 +84,10 @@ struct nub_sandbox_counters {
     uint64_t exits;    /* VM exits, all kinds */
     uint64_t reboots;
     uint64_t poisoned; /* times poisoned */
+    /* Guest instructions KVM emulated since create, over all reboots (see
+     * nub_vm_emulated_insns: on kvm-pvm every guest instruction; on
+     * hardware KVM only emulated ones). 0 if this KVM cannot tell. */
+    uint64_t emulated_insns;
 };
 void nub_sandbox_counters(const struct nub_sandbox *sb, struct nub_sandbox_counters *out);
 
@@ -89,6 +95,11 @@ bool nub_sandbox_poisoned(const struct nub_sandbox *sb);
 /* Why it was poisoned ("" if not), e.g. "KVM_EXIT_SHUTDOWN (triple fault)
  * during op 0x100". Valid until the next reboot. */
 const char *nub_sandbox_poison_reason(const struct nub_sandbox *sb);
+
+/* The signal the call watchdog sends to the calling thread (SIGRTMIN+3);
+ * the sandbox installs a handler for it and unblocks it during calls. Do
+ * not use it for anything else. */
+int nub_sandbox_kick_signal(void);
 
 /* Throws away the guest and boots a fresh one in the same memory slot
  * (re-zeroed). The caller re-publishes what it holds. */

@@ -88,8 +88,10 @@ enum nub_op {
                            (the guest then frees the new copy) */
     NUB_OP_RELEASE = 5, /* hash[] -> drop one reference; ret[0]=refcount left */
     NUB_OP_STATS = 6,   /* -> ret[] as enum nub_stat_index */
-    NUB_OP_MOUNT = 7,   /* args[0]=package gpa args[1]=len ... (mount issue) */
-    NUB_OP_UNMOUNT = 8, /* args[0]=handle */
+    NUB_OP_MOUNT = 7,   /* args[0]=package gpa args[1]=len args[2]=flags,
+                           hash[0..8)=signer key id -> ret[0]=handle ...
+                           (see "Mount protocol" below) */
+    NUB_OP_UNMOUNT = 8, /* args[0]=handle -> ret[0]=caps removed ... */
     NUB_OP_NOP = 9,     /* does nothing; used to drain the scrub list */
 
     /* Test-only ops: refused with NUB_ST_INVAL unless NUB_BOOT_F_TEST_OPS. */
@@ -189,15 +191,229 @@ struct nub_dir_entry {
     uint16_t flags;    /* NUB_DIR_F_* */
 };
 
-/* ---- Mount table (filled in by the mount issue) -------------------------- */
+/* ---- Mount protocol ------------------------------------------------------
+ * Before NUB_OP_MOUNT the host has (DESIGN §2, §5 step 1): checked the
+ * Ed25519 signature against its trusted keys, checked every segment's
+ * XXH3-128 against its header, and compared the bytes with any existing cap
+ * of equal hash (the guest never hashes or compares payload bytes). It then
+ * ALLOCs the package size, copies the package there and calls MOUNT:
+ *   args[0] gpa of the package: the start of a block ALLOC returned (owner
+ *           host), args[1] its length in bytes (0 < len <= block size),
+ *   args[2] flags: NUB_MOUNT_F_FAIL_STEP_MASK = test fault injection (fail
+ *           right after step N, 2..7, as if it had failed: everything is
+ *           rolled back); refused with NUB_ST_INVAL unless the boot flags
+ *           have NUB_BOOT_F_TEST_OPS. Every other bit must be 0.
+ *   hash[0..8) the signer key id (the first 8 bytes of the Ed25519 public
+ *           key the signature verified with; all zero for an unsigned
+ *           package), recorded in the mount record; hash[8..16) ignored.
+ * The guest runs steps 2-7 (parse, regions, components/caps, grants,
+ * queues, tasks), all or nothing. On success:
+ *   ret[0] handle (nonzero, never reused during one boot),
+ *   ret[1] gpa of its struct nub_mount_rec in the mount table,
+ *   ret[2] caps this mount added to the directory (new entries),
+ *   ret[3] caps it holds a reference to (new + shared; = rec.ncaps),
+ * and the package block now belongs to the mount (the host can no longer
+ * FREE it; UNMOUNT frees it). On failure the directory (its entries,
+ * count, bytes and capacity; the generation may have advanced), the mount
+ * table and the heap's used level are exactly as before, the package block
+ * is still the host's (it FREEs it), and msg says why:
+ *   NUB_ST_BADMSG  container/manifest/WASM malformed, an entry point not an
+ *                  exported function, a grant beyond the access sets
+ *   NUB_ST_QUOTA   a limit exceeded (counts, sizes, mount table full)
+ *   NUB_ST_NOMEM   guest heap exhausted
+ *   NUB_ST_EXISTS  a cap hash already present with another length
+ *   NUB_ST_INVAL   bad arguments, or the injected fault.
+ * Mount names: the mount record carries the manifest's package name, and
+ * names are NOT unique in the table: replacing a package is done by the
+ * host as mount-new-then-unmount-old, so both are mounted for a moment.
+ * The host owns the mapping from its ctl/ file names to handles.
+ *
+ * NUB_OP_UNMOUNT args[0]=handle (NUB_ST_NOENT if no live mount has it):
+ * stops its tasks, disconnects its queues, revokes its grants, destroys
+ * its regions, drops its cap references, frees the handle and its memory.
+ *   ret[0] caps removed from the directory by this call,
+ *   ret[1] 1 if the package bytes stay as a hidden zombie (see below),
+ *   ret[2] zombies freed by this call (including its own package).
+ * Cap bytes live in place in the package of the mount that published the
+ * cap first. If other holders still reference such a cap at unmount, the
+ * record becomes NUB_MOUNT_S_ZOMBIE: the package (and the cap list) stay
+ * until no directory entry points into the package any more; every
+ * MOUNT and UNMOUNT call frees the zombies whose caps are gone. */
+#define NUB_MOUNT_F_FAIL_STEP_MASK 0xffull
+#define NUB_MOUNT_STEP_PARSE 2u
+#define NUB_MOUNT_STEP_REGIONS 3u
+#define NUB_MOUNT_STEP_COMPONENTS 4u
+#define NUB_MOUNT_STEP_GRANTS 5u
+#define NUB_MOUNT_STEP_QUEUES 6u
+#define NUB_MOUNT_STEP_TASKS 7u
+#define NUB_MOUNT_SIGNER_LEN 8u
+
+/* ---- Mount table (guest heap, read by the host) ---------------------------
+ * boot_info.mount_table_gpa -> struct nub_mount_table, allocated by INIT
+ * together with its fixed array of `capacity` (NUB_MOUNT_SLOTS) records at
+ * slots_gpa; neither moves afterwards. A record is in use iff state !=
+ * NUB_MOUNT_S_FREE; the host shows only NUB_MOUNT_S_LIVE records (`count`
+ * of them) and ignores zombies. Each live record points at arrays in one
+ * records block of the guest heap (components_gpa ... caps_gpa, each with
+ * its count); those arrays never change while the record is live, except
+ * task states, append-only lengths and ring head/tail. `generation`
+ * changes on every successful mount or unmount (a failed mount leaves the
+ * table untouched). All strings are char[NUB_MOUNT_NAME_LEN], NUL-padded,
+ * at most 63 characters; the host must still bound its reads (memchr) and
+ * range-check every gpa and count (at most the NUB_MOUNT_MAX_* below). */
 #define NUB_MOUNT_MAGIC 0x544e4d5f4255454eull /* "NEUB_MNT" little-endian */
+#define NUB_MOUNT_SLOTS 256u
+#define NUB_MOUNT_NAME_LEN 64u
+#define NUB_MOUNT_MAX_COMPONENTS 256u /* also the width of the reader/writer bitmaps */
+#define NUB_MOUNT_MAX_REGIONS 256u
+#define NUB_MOUNT_MAX_QUEUES 1024u
+#define NUB_MOUNT_MAX_TASKS 64u
+#define NUB_MOUNT_MAX_GRANTS 4096u
+#define NUB_MOUNT_MAX_CAPS 1024u      /* segments of one package */
+
 struct nub_mount_table {
+    uint64_t magic;       /* NUB_MOUNT_MAGIC */
+    uint64_t capacity;    /* records at slots_gpa (NUB_MOUNT_SLOTS) */
+    uint64_t count;       /* records in state NUB_MOUNT_S_LIVE */
+    uint64_t slots_gpa;   /* struct nub_mount_rec[capacity] */
+    uint64_t generation;  /* changes on every mount and unmount */
+    uint64_t next_handle; /* handle the next mount gets */
+    uint64_t zombies;     /* records in state NUB_MOUNT_S_ZOMBIE */
+    uint64_t reserved;
+};
+
+enum nub_mount_state {
+    NUB_MOUNT_S_FREE = 0,
+    NUB_MOUNT_S_LIVE = 1,
+    NUB_MOUNT_S_ZOMBIE = 2, /* unmounted; package bytes kept for others' caps */
+};
+
+struct nub_mount_rec {
+    uint64_t handle;              /* nonzero while in use */
+    uint32_t state;               /* enum nub_mount_state */
+    uint32_t flags;               /* 0 */
+    char name[NUB_MOUNT_NAME_LEN];    /* manifest package name */
+    char version[NUB_MOUNT_NAME_LEN]; /* manifest package version */
+    uint8_t signer[NUB_MOUNT_SIGNER_LEN]; /* key id from the host; 0 = unsigned */
+    uint8_t manifest_hash[16];    /* cap hash of the manifest segment */
+    uint64_t package_gpa;         /* package bytes (block owned by the mount) */
+    uint64_t package_len;
+    uint64_t generation;          /* table generation that published it */
+    uint32_t ncomponents, nregions, nqueues, ntasks, ngrants, ncaps;
+    uint64_t components_gpa;      /* struct nub_mount_component[ncomponents] */
+    uint64_t regions_gpa;         /* struct nub_mount_region[nregions] */
+    uint64_t queues_gpa;          /* struct nub_mount_queue[nqueues] */
+    uint64_t tasks_gpa;           /* struct nub_mount_task[ntasks] */
+    uint64_t grants_gpa;          /* struct nub_mount_grant[ngrants] */
+    uint64_t caps_gpa;            /* struct nub_mount_cap[ncaps] */
+    uint64_t records_gpa;         /* the block holding all six arrays */
+    uint64_t records_len;
+    uint64_t reserved[5];
+};
+
+/* A component: its module is a WASM cap, kept in place in the package. */
+struct nub_mount_component {
+    char name[NUB_MOUNT_NAME_LEN];
+    uint8_t wasm_hash[16];        /* cap hash of its module */
+    uint64_t wasm_gpa;            /* module bytes (inside the package) */
+    uint64_t wasm_len;
+    uint32_t priority;            /* 0..255 */
+    uint32_t nentries;            /* WIT entry points = its tasks: */
+    uint32_t first_task;          /*   tasks[first_task .. first_task+nentries) */
+    uint32_t ngrants;             /* its grant table: */
+    uint64_t grants_gpa;          /*   struct nub_mount_grant[ngrants] (a slice of the mount's) */
+    uint64_t reserved;
+};
+
+enum nub_region_policy { /* = the manifest's values */
+    NUB_REGION_IMMUTABLE = 0,   /* the bytes of a DATA cap, in place */
+    NUB_REGION_APPEND_ONLY = 1, /* max_size bytes reserved, zero; length grows */
+    NUB_REGION_SLAB = 2,        /* slot_size x slot_count bytes, zero */
+};
+
+struct nub_mount_region {
+    char name[NUB_MOUNT_NAME_LEN];
+    uint32_t policy;              /* enum nub_region_policy */
+    uint32_t owner;               /* component index */
+    uint64_t gpa;                 /* region memory */
+    uint64_t size;                /* bytes reserved at gpa */
+    uint64_t length;              /* bytes in use: slab, immutable = size; append-only from 0 */
+    uint64_t slot_size, slot_count; /* slab; 0 otherwise */
+    uint8_t init_hash[16];        /* immutable: its DATA cap; else zero */
+    uint8_t readers[NUB_MOUNT_MAX_COMPONENTS / 8]; /* bit c%8 of byte c/8: component c */
+    uint8_t writers[NUB_MOUNT_MAX_COMPONENTS / 8];
+};
+
+/* A queue's ring in guest memory: this header, then capacity slots of
+ * slot_size bytes; slot i holds {uint32_t len; uint32_t reserved;
+ * uint8_t data[max_msg]}. Message n (a running count) lives in slot
+ * n & (capacity - 1); the ring holds messages [head, tail). */
+#define NUB_RING_MAGIC 0x474e49525f42554eull /* "NUB_RING" little-endian */
+#define NUB_RING_SLOT_HEADER 8u
+struct nub_ring {
     uint64_t magic;
-    uint64_t capacity;  /* slots at slots_gpa */
-    uint64_t count;
-    uint64_t slots_gpa;
-    uint64_t generation;
+    uint32_t capacity;            /* power of two */
+    uint32_t max_msg;             /* bytes */
+    uint64_t slot_size;           /* round_up(8 + max_msg, 8) */
+    uint64_t head;                /* messages consumed */
+    uint64_t tail;                /* messages produced; tail - head <= capacity */
     uint64_t reserved[3];
+};
+
+struct nub_mount_queue {
+    char src_port[NUB_MOUNT_NAME_LEN];
+    char dst_port[NUB_MOUNT_NAME_LEN];
+    uint32_t src, dst;            /* component indices */
+    uint32_t capacity, max_msg;
+    uint64_t ring_gpa;            /* struct nub_ring, then the slots */
+    uint64_t ring_len;            /* 64 + capacity * slot_size */
+};
+
+enum nub_task_state {
+    NUB_TASK_READY = 1,
+    NUB_TASK_RUNNING = 2,
+    NUB_TASK_STOPPED = 3,
+};
+
+struct nub_mount_task {
+    char entry[NUB_MOUNT_NAME_LEN]; /* WIT entry point (an exported function) */
+    uint32_t component;           /* index */
+    uint32_t priority;            /* the component's */
+    uint32_t state;               /* enum nub_task_state */
+    uint32_t reserved;
+};
+
+enum nub_object_kind { /* = the manifest's values */
+    NUB_OBJ_REGION = 0,
+    NUB_OBJ_QUEUE = 1,
+    NUB_OBJ_COMPONENT = 2,
+};
+
+#define NUB_RIGHT_READ 0x01u
+#define NUB_RIGHT_WRITE 0x02u
+#define NUB_RIGHT_GRANT 0x04u
+#define NUB_RIGHT_REVOKE 0x08u
+#define NUB_RIGHT_EXECUTE 0x10u
+
+/* Sorted by (component, kind, object); a component's grants are contiguous. */
+struct nub_mount_grant {
+    uint32_t component;
+    uint32_t kind;                /* enum nub_object_kind */
+    uint32_t object;              /* index in the mount's table of that kind */
+    uint32_t rights;              /* NUB_RIGHT_* */
+};
+
+/* One cap reference the mount holds (one per non-signature segment). */
+#define NUB_MCAP_F_FIRST 0x1u /* this mount created the directory entry: its
+                                 data_gpa points into this package */
+struct nub_mount_cap {
+    uint8_t hash[16];
+    uint64_t gpa;                 /* the bytes in this package */
+    uint64_t len;
+    uint16_t kind;                /* enum nub_cap_kind */
+    uint16_t flags;               /* NUB_MCAP_F_* */
+    uint32_t segment;             /* segment index in the package */
+    uint64_t reserved;
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
@@ -205,6 +421,15 @@ _Static_assert(sizeof(struct nub_boot_info) == 128, "boot info layout");
 _Static_assert(sizeof(struct nub_log_ring) == 16 + NUB_LOG_RING_SIZE, "log ring layout");
 _Static_assert(sizeof(struct nub_dir_header) == 48, "directory header layout");
 _Static_assert(sizeof(struct nub_dir_entry) == 40, "directory entry layout");
+_Static_assert(sizeof(struct nub_mount_table) == 64, "mount table layout");
+_Static_assert(sizeof(struct nub_mount_rec) == 320, "mount record layout");
+_Static_assert(sizeof(struct nub_mount_component) == 128, "component record layout");
+_Static_assert(sizeof(struct nub_mount_region) == 192, "region record layout");
+_Static_assert(sizeof(struct nub_ring) == 64, "ring header layout");
+_Static_assert(sizeof(struct nub_mount_queue) == 160, "queue record layout");
+_Static_assert(sizeof(struct nub_mount_task) == 80, "task record layout");
+_Static_assert(sizeof(struct nub_mount_grant) == 16, "grant record layout");
+_Static_assert(sizeof(struct nub_mount_cap) == 48, "cap record layout");
 _Static_assert(sizeof(struct nub_mailbox) == 8 + 16 + 64 + 64 + 16 + 8 + 16 * 64 + 256,
                "mailbox layout");
 #endif

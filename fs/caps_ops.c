@@ -1,0 +1,225 @@
+/* caps/: one read-only file per cap, named by its hash. Everything is
+ * read from guest memory under the sandbox read lock; reads are answered
+ * with an fd buffer on the guest memfd so the kernel can splice the bytes
+ * without a copy through this process. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nubfs_reader_begin(struct nubfs *fs, struct nub_reader *r)
+{
+    nub_sandbox_rdlock(fs->sb);
+    enum nub_reader_error e =
+        nub_reader_open(r, nub_sandbox_mem(fs->sb), nub_sandbox_boot_info_gpa(fs->sb));
+    if (e == NUB_READER_OK)
+        return 0;
+    /* Not initialised: a guest between reboot and INIT has no caps. */
+    return e == NUB_READER_UNINITIALISED ? -ENOENT : -EIO;
+}
+
+void nubfs_reader_end(struct nubfs *fs)
+{
+    nub_sandbox_rdunlock(fs->sb);
+}
+
+static void cap_entry(struct nubfs *fs, uint64_t ino, const struct nub_cap *c,
+                      struct fuse_entry_param *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->ino = ino;
+    e->attr_timeout = NUBFS_CAP_TIMEOUT;
+    e->entry_timeout = NUBFS_CAP_TIMEOUT;
+    nubfs_file_attr(fs, ino, c->len, &e->attr);
+}
+
+/* The cap behind a name or an inode, copied out under the lock. */
+static int find_cap(struct nubfs *fs, const uint8_t hash[16], struct nub_cap *c)
+{
+    struct nub_reader r;
+    int rc = nubfs_reader_begin(fs, &r);
+    if (rc == 0)
+        rc = nub_reader_get(&r, hash, c);
+    nubfs_reader_end(fs);
+    return rc;
+}
+
+void nubfs_caps_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
+{
+    uint8_t hash[16];
+    struct nub_cap c;
+    /* Not a canonical name: it cannot exist. Absent: ENOENT with no
+     * negative entry cached, so a cap published later shows up at once. */
+    if (nub_hash_from_hex(name, hash) != 0) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    int rc = find_cap(fs, hash, &c);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    uint64_t ino;
+    rc = nubfs_ino_ref(hash, &ino);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    struct fuse_entry_param e;
+    cap_entry(fs, ino, &c, &e);
+    if (fuse_reply_entry(req, &e) != 0)
+        nubfs_ino_forget(ino, 1); /* the kernel did not get it */
+}
+
+int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    uint8_t hash[16];
+    struct nub_cap c;
+    if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0)
+        return -ENOENT;
+    int rc = find_cap(fs, hash, &c);
+    if (rc != 0)
+        return rc;
+    nubfs_file_attr(fs, ino, c.len, st);
+    return 0;
+}
+
+/* Offsets: 1 after ".", 2 after "..", and 2 + reader cursor after a cap
+ * (the cursor is a slot index, so a listing resumes where it stopped and
+ * a full listing is one pass over the table). */
+void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+{
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    struct fuse_entry_param e = {0};
+    static const char *const dots[2] = {".", ".."};
+    for (off_t i = off < 0 ? 0 : off; i < 2; i++) {
+        nubfs_dir_attr(fs, i == 0 ? NUBFS_INO_CAPS : NUBFS_INO_ROOT, &e.attr);
+        size_t n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, dots[i], &e, i + 1)
+                        : fuse_add_direntry(req, buf + used, size - used, dots[i], &e.attr, i + 1);
+        if (n > size - used)
+            goto out;
+        used += n;
+    }
+
+    struct nub_reader r;
+    int rc = nubfs_reader_begin(fs, &r);
+    if (rc == -ENOENT) { /* no directory yet: empty */
+        nubfs_reader_end(fs);
+        goto out;
+    }
+    uint64_t cursor = off > 2 ? (uint64_t)off - 2 : 0;
+    struct nub_cap c;
+    while (rc == 0) {
+        uint64_t before = cursor;
+        rc = nub_reader_next(&r, &cursor, &c, NULL);
+        if (rc != 1)
+            break;
+        rc = 0;
+        char name[33];
+        nub_hash_to_hex(c.hash, name);
+        size_t n;
+        if (plus) {
+            uint64_t ino;
+            if (nubfs_ino_ref(c.hash, &ino) != 0)
+                continue; /* unnamable (inode probe exhausted): skip it */
+            cap_entry(fs, ino, &c, &e);
+            n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
+                                       (off_t)(cursor + 2));
+            if (n > size - used)
+                nubfs_ino_forget(ino, 1); /* not sent: give the reference back */
+        } else {
+            nubfs_file_attr(fs, nubfs_ino_peek(c.hash), c.len, &e.attr);
+            n = fuse_add_direntry(req, buf + used, size - used, name, &e.attr,
+                                  (off_t)(cursor + 2));
+        }
+        if (n > size - used) {
+            cursor = before;
+            break;
+        }
+        used += n;
+    }
+    nubfs_reader_end(fs);
+    if (rc < 0 && used == 0) {
+        free(buf);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+out:
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct stat st;
+    int rc = nubfs_caps_getattr(fs, ino, &st);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->keep_cache = 1; /* the bytes behind a hash never change */
+    fuse_reply_open(req, fi);
+}
+
+void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+{
+    uint8_t hash[16];
+    if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    struct nub_reader r;
+    struct nub_cap c;
+    int rc = nubfs_reader_begin(fs, &r);
+    if (rc == 0)
+        rc = nub_reader_get(&r, hash, &c);
+    if (rc != 0) {
+        nubfs_reader_end(fs);
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    /* Clamp to the cap; the reader has checked [data_gpa, +len) is guest
+     * memory, so any sub-range is too. */
+    uint64_t o = (uint64_t)off;
+    uint64_t n = o >= c.len ? 0 : c.len - o;
+    if (n > size)
+        n = size;
+    if (n == 0) {
+        nubfs_reader_end(fs);
+        fuse_reply_buf(req, NULL, 0);
+        return;
+    }
+    const struct nub_guest_mem *gm = nub_sandbox_mem(fs->sb);
+    nub_gpa at = c.data_gpa + o;
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+    int fd;
+    off_t foff;
+    void *copy = NULL;
+    if (nub_gm_fd_range(gm, at, n, &fd, &foff) == 0) {
+        bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        bv.buf[0].fd = fd;
+        bv.buf[0].pos = foff;
+    } else if ((bv.buf[0].mem = nub_gm_host_addr(gm, at, n)) == NULL) {
+        /* Across two regions: copy (rare; never with one memory slot). */
+        copy = malloc(n);
+        int err = copy == NULL ? ENOMEM : nub_gm_read(gm, at, copy, n) != 0 ? EIO : 0;
+        if (err != 0) {
+            nubfs_reader_end(fs);
+            free(copy);
+            fuse_reply_err(req, err);
+            return;
+        }
+        bv.buf[0].mem = copy;
+    }
+    /* Hold the read lock until the reply has left: the guest must not run
+     * (or be rebooted and zeroed) while the kernel copies these pages. */
+    fuse_reply_data(req, &bv, 0);
+    nubfs_reader_end(fs);
+    free(copy);
+}

@@ -1,0 +1,97 @@
+/* The daemon's recent-events ring behind the `log` file: boot, guest log
+ * lines, poisoning, reboots, preload results. Also copied to stderr while
+ * the daemon runs in the foreground, or to syslog once it is detached. */
+#include "nubfs.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#define LOG_LINES 512
+#define LOG_MSG_MAX 400
+#define LOG_LINE_MAX (LOG_MSG_MAX + 64) /* + timestamp */
+
+static struct {
+    pthread_mutex_t mu;
+    char lines[LOG_LINES][LOG_LINE_MAX];
+    uint64_t next; /* running count of lines ever logged */
+    bool to_stderr;
+} g_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void nubfs_log_init(bool to_stderr)
+{
+    g_log.to_stderr = to_stderr;
+}
+
+void nubfs_log_stop_stderr(void)
+{
+    pthread_mutex_lock(&g_log.mu);
+    g_log.to_stderr = false;
+    pthread_mutex_unlock(&g_log.mu);
+    openlog("nubfs", LOG_PID, LOG_DAEMON);
+}
+
+static void append(const char *msg)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[24];
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+
+    pthread_mutex_lock(&g_log.mu);
+    char *line = g_log.lines[g_log.next % LOG_LINES];
+    snprintf(line, LOG_LINE_MAX, "%s.%03ldZ %s", stamp, ts.tv_nsec / 1000000, msg);
+    /* Keep each line one line: a guest could send control bytes. */
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r' || (unsigned char)*p < 0x20)
+            *p = ' ';
+    g_log.next++;
+    bool err = g_log.to_stderr;
+    pthread_mutex_unlock(&g_log.mu);
+    if (err)
+        fprintf(stderr, "nubfs: %s\n", msg);
+    else
+        syslog(LOG_INFO, "%s", msg);
+}
+
+void nubfs_log(const char *fmt, ...)
+{
+    char msg[LOG_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    append(msg);
+}
+
+void nubfs_log_sandbox(void *ctx, const char *line)
+{
+    (void)ctx;
+    nubfs_log("%s", line); /* already prefixed "guest: " or "sandbox: " */
+}
+
+char *nubfs_log_render(size_t *len)
+{
+    pthread_mutex_lock(&g_log.mu);
+    uint64_t n = g_log.next < LOG_LINES ? g_log.next : LOG_LINES;
+    char *buf = malloc(n * (LOG_LINE_MAX + 1) + 1);
+    size_t at = 0;
+    if (buf != NULL) {
+        for (uint64_t i = g_log.next - n; i < g_log.next; i++) {
+            const char *l = g_log.lines[i % LOG_LINES];
+            size_t k = strnlen(l, LOG_LINE_MAX - 1);
+            memcpy(buf + at, l, k);
+            at += k;
+            buf[at++] = '\n';
+        }
+        buf[at] = '\0';
+    }
+    pthread_mutex_unlock(&g_log.mu);
+    *len = at;
+    return buf;
+}

@@ -1,0 +1,16 @@
+# The FUSE daemon nubfs (libfuse3 low-level API).
+add_executable(nubfs
+  ${CMAKE_CURRENT_LIST_DIR}/main.c
+  ${CMAKE_CURRENT_LIST_DIR}/options.c
+  ${CMAKE_CURRENT_LIST_DIR}/preflight.c
+  ${CMAKE_CURRENT_LIST_DIR}/daemon.c
+  ${CMAKE_CURRENT_LIST_DIR}/eventlog.c
+  ${CMAKE_CURRENT_LIST_DIR}/inodes.c
+  ${CMAKE_CURRENT_LIST_DIR}/tree.c
+  ${CMAKE_CURRENT_LIST_DIR}/caps_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/stats.c
+  ${CMAKE_CURRENT_LIST_DIR}/preload.c)
+target_compile_definitions(nubfs PRIVATE NUBFS_VERSION="${PROJECT_VERSION}")
+target_link_libraries(nubfs PRIVATE nubhost PkgConfig::FUSE3 PkgConfig::JANSSON nub_host_flags)
+install(TARGETS nubfs DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,0 +1,247 @@
+/* nubfs: options, pre-flight checks, boot the guest, preload, mount,
+ * detach, serve with the multi-threaded FUSE loop, and shut down cleanly
+ * on SIGTERM/SIGINT or `fusermount3 -u`. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "preflight.h"
+
+#ifndef NUBFS_VERSION
+#define NUBFS_VERSION "0"
+#endif
+
+static struct nubfs g_fs = {.recover_mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Reads the whole kernel file; 0 or -errno. */
+static int read_file(const char *path, void **data, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > (off_t)(64 << 20)) {
+        int e = errno ? -errno : -EINVAL;
+        close(fd);
+        return S_ISREG(st.st_mode) ? -EFBIG : e;
+    }
+    size_t n = (size_t)st.st_size, at = 0;
+    char *buf = malloc(n);
+    if (buf == NULL) {
+        close(fd);
+        return -ENOMEM;
+    }
+    while (at < n) {
+        ssize_t r = read(fd, buf + at, n - at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? -errno : -EIO;
+            free(buf);
+            close(fd);
+            return e;
+        }
+        at += (size_t)r;
+    }
+    close(fd);
+    *data = buf;
+    *size = n;
+    return 0;
+}
+
+/* Adds "-o fsname=...,subtype=nubfs" unless the user named them. */
+static void add_names(struct fuse_args *args, const char *source)
+{
+    bool has_fsname = false, has_subtype = false;
+    for (int i = 0; i < args->argc; i++) {
+        if (strstr(args->argv[i], "fsname="))
+            has_fsname = true;
+        if (strstr(args->argv[i], "subtype="))
+            has_subtype = true;
+    }
+    const char *fsname = source && *source && !strchr(source, ',') ? source : "nubfs";
+    char opt[PATH_MAX + 32];
+    if (!has_fsname) {
+        snprintf(opt, sizeof(opt), "-ofsname=%s", fsname);
+        fuse_opt_add_arg(args, opt);
+    }
+    if (!has_subtype)
+        fuse_opt_add_arg(args, "-osubtype=nubfs");
+}
+
+static int boot(struct nubfs *fs)
+{
+    char err[512] = "";
+    fs->sb_opts.mem_size = fs->opts.guest_mem;
+    fs->sb_opts.watchdog_ms = fs->opts.watchdog_ms;
+    fs->sb_opts.test_ops = fs->opts.test_ops != 0;
+    fs->sb_opts.log = nubfs_log_sandbox;
+    fs->sb_opts.log_ctx = fs;
+    int rc = nub_sandbox_create(&fs->sb_opts, &fs->sb, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err[0] ? err : strerror(-rc));
+        return rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -ENODEV
+                   ? NUBFS_EXIT_NODEV
+                   : NUBFS_EXIT_FAIL;
+    }
+    const struct nub_boot_times *t = nub_sandbox_boot_times(fs->sb);
+    nubfs_log("guest booted: ready in %.2f ms, init %.2f ms, %llu MiB",
+              (double)t->ready_ns / 1e6, (double)t->init_ns / 1e6,
+              (unsigned long long)((fs->opts.guest_mem ? fs->opts.guest_mem : NUB_DEFAULT_MEM) >>
+                                   20));
+    return 0;
+}
+
+static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_opts *co,
+                 int ready_fd)
+{
+    struct fuse_lowlevel_ops ops;
+    nubfs_fill_ops(&ops);
+    struct fuse_session *se = fuse_session_new(args, &ops, sizeof(ops), fs);
+    if (se == NULL)
+        return NUBFS_EXIT_FAIL; /* libfuse printed why (e.g. unknown option) */
+    int ret = NUBFS_EXIT_FAIL;
+    if (fuse_set_signal_handlers(se) != 0)
+        goto out_session;
+    if (fuse_session_mount(se, co->mountpoint) != 0)
+        goto out_signals;
+    nubfs_log("mounted on %s", co->mountpoint);
+    nubfs_daemon_ready(ready_fd);
+    if (ready_fd >= 0)
+        nubfs_log_stop_stderr();
+
+    int rc;
+    if (co->singlethread) {
+        rc = fuse_session_loop(se);
+    } else {
+        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+        fuse_loop_cfg_set_clone_fd(cfg, (unsigned)co->clone_fd);
+        fuse_loop_cfg_set_max_threads(cfg, co->max_threads);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+    }
+    /* A signal ends the loop with its (positive) number; unmount ends it
+     * with 0. Only a negative value is a failure. */
+    ret = rc < 0 ? NUBFS_EXIT_FAIL : NUBFS_EXIT_OK;
+    nubfs_log("shutting down%s", rc < 0 ? " after an error" : "");
+    fuse_session_unmount(se);
+out_signals:
+    fuse_remove_signal_handlers(se);
+out_session:
+    fuse_session_destroy(se);
+    return ret;
+}
+
+int main(int argc, char *argv[])
+{
+    struct nubfs *fs = &g_fs;
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_cmdline_opts co = {0};
+    void *kernel = NULL;
+    int ret = NUBFS_EXIT_USAGE;
+
+    if (nubfs_opts_parse(&args, &fs->opts) != 0)
+        goto out;
+    if (fs->opts.show_help) {
+        nubfs_usage(argv[0]);
+        ret = NUBFS_EXIT_OK;
+        goto out;
+    }
+    if (fs->opts.show_version) {
+        printf("nubfs %s (guest ABI %u, FUSE %s)\n", NUBFS_VERSION, NUB_ABI_VERSION,
+               fuse_pkgversion());
+        ret = NUBFS_EXIT_OK;
+        goto out;
+    }
+    if (fs->opts.mountpoint == NULL) {
+        fprintf(stderr, "nubfs: no mountpoint given (try nubfs --help)\n");
+        goto out;
+    }
+    fuse_opt_add_arg(&args, fs->opts.mountpoint);
+    add_names(&args, fs->opts.source);
+    if (fuse_parse_cmdline(&args, &co) != 0)
+        goto out;
+    /* Absolute, so unmount still works after the daemon's chdir("/"). */
+    char *abs = realpath(co.mountpoint, NULL);
+    struct stat st;
+    if (abs == NULL || stat(abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "nubfs: mountpoint %s: %s\n", co.mountpoint,
+                abs ? "not a directory" : strerror(errno));
+        free(abs);
+        ret = NUBFS_EXIT_USAGE;
+        goto out;
+    }
+    free(co.mountpoint);
+    co.mountpoint = abs;
+
+    char err[512];
+    if (nubfs_preflight(err, sizeof(err)) != 0) {
+        fprintf(stderr, "nubfs: %s\n", err);
+        ret = NUBFS_EXIT_NODEV;
+        goto out;
+    }
+    if (fs->opts.kernel != NULL) {
+        int rc = read_file(fs->opts.kernel, &kernel, &fs->sb_opts.kernel_size);
+        if (rc != 0) {
+            fprintf(stderr, "nubfs: kernel=%s: %s\n", fs->opts.kernel, strerror(-rc));
+            ret = NUBFS_EXIT_FAIL;
+            goto out;
+        }
+        fs->sb_opts.kernel = kernel;
+    }
+    if (fs->opts.preload != NULL) {
+        char *p = realpath(fs->opts.preload, NULL);
+        if (p == NULL) {
+            fprintf(stderr, "nubfs: preload=%s: %s\n", fs->opts.preload, strerror(errno));
+            ret = NUBFS_EXIT_FAIL;
+            goto out;
+        }
+        free(fs->opts.preload);
+        fs->opts.preload = p;
+    }
+
+    int ready_fd = -1;
+    if (!co.foreground) {
+        ready_fd = nubfs_daemon_fork();
+        if (ready_fd < 0) {
+            fprintf(stderr, "nubfs: fork: %s\n", strerror(-ready_fd));
+            ret = NUBFS_EXIT_FAIL;
+            goto out;
+        }
+    }
+    nubfs_log_init(true);
+    nubfs_inodes_init();
+    fs->uid = getuid();
+    fs->gid = getgid();
+    clock_gettime(CLOCK_REALTIME, &fs->mount_time);
+
+    ret = boot(fs);
+    if (ret != 0)
+        goto out;
+    if (fs->opts.preload != NULL && nubfs_preload(fs, fs->opts.preload) != 0) {
+        ret = NUBFS_EXIT_FAIL;
+        goto out_sandbox;
+    }
+    ret = serve(fs, &args, &co, ready_fd);
+
+out_sandbox:
+    nub_sandbox_destroy(fs->sb);
+    fs->sb = NULL;
+    nubfs_preload_free(fs);
+    nubfs_inodes_destroy();
+out:
+    free(kernel);
+    free(co.mountpoint);
+    nubfs_opts_free(&fs->opts);
+    fuse_opt_free_args(&args);
+    return ret;
+}

@@ -1,0 +1,217 @@
+/* -o preload=DIR: publish every regular file of DIR as a cap before
+ * mounting (serving a directory content-addressed; also how the tests put
+ * blobs in). The list is kept so a rebooted guest gets them back. Also the
+ * poison recovery: reboot, re-publish, log. */
+#include "nubfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* PUTs one file; 0 or -errno. *len gets its size. */
+static int put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    size_t n = (size_t)st.st_size;
+    void *p = NULL;
+    if (n > 0) {
+        p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+    }
+    close(fd);
+    int rc = nub_sandbox_put(fs->sb, p, n, NUB_CAP_BLOB, hash);
+    if (p != NULL)
+        munmap(p, n);
+    *len = n;
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted list of the regular files (symlinks followed) in dir. */
+static int list_dir(const char *dir, char ***out, size_t *count)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -errno;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' &&
+            (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+            continue;
+        char *path;
+        if (asprintf(&path, "%s/%s", dir, de->d_name) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL) {
+                free(path);
+                rc = -ENOMEM;
+                break;
+            }
+            v = nv;
+        }
+        v[n++] = path;
+    }
+    closedir(d);
+    if (rc != 0) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i]);
+        free(v);
+        return rc;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_str);
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+/* Test hook (-o test_ops,test_crash_after=N): make the guest triple-fault
+ * so the poison -> reboot -> republish path runs for real. */
+static void test_crash(struct nubfs *fs)
+{
+    struct nub_call c = {.op = NUB_OP_TEST_TRIPLE_FAULT};
+    int rc = nub_sandbox_call(fs->sb, &c);
+    nubfs_log("test_crash_after=%u: crash call returned %s", fs->opts.test_crash_after,
+              rc == 0 ? "normally" : strerror(-rc));
+    nubfs_recover(fs);
+}
+
+int nubfs_preload(struct nubfs *fs, const char *dir)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int rc = list_dir(dir, &paths, &n);
+    if (rc != 0) {
+        nubfs_log("preload %s: %s", dir, strerror(-rc));
+        return rc;
+    }
+    fs->preload = calloc(n ? n : 1, sizeof(*fs->preload));
+    if (fs->preload == NULL)
+        rc = -ENOMEM;
+    size_t i = 0;
+    for (; rc == 0 && i < n; i++) {
+        struct nubfs_preload_item *it = &fs->preload[fs->npreload];
+        rc = put_file(fs, paths[i], it->hash, &it->len);
+        if (rc == -EIO || rc == -ESHUTDOWN) {
+            /* The guest died under this PUT: recover and try it once more. */
+            rc = nubfs_recover(fs);
+            if (rc == 0)
+                rc = put_file(fs, paths[i], it->hash, &it->len);
+        }
+        if (rc != 0) {
+            nubfs_log("preload %s: %s%s", paths[i], strerror(-rc),
+                      rc == -ENOSPC ? " (guest memory full: raise -o guest_mem=)" : "");
+            break;
+        }
+        it->path = paths[i];
+        paths[i] = NULL;
+        fs->npreload++;
+        fs->preload_bytes += it->len;
+        if (fs->opts.test_ops && fs->opts.test_crash_after == fs->npreload)
+            test_crash(fs);
+    }
+    for (size_t k = 0; k < n; k++)
+        free(paths[k]);
+    free(paths);
+    if (rc == 0)
+        nubfs_log("preloaded %zu files (%llu bytes) from %s", fs->npreload,
+                  (unsigned long long)fs->preload_bytes, dir);
+    return rc;
+}
+
+int nubfs_republish(struct nubfs *fs)
+{
+    size_t ok = 0;
+    int first_err = 0;
+    for (size_t i = 0; i < fs->npreload; i++) {
+        struct nubfs_preload_item *it = &fs->preload[i];
+        uint8_t hash[16];
+        uint64_t len;
+        int rc = put_file(fs, it->path, hash, &len);
+        if (rc == 0 && memcmp(hash, it->hash, 16) != 0) {
+            char a[33], b[33];
+            nub_hash_to_hex(it->hash, a);
+            nub_hash_to_hex(hash, b);
+            nubfs_log("republish %s: content changed (%s is now %s)", it->path, a, b);
+            memcpy(it->hash, hash, 16);
+            it->len = len;
+        }
+        if (rc != 0) {
+            nubfs_log("republish %s: %s", it->path, strerror(-rc));
+            if (first_err == 0)
+                first_err = rc;
+            if (rc == -EIO || rc == -ESHUTDOWN)
+                break; /* poisoned again: let the next recovery start over */
+            continue;
+        }
+        ok++;
+    }
+    nubfs_log("republished %zu of %zu preloaded files", ok, fs->npreload);
+    return first_err;
+}
+
+int nubfs_recover(struct nubfs *fs)
+{
+    pthread_mutex_lock(&fs->recover_mu);
+    int rc = 0;
+    if (nub_sandbox_poisoned(fs->sb)) {
+        nubfs_log("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
+        char err[256] = "";
+        rc = nub_sandbox_reboot(fs->sb, err, sizeof(err));
+        if (rc != 0) {
+            nubfs_log("reboot failed: %s", err[0] ? err : strerror(-rc));
+        } else {
+            nubfs_log("guest rebooted");
+            rc = nubfs_republish(fs);
+        }
+    }
+    pthread_mutex_unlock(&fs->recover_mu);
+    return rc;
+}
+
+void nubfs_preload_free(struct nubfs *fs)
+{
+    for (size_t i = 0; i < fs->npreload; i++)
+        free(fs->preload[i].path);
+    free(fs->preload);
+    fs->preload = NULL;
+    fs->npreload = 0;
+}

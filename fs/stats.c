@@ -1,0 +1,79 @@
+/* The JSON behind `stats`: directory numbers read from guest memory (no
+ * guest call), sandbox counters and boot times, daemon facts. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *ms(uint64_t ns)
+{
+    return json_real((double)ns / 1e6);
+}
+
+char *nubfs_stats_render(struct nubfs *fs, size_t *len)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+
+    struct nub_reader r;
+    struct nub_dir_header h;
+    int rc = nubfs_reader_begin(fs, &r);
+    if (rc == 0)
+        rc = nub_reader_header(&r, &h);
+    nubfs_reader_end(fs);
+    if (rc == 0) {
+        json_object_set_new(o, "caps", json_integer((json_int_t)h.count));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)(h.total_bytes & INT64_MAX)));
+        json_object_set_new(o, "generation", json_integer((json_int_t)(h.generation & INT64_MAX)));
+        json_object_set_new(o, "directory_capacity", json_integer((json_int_t)h.capacity));
+        json_object_set_new(o, "directory", json_string("ok"));
+    } else {
+        json_object_set_new(o, "caps", json_integer(0));
+        json_object_set_new(o, "bytes", json_integer(0));
+        json_object_set_new(o, "generation", json_null());
+        json_object_set_new(o, "directory",
+                            json_string(rc == -ENOENT ? "uninitialised" : "corrupt"));
+    }
+
+    struct nub_sandbox_counters c;
+    nub_sandbox_counters(fs->sb, &c);
+    json_object_set_new(o, "guest_calls", json_integer((json_int_t)c.calls));
+    json_object_set_new(o, "exits", json_integer((json_int_t)c.exits));
+    json_object_set_new(o, "reboots", json_integer((json_int_t)c.reboots));
+    json_object_set_new(o, "poisoned", json_integer((json_int_t)c.poisoned));
+
+    const struct nub_boot_times *bt = nub_sandbox_boot_times(fs->sb);
+    json_t *boot = json_object();
+    json_object_set_new(boot, "vm_create_ms", ms(bt->vm_create_ns));
+    json_object_set_new(boot, "ready_ms", ms(bt->ready_ns));
+    json_object_set_new(boot, "init_ms", ms(bt->init_ns));
+    json_object_set_new(o, "boot", boot);
+
+    json_object_set_new(o, "guest_mem",
+                        json_integer((json_int_t)(fs->sb_opts.mem_size ? fs->sb_opts.mem_size
+                                                                       : NUB_DEFAULT_MEM)));
+    json_object_set_new(o, "preloaded_files", json_integer((json_int_t)fs->npreload));
+    json_object_set_new(o, "preloaded_bytes", json_integer((json_int_t)fs->preload_bytes));
+    json_object_set_new(o, "kernel_inodes", json_integer((json_int_t)nubfs_inodes_count()));
+    json_object_set_new(o, "mounted_at", json_integer((json_int_t)fs->mount_time.tv_sec));
+    json_object_set_new(o, "abi_version", json_integer(NUB_ABI_VERSION));
+
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    if (s == NULL)
+        return NULL;
+    /* Text files end in a newline. */
+    size_t n = strlen(s);
+    char *out = malloc(n + 2);
+    if (out != NULL) {
+        memcpy(out, s, n);
+        out[n] = '\n';
+        out[n + 1] = '\0';
+        *len = n + 1;
+    }
+    free(s);
+    return out;
+}

@@ -1,0 +1,385 @@
+/* The read-only tree and the FUSE operation table: / with caps/, log and
+ * stats; fixed inodes; every write operation answers EROFS, as a
+ * read-only mount would. Operations on caps/ and on the two files are in
+ * caps_ops.c and files_ops.c. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+static struct nubfs *fs_of(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+static const struct {
+    const char *name;
+    fuse_ino_t ino;
+} root_entries[] = {
+    {"caps", NUBFS_INO_CAPS},
+    {"log", NUBFS_INO_LOG},
+    {"stats", NUBFS_INO_STATS},
+};
+#define N_ROOT (sizeof(root_entries) / sizeof(root_entries[0]))
+
+static void base_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = ino;
+    st->st_uid = fs->uid;
+    st->st_gid = fs->gid;
+    st->st_atim = fs->mount_time;
+    st->st_mtim = fs->mount_time;
+    st->st_ctim = fs->mount_time;
+    st->st_blksize = 4096;
+}
+
+void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    base_attr(fs, ino, st);
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = ino == NUBFS_INO_ROOT ? 3 : 2; /* root: ".", "..", caps/.. */
+}
+
+void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st)
+{
+    base_attr(fs, ino, st);
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_size = (off_t)size;
+    st->st_blocks = (blkcnt_t)((size + 511) / 512);
+}
+
+/* Attributes of a fixed inode; false if ino is not one. log and stats
+ * have size 0, like /proc files: they are read with direct_io. */
+static bool fixed_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    switch (ino) {
+    case NUBFS_INO_ROOT:
+    case NUBFS_INO_CAPS:
+        nubfs_dir_attr(fs, ino, st);
+        return true;
+    case NUBFS_INO_LOG:
+    case NUBFS_INO_STATS:
+        nubfs_file_attr(fs, ino, 0, st);
+        return true;
+    }
+    return false;
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+    (void)userdata;
+    /* Let read replies splice straight from the memfd. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+        conn->want |= FUSE_CAP_SPLICE_WRITE;
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want |= FUSE_CAP_READDIRPLUS;
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    struct nubfs *fs = fs_of(req);
+    if (parent == NUBFS_INO_CAPS) {
+        nubfs_caps_lookup(req, fs, name);
+        return;
+    }
+    if (parent != NUBFS_INO_ROOT) {
+        fuse_reply_err(req, parent == NUBFS_INO_LOG || parent == NUBFS_INO_STATS ? ENOTDIR
+                                                                                 : ENOENT);
+        return;
+    }
+    for (size_t i = 0; i < N_ROOT; i++) {
+        if (strcmp(name, root_entries[i].name) == 0) {
+            struct fuse_entry_param e = {.ino = root_entries[i].ino,
+                                         .attr_timeout = NUBFS_DIR_TIMEOUT,
+                                         .entry_timeout = NUBFS_DIR_TIMEOUT};
+            fixed_attr(fs, e.ino, &e.attr);
+            if (e.ino == NUBFS_INO_LOG || e.ino == NUBFS_INO_STATS)
+                e.attr_timeout = 0;
+            fuse_reply_entry(req, &e);
+            return;
+        }
+    }
+    fuse_reply_err(req, ENOENT); /* no negative caching: timeouts 0 */
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    nubfs_ino_forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        nubfs_ino_forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct nubfs *fs = fs_of(req);
+    struct stat st;
+    if (fixed_attr(fs, ino, &st)) {
+        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_DIR_TIMEOUT;
+        fuse_reply_attr(req, &st, t);
+        return;
+    }
+    int rc = nubfs_caps_getattr(fs, ino, &st);
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, NUBFS_CAP_TIMEOUT);
+}
+
+static bool is_dir(fuse_ino_t ino)
+{
+    return ino == NUBFS_INO_ROOT || ino == NUBFS_INO_CAPS;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    if (!is_dir(ino)) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    fuse_reply_open(req, fi);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);
+}
+
+/* The root listing: ".", "..", then the fixed entries; offset i+1 after
+ * entry i. */
+static void root_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+{
+    struct {
+        const char *name;
+        fuse_ino_t ino;
+    } all[2 + N_ROOT] = {{".", NUBFS_INO_ROOT}, {"..", NUBFS_INO_ROOT}};
+    for (size_t i = 0; i < N_ROOT; i++) {
+        all[2 + i].name = root_entries[i].name;
+        all[2 + i].ino = root_entries[i].ino;
+    }
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    for (size_t i = off < 0 ? 0 : (size_t)off; i < 2 + N_ROOT; i++) {
+        struct fuse_entry_param e = {.attr_timeout = NUBFS_DIR_TIMEOUT,
+                                     .entry_timeout = NUBFS_DIR_TIMEOUT};
+        fixed_attr(fs, all[i].ino, &e.attr);
+        size_t n;
+        if (plus) {
+            e.ino = i < 2 ? 0 : all[i].ino; /* ino 0: no lookup taken for . and .. */
+            n = fuse_add_direntry_plus(req, buf + used, size - used, all[i].name, &e,
+                                       (off_t)i + 1);
+        } else {
+            n = fuse_add_direntry(req, buf + used, size - used, all[i].name, &e.attr,
+                                  (off_t)i + 1);
+        }
+        if (n > size - used)
+            break;
+        used += n;
+    }
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+    struct nubfs *fs = fs_of(req);
+    if (ino == NUBFS_INO_CAPS)
+        nubfs_caps_readdir(req, fs, size, off, plus);
+    else if (ino == NUBFS_INO_ROOT)
+        root_readdir(req, fs, size, off, plus);
+    else
+        fuse_reply_err(req, ENOTDIR);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi)
+{
+    (void)fi;
+    do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                           struct fuse_file_info *fi)
+{
+    (void)fi;
+    do_readdir(req, ino, size, off, true);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct nubfs *fs = fs_of(req);
+    if (is_dir(ino)) {
+        fuse_reply_err(req, EISDIR);
+        return;
+    }
+    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+        fuse_reply_err(req, EROFS);
+        return;
+    }
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+        nubfs_files_open(req, fs, ino, fi);
+    else
+        nubfs_caps_open(req, fs, ino, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+        nubfs_files_read(req, size, off, fi);
+    else
+        nubfs_caps_read(req, fs_of(req), ino, size, off);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+        nubfs_files_release(fi);
+    fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+    (void)ino;
+    struct nubfs *fs = fs_of(req);
+    struct statvfs sv = {.f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255};
+    struct nub_reader r;
+    struct nub_dir_header h;
+    if (nubfs_reader_begin(fs, &r) == 0 && nub_reader_header(&r, &h) == 0) {
+        sv.f_blocks = (h.total_bytes + 4095) / 4096;
+        sv.f_files = h.count + 4;
+    }
+    nubfs_reader_end(fs);
+    sv.f_flag = ST_RDONLY;
+    fuse_reply_statfs(req, &sv);
+}
+
+static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+    (void)ino;
+    fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+}
+
+/* ---- every change: EROFS ---- */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi)
+{
+    (void)ino, (void)attr, (void)to_set, (void)fi;
+    fuse_reply_err(req, EROFS);
+}
+static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
+{
+    (void)p, (void)n, (void)m, (void)d;
+    fuse_reply_err(req, EROFS);
+}
+static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
+{
+    (void)p, (void)n, (void)m;
+    fuse_reply_err(req, EROFS);
+}
+static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
+{
+    (void)p, (void)n;
+    fuse_reply_err(req, EROFS);
+}
+static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
+{
+    (void)l, (void)p, (void)n;
+    fuse_reply_err(req, EROFS);
+}
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
+                      const char *nn, unsigned int f)
+{
+    (void)p, (void)n, (void)np, (void)nn, (void)f;
+    fuse_reply_err(req, EROFS);
+}
+static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char *nn)
+{
+    (void)i, (void)np, (void)nn;
+    fuse_reply_err(req, EROFS);
+}
+static void op_write(fuse_req_t req, fuse_ino_t i, const char *b, size_t s, off_t o,
+                     struct fuse_file_info *fi)
+{
+    (void)i, (void)b, (void)s, (void)o, (void)fi;
+    fuse_reply_err(req, EROFS);
+}
+static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
+                      struct fuse_file_info *fi)
+{
+    (void)p, (void)n, (void)m, (void)fi;
+    fuse_reply_err(req, EROFS);
+}
+static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
+                        int f)
+{
+    (void)i, (void)n, (void)v, (void)s, (void)f;
+    fuse_reply_err(req, EROFS);
+}
+static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
+{
+    (void)i, (void)n;
+    fuse_reply_err(req, EROFS);
+}
+static void op_fallocate(fuse_req_t req, fuse_ino_t i, int m, off_t o, off_t l,
+                         struct fuse_file_info *fi)
+{
+    (void)i, (void)m, (void)o, (void)l, (void)fi;
+    fuse_reply_err(req, EROFS);
+}
+
+void nubfs_fill_ops(struct fuse_lowlevel_ops *ops)
+{
+    memset(ops, 0, sizeof(*ops));
+    ops->init = op_init;
+    ops->lookup = op_lookup;
+    ops->forget = op_forget;
+    ops->forget_multi = op_forget_multi;
+    ops->getattr = op_getattr;
+    ops->opendir = op_opendir;
+    ops->readdir = op_readdir;
+    ops->readdirplus = op_readdirplus;
+    ops->releasedir = op_releasedir;
+    ops->open = op_open;
+    ops->read = op_read;
+    ops->release = op_release;
+    ops->statfs = op_statfs;
+    ops->access = op_access;
+    ops->setattr = op_setattr;
+    ops->mknod = op_mknod;
+    ops->mkdir = op_mkdir;
+    ops->unlink = op_unlink;
+    ops->rmdir = op_unlink;
+    ops->symlink = op_symlink;
+    ops->rename = op_rename;
+    ops->link = op_link;
+    ops->write = op_write;
+    ops->create = op_create;
+    ops->setxattr = op_setxattr;
+    ops->removexattr = op_removexattr;
+    ops->fallocate = op_fallocate;
+}

@@ -1,0 +1,89 @@
+/* The mount pipeline, guest side: rvf_mount (DESIGN §5 steps 2-7) and
+ * unmount over a package the host copied into guest memory, plus the mount
+ * table of abi.h that the host reads without a guest call.
+ *
+ * All or nothing: a mount either commits (a live record in the table, the
+ * package block owned by the mount) or leaves the directory contents, the
+ * table and the heap's used level exactly as they were. Work is
+ * proportional to metadata (segments, components, regions, queues), never
+ * to payload bytes: hashes were checked by the host, region memory comes
+ * zeroed from the heap, immutable regions and caps point into the package
+ * in place. Plain C: built into the kernel and into the host library. */
+#ifndef NUB_GUEST_MOUNT_H
+#define NUB_GUEST_MOUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nub/abi.h"
+#include "nub/guest_dir.h"
+#include "nub/guest_heap.h"
+#include "rvf.h"
+
+struct nub_mounts {
+    struct nub_heap *heap;
+    struct nub_dir *dir;
+    /* The guest's own view of the table; the published header is a copy
+     * (the host, or TEST_CORRUPT, may scribble on it). */
+    uint64_t table_gpa;   /* struct nub_mount_table */
+    uint64_t slots_gpa;   /* struct nub_mount_rec[capacity] */
+    uint32_t capacity;
+    uint32_t live;
+    uint32_t zombies;
+    uint64_t next_handle;
+    uint64_t generation;
+    struct rvf_limits limits; /* parser limits; counts clamped to NUB_MOUNT_MAX_* */
+};
+
+/* Allocates the table header and its NUB_MOUNT_SLOTS records (owner
+ * KERNEL), publishes the empty table. limits: NULL for the defaults.
+ * NUB_ST_OK or NUB_ST_NOMEM (nothing allocated). */
+enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, struct nub_dir *dir,
+                                  const struct rvf_limits *limits);
+
+struct nub_mount_req {
+    uint64_t pkg_gpa;  /* start of a host-owned heap block */
+    uint64_t pkg_len;
+    uint32_t fail_step; /* 0, or NUB_MOUNT_STEP_*: inject a failure after it */
+    uint8_t signer[NUB_MOUNT_SIGNER_LEN];
+};
+
+struct nub_mount_out {
+    uint64_t handle;
+    uint64_t rec_gpa;
+    uint32_t caps_new;  /* directory entries created */
+    uint32_t caps_held; /* references taken (= record ncaps) */
+};
+
+/* Mounts the package. On any error everything is rolled back and msg
+ * (msg_cap bytes, NUL-terminated) says why; see abi.h for the codes. */
+enum nub_status nub_mount(struct nub_mounts *m, const struct nub_mount_req *req,
+                          struct nub_mount_out *out, char *msg, size_t msg_cap);
+
+struct nub_unmount_out {
+    uint32_t caps_removed;  /* directory entries that went away */
+    uint32_t zombie;        /* 1: the package stays for caps others hold */
+    uint32_t zombies_freed; /* packages freed (its own and swept zombies) */
+};
+
+/* Unmounts the live mount with this handle; NUB_ST_NOENT if none. */
+enum nub_status nub_unmount(struct nub_mounts *m, uint64_t handle, struct nub_unmount_out *out,
+                            char *msg, size_t msg_cap);
+
+/* Frees every zombie no directory entry points into any more; returns how
+ * many. Cost: the zombies' cap counts. MOUNT and UNMOUNT call it; callers
+ * that release caps by other paths (RELEASE) may too. */
+uint32_t nub_mounts_sweep(struct nub_mounts *m);
+
+/* Mailbox glue for the op dispatcher: decodes MOUNT/UNMOUNT args as abi.h
+ * documents and writes ret[]. test_ops: fault injection allowed. */
+enum nub_status nub_mount_call(struct nub_mounts *m, int test_ops, const uint64_t *args,
+                               const uint8_t hash[16], uint64_t *ret, char *msg, size_t msg_cap);
+enum nub_status nub_unmount_call(struct nub_mounts *m, const uint64_t *args, uint64_t *ret,
+                                 char *msg, size_t msg_cap);
+
+/* 0 if the published table matches the guest's view and every record is
+ * consistent (tests; O(slots + records)). */
+int nub_mounts_check(const struct nub_mounts *m);
+
+#endif /* NUB_GUEST_MOUNT_H */

@@ -1,0 +1,128 @@
+/* Mount step 4, second half: publish the package's segments (modules, data
+ * blobs, manifest) as caps pointing in place into the package. An equal
+ * cap already present just gains a reference (the host compared the bytes
+ * before the call). Also the reference bookkeeping that unmount and
+ * rollback share. */
+#include "mount_internal.h"
+#include "nub/guest_addr.h"
+
+static uint16_t cap_kind(uint8_t seg_type)
+{
+    switch (seg_type) {
+    case RVF_SEG_WASM:
+        return NUB_CAP_WASM;
+    case RVF_SEG_MANIFEST:
+        return NUB_CAP_MANIFEST;
+    default:
+        return NUB_CAP_DATA;
+    }
+}
+
+/* If publishing may grow the directory, allocate now (while failing is
+ * still free) a table of the current size to shrink back into on
+ * rollback: a failed mount must leave the heap level as it found it. */
+static enum nub_status reserve_undo_table(struct mctx *c)
+{
+    struct nub_dir *d = c->m->dir;
+    uint64_t fresh = 0;
+    for (uint32_t i = 0; i < c->pkg.nsegs; i++)
+        if (c->pkg.segs[i].type != RVF_SEG_CRYPTO && !nub_dir_lookup(d, c->pkg.segs[i].hash))
+            fresh++; /* over-counts repeats inside the package: harmless */
+    c->dir_cap0 = d->capacity;
+    if ((d->count + fresh) * 4 <= d->capacity * 3)
+        return NUB_ST_OK;
+    if (nub_heap_alloc(c->m->heap, d->capacity * sizeof(struct nub_dir_entry), 0,
+                       NUB_OWNER_KERNEL, &c->dir_spare) != NUB_ST_OK)
+        return mount_fail(c, NUB_ST_NOMEM, "caps: no memory to grow the directory");
+    return NUB_ST_OK;
+}
+
+enum nub_status mount_caps_publish(struct mctx *c)
+{
+    enum nub_status st = reserve_undo_table(c);
+    if (st != NUB_ST_OK)
+        return st;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < c->pkg.nsegs; i++) {
+        const struct rvf_segment *s = &c->pkg.segs[i];
+        if (s->type == RVF_SEG_CRYPTO)
+            continue;
+        if (n >= c->rec.ncaps)
+            return mount_fail(c, NUB_ST_BADMSG, "caps: more segments than counted");
+        struct nub_mount_cap *cap = &c->caps[n];
+        for (int k = 0; k < 16; k++)
+            cap->hash[k] = s->hash[k];
+        cap->gpa = mount_payload_gpa(c, s);
+        cap->len = s->payload_len;
+        cap->kind = cap_kind(s->type);
+        cap->segment = i;
+        uint32_t refs;
+        int existed;
+        st = nub_dir_put(c->m->dir, cap->hash, cap->gpa, cap->len, cap->kind, &refs, &existed);
+        switch (st) {
+        case NUB_ST_OK:
+            break;
+        case NUB_ST_EXISTS:
+            return mount_fail(c, st, "segment %u: a cap with its hash and another length exists", i);
+        case NUB_ST_NOMEM:
+            return mount_fail(c, st, "segment %u: no memory to grow the directory", i);
+        case NUB_ST_QUOTA:
+            return mount_fail(c, st, "segment %u: directory at its maximum size", i);
+        default:
+            return mount_fail(c, st, "segment %u: cap count or size overflow", i);
+        }
+        cap->flags = existed ? 0 : NUB_MCAP_F_FIRST;
+        c->caps_new += !existed;
+        c->caps_made = ++n;
+    }
+    return NUB_ST_OK;
+}
+
+uint32_t mount_caps_release(struct nub_mounts *m, const struct nub_mount_cap *caps, uint32_t n)
+{
+    uint32_t removed = 0;
+    /* Last first: undoing puts in reverse order restores the table layout
+     * exactly (backward-shift deletion). */
+    for (uint32_t i = n; i-- > 0;) {
+        uint32_t left;
+        struct nub_dir_entry gone;
+        /* NOENT only if the host RELEASEd a reference it did not own;
+         * nothing more to drop then. */
+        if (nub_dir_release(m->dir, caps[i].hash, &left, &gone) != NUB_ST_OK || left)
+            continue;
+        removed++;
+        /* Data that PUT handed over is a block of its own (owner CAP);
+         * data in a package is freed with the package (else this fails). */
+        nub_heap_free(m->heap, gone.data_gpa, NUB_OWNER_CAP);
+    }
+    return removed;
+}
+
+uint32_t mount_caps_pinned(const struct nub_dir *d, const struct nub_mount_cap *caps, uint32_t n,
+                           uint64_t pkg_gpa, uint64_t pkg_len)
+{
+    uint32_t pinned = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(caps[i].flags & NUB_MCAP_F_FIRST))
+            continue;
+        const struct nub_dir_entry *e = nub_dir_lookup(d, caps[i].hash);
+        /* Inclusive end: an empty payload may sit right at the end. */
+        if (e && e->data_gpa >= pkg_gpa && e->data_gpa - pkg_gpa <= pkg_len)
+            pinned++;
+    }
+    return pinned;
+}
+
+void mount_caps_undo(struct mctx *c)
+{
+    mount_caps_release(c->m, c->caps, c->caps_made);
+    c->caps_made = 0;
+    struct nub_dir *d = c->m->dir;
+    if (c->dir_spare) {
+        if (d->capacity != c->dir_cap0)
+            mount_dir_shrink(d, c->dir_spare, c->dir_cap0);
+        else
+            nub_heap_free(c->m->heap, c->dir_spare, NUB_OWNER_KERNEL);
+        c->dir_spare = 0;
+    }
+}

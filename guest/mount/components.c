@@ -1,0 +1,51 @@
+/* Mount step 4, first half: every WASM module of the package passes the
+ * structure walk (sections, not bytes), and every component's WIT entry
+ * points are functions its module exports. Fills the component records;
+ * the modules stay in place in the package. */
+#include "mount_internal.h"
+
+enum nub_status mount_components(struct mctx *c)
+{
+    const struct rvf_package *p = &c->pkg;
+    for (uint32_t i = 0; i < p->nsegs; i++) {
+        const struct rvf_segment *s = &p->segs[i];
+        if (s->type != RVF_SEG_WASM)
+            continue;
+        struct rvf_result res;
+        if (rvf_wasm_validate(rvf_payload(p, s), s->payload_len, &c->m->limits, NULL, &res) !=
+            RVF_OK)
+            return mount_fail(c, NUB_ST_BADMSG, "segment %u: %s", i, res.msg);
+    }
+    uint32_t task = 0;
+    for (uint32_t i = 0; i < c->rec.ncomponents; i++) {
+        struct rvf_component comp;
+        rvf_manifest_component(&c->mf, i, &comp);
+        const struct rvf_segment *s =
+            rvf_find_segment(p->segs, p->nsegs, comp.wasm_hash, RVF_SEG_WASM);
+        if (!s)
+            return mount_fail(c, NUB_ST_BADMSG, "component %s: no WASM segment with its hash",
+                              comp.name);
+        const uint8_t *mod = rvf_payload(p, s);
+        for (uint32_t j = 0; j < comp.nentries; j++) {
+            const char *entry = rvf_manifest_entry(&c->mf, &comp, j);
+            if (!rvf_wasm_has_export(mod, s->payload_len, entry, RVF_WASM_EXPORT_FUNC))
+                return mount_fail(c, NUB_ST_BADMSG,
+                                  "component %s: entry point %s is not an exported function",
+                                  comp.name, entry);
+        }
+        if (comp.nentries > c->rec.ntasks - task)
+            return mount_fail(c, NUB_ST_BADMSG, "component %s: more entry points than tasks",
+                              comp.name);
+        struct nub_mount_component *out = &c->comps[i];
+        mount_copy_name(out->name, comp.name);
+        for (int k = 0; k < 16; k++)
+            out->wasm_hash[k] = comp.wasm_hash[k];
+        out->wasm_gpa = mount_payload_gpa(c, s);
+        out->wasm_len = s->payload_len;
+        out->priority = comp.priority;
+        out->nentries = comp.nentries;
+        out->first_task = task;
+        task += comp.nentries;
+    }
+    return NUB_ST_OK;
+}

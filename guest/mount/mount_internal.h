@@ -1,0 +1,105 @@
+/* Internals of the mount pipeline (guest/mount/): the state of one mount
+ * in progress and the steps, each in its own file with its undo. Every
+ * step records how far it got, so the rollback in mount.c undoes exactly
+ * what was done, in reverse order. */
+#ifndef NUB_MOUNT_INTERNAL_H
+#define NUB_MOUNT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nub/abi.h"
+#include "nub/guest_mount.h"
+#include "rvf.h"
+
+struct mctx {
+    struct nub_mounts *m;
+    const struct nub_mount_req *req;
+    char *msg;
+    size_t msg_cap;
+    const uint8_t *bytes;        /* the package, in guest memory */
+    uint64_t scratch_gpa;        /* segment array (freed at the end, always) */
+    struct rvf_package pkg;
+    struct rvf_manifest mf;
+    uint32_t slot;               /* free table slot the mount will take */
+    struct nub_mount_rec rec;    /* copied into the slot at commit */
+    struct nub_mount_component *comps;
+    struct nub_mount_region *regions;
+    struct nub_mount_queue *queues;
+    struct nub_mount_task *tasks;
+    struct nub_mount_grant *grants;
+    struct nub_mount_cap *caps;
+    /* progress, for the rollback */
+    int records_made;
+    uint32_t regions_made;
+    uint32_t caps_made;
+    uint32_t caps_new;
+    uint32_t queues_made;
+    uint64_t dir_cap0;           /* directory capacity before step 4 */
+    uint64_t dir_spare;          /* table of dir_cap0 slots to shrink back into */
+};
+
+/* Formats the reason into c->msg and returns st. */
+enum nub_status mount_fail(struct mctx *c, enum nub_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, for code without a mount context (unmount). */
+enum nub_status mount_failv(char *msg, size_t cap, enum nub_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* dst: a char[NUB_MOUNT_NAME_LEN] field, written in full (NUL-padded);
+ * src is cut at 63 characters. */
+void mount_copy_name(char *dst, const char *src);
+
+/* gpa of a segment's payload inside the package. */
+static inline uint64_t mount_payload_gpa(const struct mctx *c, const struct rvf_segment *s)
+{
+    return c->req->pkg_gpa + s->payload_offset;
+}
+
+/* Step 2 (parse.c): check the block, parse container and manifest, take a
+ * table slot, allocate the records block and fill the mount record. */
+enum nub_status mount_parse(struct mctx *c);
+void mount_parse_undo(struct mctx *c);
+
+/* Step 3 (regions.c). */
+enum nub_status mount_regions_create(struct mctx *c);
+void mount_regions_destroy(struct nub_heap *h, struct nub_mount_region *r, uint32_t n);
+
+/* Step 4 (components.c): validate the modules and fill the component
+ * records; then caps.c publishes the caps. */
+enum nub_status mount_components(struct mctx *c);
+enum nub_status mount_caps_publish(struct mctx *c);
+void mount_caps_undo(struct mctx *c);
+/* Drops the references in caps[0..n) (last first); returns how many
+ * directory entries went away. Used by rollback and unmount. */
+uint32_t mount_caps_release(struct nub_mounts *m, const struct nub_mount_cap *caps, uint32_t n);
+/* Directory entries created by this package that still point into it. */
+uint32_t mount_caps_pinned(const struct nub_dir *d, const struct nub_mount_cap *caps, uint32_t n,
+                           uint64_t pkg_gpa, uint64_t pkg_len);
+
+/* dir_undo.c: rehash the directory into the zeroed table at gpa with cap
+ * slots (undoes growth during a failed mount). */
+void mount_dir_shrink(struct nub_dir *d, uint64_t gpa, uint64_t cap);
+
+/* Step 5 (grants.c). */
+enum nub_status mount_grants(struct mctx *c);
+void mount_grants_revoke(struct nub_mount_component *comps, uint32_t ncomps,
+                         struct nub_mount_grant *g, uint32_t n);
+
+/* Step 6 (queues.c). */
+enum nub_status mount_queues_connect(struct mctx *c);
+void mount_queues_disconnect(struct nub_heap *h, struct nub_mount_queue *q, uint32_t n);
+
+/* Step 7 (tasks.c). */
+enum nub_status mount_tasks_spawn(struct mctx *c);
+void mount_tasks_stop(struct nub_mount_task *t, uint32_t n);
+
+/* mount_table.c */
+struct nub_mount_rec *mount_slot(const struct nub_mounts *m, uint32_t i);
+/* A free slot index, or -1. */
+int64_t mount_table_free_slot(const struct nub_mounts *m);
+/* Slot of the live mount with this handle, or -1. */
+int64_t mount_table_find(const struct nub_mounts *m, uint64_t handle);
+void mount_table_publish(const struct nub_mounts *m);
+
+#endif /* NUB_MOUNT_INTERNAL_H */

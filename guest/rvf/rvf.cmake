@@ -1,0 +1,8 @@
+# RVF package format: container parser, manifest codec, WASM validator.
+# nubrvf is the host build (tests, fuzzers, nubfs, nubfs-pack link it);
+# the guest kernel compiles ${NUB_RVF_GUEST_SOURCES} itself (sources.cmake).
+include(${CMAKE_CURRENT_LIST_DIR}/sources.cmake)
+
+add_library(nubrvf STATIC ${NUB_RVF_GUEST_SOURCES} ${NUB_RVF_DIR}/rvf_host.c)
+target_include_directories(nubrvf PUBLIC ${NUB_RVF_DIR})
+target_link_libraries(nubrvf PUBLIC nub_host_flags PkgConfig::XXHASH)

@@ -1,0 +1,67 @@
+/* One KVM virtual machine for the nubfs guest: /dev/kvm, the VM, one
+ * memfd-backed RAM slot at gpa 0, and one vCPU put straight into 64-bit
+ * long mode (no firmware) with host-built identity page tables.
+ *
+ * Guest RAM and its memfd live as long as the nub_vm; nub_vm_reset throws
+ * away the VM and vCPU, zeroes RAM and makes a fresh VM on the same
+ * memory, so pointers into RAM (and the guest_mem set) stay valid. */
+#ifndef NUB_KVM_VM_H
+#define NUB_KVM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "guest_mem.h"
+
+struct nub_vm {
+    int kvm_fd;
+    int vm_fd;
+    int vcpu_fd;
+    int mem_fd;          /* memfd backing guest RAM */
+    uint8_t *mem;        /* MAP_SHARED mapping of mem_fd */
+    uint64_t mem_size;
+    struct kvm_run *run; /* vCPU run area (mmap of vcpu_fd) */
+    size_t run_size;
+    struct nub_guest_mem gm; /* one region: [0, mem_size) -> mem, mem_fd */
+    int stats_fd;            /* vCPU binary stats (KVM_GET_STATS_FD), or -1 */
+    int64_t insn_stat_off;   /* offset of "insn_emulation" in stats_fd, or -1 */
+};
+
+/* Opens /dev/kvm, allocates mem_size bytes of RAM (multiple of 2 MiB,
+ * NUB_MIN_MEM..NUB_MAX_MEM) and creates the VM and vCPU. -errno and a
+ * one-line reason (with the fix when there is one) in err on failure. */
+int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen);
+
+/* Writes the page tables, GDT and TSS below NUB_PT_LIMIT and sets the vCPU
+ * registers for 64-bit mode with RIP = entry, RSP = 0 (the guest sets its
+ * own stack), RFLAGS = 0x2. The page tables identity-map
+ * [0, max(4 GiB, RAM rounded up to 1 GiB)) with 2 MiB pages, except the
+ * first 2 MiB, which uses 4 KiB pages with page 0 not present. Addresses
+ * mapped but not backed by RAM exit with KVM_EXIT_MMIO. */
+int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t errlen);
+
+/* Destroys the VM and vCPU, zeroes all RAM, and creates a fresh VM and
+ * vCPU on the same memory. Call nub_vm_setup_long_mode afterwards. */
+int nub_vm_reset(struct nub_vm *vm, char *err, size_t errlen);
+
+/* One KVM_RUN: 0, or -errno (-EINTR when kicked by a signal or
+ * immediate_exit). The exit is in vm->run. */
+int nub_vm_run(struct nub_vm *vm);
+
+/* General registers of the vCPU (for poison reasons); -errno on failure. */
+int nub_vm_get_regs(struct nub_vm *vm, struct kvm_regs *regs);
+
+/* Instructions KVM emulated for this vCPU (its "insn_emulation" stat).
+ * On kvm-pvm, which emulates every instruction of a non-PVM guest, this
+ * is the guest's instruction count; on hardware KVM only the few emulated
+ * ones. -ENOTSUP if this KVM has no binary stats. */
+int nub_vm_emulated_insns(const struct nub_vm *vm, uint64_t *out);
+
+void nub_vm_destroy(struct nub_vm *vm);
+
+/* Name of a KVM_EXIT_* reason, e.g. "KVM_EXIT_SHUTDOWN". */
+const char *nub_kvm_exit_name(uint32_t reason);
+
+#endif /* NUB_KVM_VM_H */

@@ -1,0 +1,53 @@
+/* nubfs-pack keygen: a fresh Ed25519 key pair as NAME.key + NAME.pub. */
+#include "pack.h"
+#include "sign.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+int pack_cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool force = false;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': force = true; break;
+        case 'h':
+            puts("Usage: " PACK_PROG " keygen [--force] NAME\n"
+                 "Writes NAME.key (secret, mode 0600) and NAME.pub, prints the key id.");
+            return PACK_EXIT_OK;
+        default: return pack_usage_err("keygen: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc)
+        return pack_usage_err("keygen: expected exactly one NAME");
+    const char *name = argv[optind];
+    size_t n = strlen(name);
+    if (n == 0 || (n >= 4 && (!strcmp(name + n - 4, ".key") || !strcmp(name + n - 4, ".pub"))))
+        return pack_usage_err("keygen: NAME is the base name, without .key or .pub");
+
+    struct nub_seckey key;
+    if (nub_key_generate(&key) < 0) {
+        pack_err("keygen: libsodium failed to initialise");
+        return PACK_EXIT_FAIL;
+    }
+    char err[NUB_SIGN_ERR_MAX];
+    int r = nub_key_write_pair(name, &key, force, err, sizeof err);
+    char id[NUB_KEYID_HEX];
+    nub_key_id_hex(key.pub.id, id);
+    nub_seckey_wipe(&key);
+    if (r < 0) {
+        pack_err("keygen: %s", err);
+        return PACK_EXIT_FAIL;
+    }
+    printf("%s\n", id);
+    fprintf(stderr, PACK_PROG ": wrote %s.key and %s.pub, key id %s\n", name, name, id);
+    return PACK_EXIT_OK;
+}

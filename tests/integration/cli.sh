@@ -1,0 +1,31 @@
+#!/bin/bash
+# Command-line behaviour that needs neither KVM nor FUSE: help, version,
+# usage errors and their exit statuses (see nubfs(8), EXIT STATUS).
+# usage: cli.sh PATH/TO/nubfs
+set -u
+NUBFS=${1:?usage}
+. "$(dirname "$0")/lib.sh"
+
+out=$("$NUBFS" --help) || fail "--help exited $?"
+echo "$out" | grep -q 'preload=DIR' || fail "--help does not list preload="
+"$NUBFS" -h | grep -q '^usage:' || fail "-h"
+"$NUBFS" --version | grep -Eq '^nubfs [0-9]' || fail "--version"
+"$NUBFS" -V > /dev/null || fail "-V"
+ok "help and version"
+
+"$NUBFS" > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] || fail "no mountpoint: exit $rc, want 2"
+"$NUBFS" a b c > /dev/null 2>&1; rc=$?
+[ $rc = 2 ] || fail "three positionals: exit $rc, want 2"
+err=$("$NUBFS" /tmp -o guest_mem=12Q 2>&1); rc=$?
+[ $rc = 2 ] || fail "bad guest_mem: exit $rc, want 2"
+echo "$err" | grep -q 'guest_mem' || fail "bad guest_mem message: $err"
+err=$("$NUBFS" /tmp -o guest_mem=1M 2>&1); rc=$?
+[ $rc = 2 ] || fail "too small guest_mem: exit $rc, want 2"
+err=$("$NUBFS" /nonexistent/dir 2>&1); rc=$?
+[ $rc = 2 ] || fail "missing mountpoint dir: exit $rc, want 2"
+echo "$err" | grep -q 'No such file' || fail "missing mountpoint message: $err"
+err=$("$NUBFS" /etc/hostname 2>&1); rc=$?
+[ $rc = 2 ] || fail "mountpoint not a directory: exit $rc, want 2"
+ok "usage errors (bad options, bad mountpoint): exit 2"
+echo PASS

@@ -1,0 +1,29 @@
+# Unit tests of the host core: guest memory, ELF loading, the KVM sandbox.
+
+# A tiny nubfs-shaped kernel (not the real guest) for the ELF tests and
+# for bringing up KVM without the real kernel.
+add_executable(nub-test-kernel ${CMAKE_CURRENT_LIST_DIR}/fixtures/tiny_kernel.S)
+set_target_properties(nub-test-kernel PROPERTIES LINKER_LANGUAGE C
+  LINK_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/fixtures/tiny_kernel.ld)
+target_link_options(nub-test-kernel PRIVATE -nostdlib -static -no-pie
+  -Wl,-T,${CMAKE_CURRENT_LIST_DIR}/fixtures/tiny_kernel.ld -Wl,--build-id=none
+  -Wl,-z,noexecstack $<$<C_COMPILER_ID:Clang>:-Wno-unused-command-line-argument>)
+
+add_executable(test_guest_mem ${CMAKE_CURRENT_LIST_DIR}/test_guest_mem.c)
+target_link_libraries(test_guest_mem PRIVATE nubhost PkgConfig::CMOCKA)
+add_test(NAME unit.guest_mem COMMAND test_guest_mem)
+
+add_executable(test_elf ${CMAKE_CURRENT_LIST_DIR}/test_elf.c)
+target_link_libraries(test_elf PRIVATE nubhost PkgConfig::CMOCKA)
+target_compile_definitions(test_elf PRIVATE
+  NUB_TEST_KERNEL="$<TARGET_FILE:nub-test-kernel>")
+add_dependencies(test_elf nub-test-kernel)
+add_test(NAME unit.elf COMMAND test_elf)
+
+add_executable(test_sandbox ${CMAKE_CURRENT_LIST_DIR}/test_sandbox.c)
+target_link_libraries(test_sandbox PRIVATE nubhost PkgConfig::CMOCKA)
+target_compile_definitions(test_sandbox PRIVATE
+  NUB_TEST_KERNEL="$<TARGET_FILE:nub-test-kernel>")
+add_dependencies(test_sandbox nub-test-kernel)
+add_test(NAME unit.sandbox COMMAND test_sandbox)
+set_tests_properties(unit.sandbox PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
