@@ -11,12 +11,18 @@ set(NUB_GUEST_LOGIC_SOURCES
   ${NUB_GUEST_DIR}/lib/slot.c
   ${NUB_GUEST_DIR}/lib/log.c
   ${NUB_GUEST_DIR}/lib/core.c)
+# The mount pipeline (NUB_MOUNT_SOURCES) is guest logic too; it uses the
+# RVF parser, which the kernel compiles itself (NUB_RVF_GUEST_SOURCES) and
+# the host library takes from nubrvf.
+include(${NUB_GUEST_DIR}/rvf/sources.cmake)
+include(${NUB_GUEST_DIR}/mount/sources.cmake)
+list(APPEND NUB_GUEST_LOGIC_SOURCES ${NUB_MOUNT_SOURCES})
 
 # ---- host library -------------------------------------------------------
 add_library(nubguest STATIC ${NUB_GUEST_LOGIC_SOURCES} ${NUB_GUEST_DIR}/host/arch_host.c)
 target_include_directories(nubguest PUBLIC ${NUB_GUEST_DIR}/include)
 target_compile_definitions(nubguest PRIVATE NUB_GUEST_VERSION="${PROJECT_VERSION}")
-target_link_libraries(nubguest PUBLIC nub_host_flags)
+target_link_libraries(nubguest PUBLIC nub_host_flags nubrvf)
 
 # ---- guest kernel -------------------------------------------------------
 # No libc headers: the compiler's own freestanding headers (stddef, stdint,
@@ -34,10 +40,12 @@ add_executable(nub-guest
   ${NUB_GUEST_DIR}/x86/idt.c
   ${NUB_GUEST_DIR}/x86/arch.c
   ${NUB_GUEST_DIR}/x86/libc.c
-  ${NUB_GUEST_LOGIC_SOURCES})
+  ${NUB_GUEST_LOGIC_SOURCES}
+  ${NUB_RVF_GUEST_SOURCES})
 target_include_directories(nub-guest PRIVATE
   ${NUB_GUEST_DIR}/include/freestanding
   ${NUB_GUEST_DIR}/include
+  ${NUB_RVF_DIR}
   ${CMAKE_CURRENT_BINARY_DIR}/xxhash-include)
 target_compile_definitions(nub-guest PRIVATE NUB_GUEST_KERNEL NUB_GUEST_VERSION="${PROJECT_VERSION}")
 target_compile_options(nub-guest PRIVATE

@@ -9,9 +9,13 @@ add_library(nubhost STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sandbox.c
   ${CMAKE_CURRENT_LIST_DIR}/watchdog.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_image.c
-  ${CMAKE_CURRENT_LIST_DIR}/guest_image.S)
+  ${CMAKE_CURRENT_LIST_DIR}/guest_image.S
+  ${CMAKE_CURRENT_LIST_DIR}/mount_reader.c
+  ${CMAKE_CURRENT_LIST_DIR}/mount_host.c)
+# mount_host checks packages (nubrvf) and their signatures (nubsign, from
+# src/pack/pack.cmake; it links only nubrvf, so there is no cycle).
 target_link_libraries(nubhost PUBLIC nub_host_flags PkgConfig::LIBELF PkgConfig::XXHASH
-  Threads::Threads)
+  Threads::Threads nubsign nubrvf)
 
 # Embed the guest kernel: copy the nub-guest ELF to a fixed path (a file
 # dependency on the kernel), and .incbin that path; the .S object depends

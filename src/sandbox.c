@@ -391,6 +391,40 @@ static int call_locked(struct nub_sandbox *sb, struct nub_call *call)
     return 0;
 }
 
+void nub_sandbox_lock(struct nub_sandbox *sb)
+{
+    pthread_rwlock_wrlock(&sb->lock);
+}
+
+void nub_sandbox_unlock(struct nub_sandbox *sb)
+{
+    pthread_rwlock_unlock(&sb->lock);
+}
+
+int nub_sandbox_call_locked(struct nub_sandbox *sb, struct nub_call *call)
+{
+    return call_locked(sb, call);
+}
+
+int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
+                             char *msg)
+{
+    struct nub_call c = {.op = NUB_OP_ALLOC, .args = {len, align}};
+    int r = call_locked(sb, &c);
+    if (r < 0)
+        return r;
+    if (msg != NULL)
+        memcpy(msg, c.msg, NUB_MAILBOX_MSG);
+    if (c.status != NUB_ST_OK)
+        return nub_status_errno(c.status);
+    nub_gpa at = c.ret[0];
+    if (at < sb->heap_start || at > sb->vm.mem_size || len > sb->vm.mem_size - at)
+        return poison(sb, NUB_OP_ALLOC, "ALLOC returned [0x%llx, +0x%llx) outside the heap",
+                      (unsigned long long)at, (unsigned long long)len);
+    *gpa = at;
+    return 0;
+}
+
 int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call)
 {
     pthread_rwlock_wrlock(&sb->lock);
@@ -656,19 +690,13 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
     /* Even an empty blob gets a block: PUT takes a block from ALLOC (which
      * hands out at least one granule). Page alignment keeps blobs
      * splice-friendly. */
-    struct nub_call c = {.op = NUB_OP_ALLOC, .args = {len, len > 0 ? NUB_PAGE_SIZE : 0}};
-    r = call_locked(sb, &c);
+    nub_gpa gpa;
+    r = nub_sandbox_alloc_locked(sb, len, len > 0 ? NUB_PAGE_SIZE : 0, &gpa, NULL);
     if (r < 0)
         return r;
-    if (c.status != NUB_ST_OK)
-        return nub_status_errno(c.status);
-    nub_gpa gpa = c.ret[0];
-    if (gpa < sb->heap_start || gpa > sb->vm.mem_size || len > sb->vm.mem_size - gpa)
-        return poison(sb, NUB_OP_ALLOC, "ALLOC returned [0x%llx, +0x%zx) outside the heap",
-                      (unsigned long long)gpa, len);
     if (nub_gm_write(&sb->vm.gm, gpa, data, len) != 0)
         return poison(sb, NUB_OP_ALLOC, "ALLOC returned memory the host cannot write");
-    c = (struct nub_call){.op = NUB_OP_PUT, .args = {gpa, len, kind}};
+    struct nub_call c = {.op = NUB_OP_PUT, .args = {gpa, len, kind}};
     memcpy(c.hash, hash, 16);
     r = call_locked(sb, &c);
     if (r < 0)

@@ -60,6 +60,21 @@ struct nub_call {
 };
 int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call);
 
+/* Several calls under ONE hold of the exclusive lock (e.g. ALLOC, copy
+ * in, MOUNT, and FREE on failure), so readers never see a half state.
+ * Between nub_sandbox_lock and nub_sandbox_unlock use only the *_locked
+ * calls (nub_sandbox_call and nub_sandbox_put would deadlock). */
+void nub_sandbox_lock(struct nub_sandbox *sb);
+void nub_sandbox_unlock(struct nub_sandbox *sb);
+/* nub_sandbox_call with the lock already held. */
+int nub_sandbox_call_locked(struct nub_sandbox *sb, struct nub_call *call);
+/* ALLOC with the lock held: *gpa gets a block of len bytes that lies in
+ * the guest heap (an answer outside it poisons the sandbox: -EIO). Guest
+ * refusals map through nub_status_errno (heap exhausted: -ENOSPC); msg
+ * (if not NULL, NUB_MAILBOX_MSG bytes) gets the guest's reason. */
+int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
+                             char *msg);
+
 /* errno for a guest status: OK 0, NOMEM -ENOSPC, EXISTS -EEXIST, NOENT
  * -ENOENT, BADMSG -EBADMSG, QUOTA -EDQUOT, others -EINVAL / -EIO. */
 int nub_status_errno(uint32_t status);

@@ -49,11 +49,9 @@ static enum nub_status op_init(struct nub_core *c)
                     (unsigned long long)mem);
     if (nub_dir_create(&c->dir, &c->heap, bi->hasher_seed) != NUB_ST_OK)
         return fail(c, NUB_ST_NOMEM, "INIT: no memory for the directory");
-    if (nub_heap_alloc(&c->heap, sizeof(struct nub_mount_table), 0, NUB_OWNER_KERNEL,
-                       &c->mount_table_gpa) != NUB_ST_OK)
+    if (nub_mounts_create(&c->mounts, &c->heap, &c->dir, NULL) != NUB_ST_OK)
         return fail(c, NUB_ST_NOMEM, "INIT: no memory for the mount table");
-    struct nub_mount_table *mt = nub_mem_ptr(c->mount_table_gpa);
-    mt->magic = NUB_MOUNT_MAGIC; /* empty: capacity 0, no slots yet */
+    c->mount_table_gpa = c->mounts.table_gpa;
     bi->directory_gpa = c->dir.header_gpa;
     bi->mount_table_gpa = c->mount_table_gpa;
     c->initialized = 1;
@@ -112,8 +110,10 @@ static enum nub_status op_release(struct nub_core *c, const uint8_t hash[16])
         return fail(c, NUB_ST_NOENT, "RELEASE: no such cap");
     /* Only data that PUT handed to the directory is freed here; caps kept
      * in place inside a package are freed with the package. */
-    if (left == 0)
+    if (left == 0) {
         nub_heap_free(&c->heap, gone.data_gpa, NUB_OWNER_CAP);
+        nub_mounts_sweep(&c->mounts); /* it may have pinned an unmounted package */
+    }
     c->mb->ret[0] = left;
     return NUB_ST_OK;
 }
@@ -127,7 +127,7 @@ static void op_stats(struct nub_core *c)
     r[NUB_STAT_HEAP_TOTAL] = c->initialized ? nub_heap_total(&c->heap) : 0;
     r[NUB_STAT_GENERATION] = c->dir.generation;
     r[NUB_STAT_CALLS] = c->calls;
-    r[NUB_STAT_MOUNTS] = 0;
+    r[NUB_STAT_MOUNTS] = c->initialized ? c->mounts.live : 0;
 }
 
 static enum nub_status op_test(struct nub_core *c, uint32_t op, const uint64_t *args)
@@ -158,9 +158,6 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
         return NUB_ST_OK;
     case NUB_OP_INIT:
         return op_init(c);
-    case NUB_OP_MOUNT:
-    case NUB_OP_UNMOUNT:
-        return fail(c, NUB_ST_INVAL, "MOUNT/UNMOUNT: not supported yet");
     case NUB_OP_TEST_TRIPLE_FAULT:
     case NUB_OP_TEST_MMIO:
     case NUB_OP_TEST_SSE:
@@ -172,6 +169,8 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     case NUB_OP_FREE:
     case NUB_OP_PUT:
     case NUB_OP_RELEASE:
+    case NUB_OP_MOUNT:
+    case NUB_OP_UNMOUNT:
         break;
     default:
         return fail(c, NUB_ST_INVAL, "unknown op 0x%x", op);
@@ -195,6 +194,19 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
         return NUB_ST_OK;
     case NUB_OP_PUT:
         return op_put(c, args, hash);
+    case NUB_OP_MOUNT: {
+        /* Fault injection is a test op: the kernel honours it only when
+         * the host enabled test ops; the host build always does. */
+#ifdef NUB_GUEST_KERNEL
+        int test_ops = (c->bi->flags & NUB_BOOT_F_TEST_OPS) != 0;
+#else
+        int test_ops = 1;
+#endif
+        return nub_mount_call(&c->mounts, test_ops, args, hash, c->mb->ret, c->mb->msg,
+                              sizeof c->mb->msg);
+    }
+    case NUB_OP_UNMOUNT:
+        return nub_unmount_call(&c->mounts, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
     default:
         return op_release(c, hash);
     }

@@ -69,12 +69,10 @@ static enum nub_status make_one(struct mctx *c, uint32_t i, struct nub_mount_reg
 enum nub_status mount_regions_create(struct mctx *c)
 {
     for (uint32_t i = 0; i < c->rec.nregions; i++) {
+        /* make_one allocates last, so a failed record owns nothing. */
         enum nub_status st = make_one(c, i, &c->regions[i]);
-        if (st != NUB_ST_OK) {
-            /* A half-made record owns nothing; its fields are cleared by
-             * freeing the records block. */
+        if (st != NUB_ST_OK)
             return st;
-        }
         c->regions_made = i + 1;
     }
     return NUB_ST_OK;

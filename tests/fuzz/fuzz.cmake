@@ -39,13 +39,19 @@ target_link_libraries(rvf_seedgen PRIVATE PkgConfig::XXHASH)
 # the example packages (NUB_FUZZ_EXTRA_SEEDS: a list of .rvf/.wasm files).
 set(_rvf_extra ${NUB_FUZZ_EXTRA_SEEDS})
 set(_rvf_deps)
+if(TARGET examples AND NUB_EXAMPLES_DIR)
+  foreach(pkg ${NUB_EXAMPLES})
+    list(APPEND _rvf_extra ${NUB_EXAMPLES_DIR}/${pkg}.rvf)
+  endforeach()
+  list(APPEND _rvf_deps examples)
+endif()
 if(TARGET rvf_sample_wasm)
   list(APPEND _rvf_extra ${CMAKE_CURRENT_BINARY_DIR}/rvf_sample.wasm)
-  list(APPEND _rvf_deps rvf_sample_wasm)
+  list(APPEND _rvf_deps rvf_sample_wasm ${CMAKE_CURRENT_BINARY_DIR}/rvf_sample.wasm)
 endif()
 add_custom_command(OUTPUT ${_rvf_seeds}/container/sample_unsigned.rvf
   COMMAND ${CMAKE_COMMAND} -E make_directory ${_rvf_seeds}
   COMMAND rvf_seedgen ${_rvf_seeds} ${_rvf_extra}
-  DEPENDS rvf_seedgen ${_rvf_deps} ${_rvf_extra}
+  DEPENDS rvf_seedgen ${_rvf_deps} ${NUB_FUZZ_EXTRA_SEEDS}
   COMMENT "RVF fuzz seed corpora")
 add_custom_target(rvf_fuzz_seeds ALL DEPENDS ${_rvf_seeds}/container/sample_unsigned.rvf)

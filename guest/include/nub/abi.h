@@ -203,9 +203,10 @@ struct nub_dir_entry {
  *           right after step N, 2..7, as if it had failed: everything is
  *           rolled back); refused with NUB_ST_INVAL unless the boot flags
  *           have NUB_BOOT_F_TEST_OPS. Every other bit must be 0.
- *   hash[0..8) the signer key id (the first 8 bytes of the Ed25519 public
- *           key the signature verified with; all zero for an unsigned
- *           package), recorded in the mount record; hash[8..16) ignored.
+ *   hash[0..8) the signer key id (as src/sign.h defines it: the first 8
+ *           bytes of the BLAKE2b-256 of the Ed25519 public key the
+ *           signature verified with; all zero for an unsigned package),
+ *           recorded in the mount record; hash[8..16) ignored.
  * The guest runs steps 2-7 (parse, regions, components/caps, grants,
  * queues, tasks), all or nothing. On success:
  *   ret[0] handle (nonzero, never reused during one boot),

@@ -11,6 +11,7 @@
 #include "nub/abi.h"
 #include "nub/guest_dir.h"
 #include "nub/guest_heap.h"
+#include "nub/guest_mount.h"
 
 #ifndef NUB_GUEST_VERSION
 #define NUB_GUEST_VERSION "0"
@@ -23,6 +24,7 @@ struct nub_core {
     struct nub_heap heap;
     struct nub_dir dir;
     uint64_t mount_table_gpa;
+    struct nub_mounts mounts; /* the mount table (guest/mount/) */
     uint64_t calls;
     int initialized;
 };

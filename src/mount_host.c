@@ -1,0 +1,345 @@
+/* Package intake and the MOUNT/UNMOUNT calls (see mount_host.h): checks
+ * a package on the host, compares it with the caps the guest already has,
+ * and runs ALLOC + copy + MOUNT (+ FREE on failure) under one hold of the
+ * sandbox's exclusive lock, so readers never see a half-mounted state. */
+#include "mount_host.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "reader.h"
+#include "sign_pkg.h"
+
+#define COMPARE_CHUNK (256u * 1024u)
+
+void nub_mount_opts_default(struct nub_mount_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    rvf_limits_default(&o->limits);
+}
+
+/* reason = "<name>: <formatted>"; returns -err for a one-line return. */
+__attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *out,
+                                                      const char *name, int err,
+                                                      const char *fmt, ...)
+{
+    int n = snprintf(out->reason, sizeof(out->reason), "%s: ", name);
+    if (n < 0 || (size_t)n >= sizeof(out->reason))
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->reason + n, sizeof(out->reason) - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -err;
+}
+
+/* Guest status of a failed MOUNT -> errno (DESIGN §6). OVERFLOW is a size
+ * the guest could not hold: a quota, like the other size limits. */
+static int mount_status_errno(uint32_t st)
+{
+    if (st == NUB_ST_OVERFLOW)
+        return -EDQUOT;
+    return nub_status_errno(st);
+}
+
+/* The poisoned-guest answer: the call failed because the guest crashed
+ * now (-EIO) or earlier (-ESHUTDOWN); either way the daemon reboots. */
+static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, const char *name,
+                      int r, const char *when)
+{
+    if (r == -ESHUTDOWN)
+        return fail(out, name, EIO, "guest is down (%s); it must be rebooted",
+                    nub_sandbox_poison_reason(sb));
+    return fail(out, name, EIO, "the guest crashed during %s: %s", when,
+                nub_sandbox_poison_reason(sb));
+}
+
+/* 0 if guest memory [gpa, gpa+len) equals data, 1 if not, -EIO if it
+ * is not guest memory. Lock held (the guest is not running). */
+static int differs(const struct nub_guest_mem *gm, nub_gpa gpa, const uint8_t *data,
+                   uint64_t len)
+{
+    const void *host = nub_gm_host_addr(gm, gpa, len);
+    if (host != NULL)
+        return memcmp(host, data, len) != 0;
+    uint8_t *buf = malloc(COMPARE_CHUNK);
+    if (buf == NULL)
+        return -ENOMEM;
+    int r = 0;
+    for (uint64_t off = 0; off < len && r == 0;) {
+        size_t n = len - off < COMPARE_CHUNK ? (size_t)(len - off) : COMPARE_CHUNK;
+        if (nub_gm_read(gm, gpa + off, buf, n) != 0)
+            r = -EIO;
+        else if (memcmp(buf, data + off, n) != 0)
+            r = 1;
+        off += n;
+    }
+    free(buf);
+    return r;
+}
+
+/* Step 5: a segment whose hash is already a cap must have its bytes. The
+ * sandbox lock is held (either kind). *gen gets the directory generation
+ * the comparison saw. */
+static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, uint64_t *gen,
+                        struct nub_mount_result *out, const char *name)
+{
+    const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
+    struct nub_reader rd;
+    enum nub_reader_error re = nub_reader_open(&rd, gm, nub_sandbox_boot_info_gpa(sb));
+    struct nub_dir_header h;
+    if (re != NUB_READER_OK)
+        return fail(out, name, EIO, "guest directory unreadable: %s", nub_reader_strerror(re));
+    if (nub_reader_header(&rd, &h) != 0)
+        return fail(out, name, EIO, "guest directory header is corrupt");
+    *gen = h.generation;
+    for (uint32_t i = 0; i < p->nsegs; i++) {
+        const struct rvf_segment *s = &p->segs[i];
+        if (s->type == RVF_SEG_CRYPTO)
+            continue;
+        struct nub_cap cap;
+        int r = nub_reader_get(&rd, s->hash, &cap);
+        if (r == -ENOENT)
+            continue;
+        char hex[33];
+        rvf_hash_hex(s->hash, hex);
+        if (r < 0)
+            return fail(out, name, EIO, "segment %u: guest directory entry for cap %s is corrupt",
+                        i, hex);
+        r = cap.len != s->payload_len ? 1 : differs(gm, cap.data_gpa, rvf_payload(p, s), cap.len);
+        if (r < 0)
+            return fail(out, name, -r, "segment %u: cannot read cap %s from guest memory", i, hex);
+        if (r > 0)
+            return fail(out, name, EEXIST,
+                        "segment %u: cap %s already exists with different content", i, hex);
+    }
+    return 0;
+}
+
+/* Steps 1-4: everything that needs no guest. Fills out's package fields. */
+static int check_package(const struct nub_trust *trust, const struct nub_mount_opts *o,
+                         const uint8_t *pkg, size_t len, struct rvf_package *p,
+                         struct rvf_segment **segs_out, struct nub_mount_result *out,
+                         const char *name)
+{
+    struct rvf_limits lim = o->limits;
+    lim.require_signature = false; /* decided below, with its own errno */
+    if ((uint64_t)len > lim.max_package)
+        return fail(out, name, EFBIG, "package is %zu bytes, max_package is %llu", len,
+                    (unsigned long long)lim.max_package);
+
+    uint64_t t = nub_now_ns();
+    /* A segment takes at least 64 bytes, so len/64 bounds the count; one
+     * over the limit lets the parser report RVF_E_LIMIT itself. */
+    uint64_t cap = len / RVF_SEG_HEADER_SIZE;
+    if (cap > (uint64_t)lim.max_segments)
+        cap = (uint64_t)lim.max_segments + 1;
+    if (cap == 0)
+        cap = 1;
+    struct rvf_segment *segs = calloc(cap, sizeof(*segs));
+    if (segs == NULL)
+        return fail(out, name, ENOMEM, "out of host memory for %llu segments",
+                    (unsigned long long)cap);
+    *segs_out = segs;
+    struct rvf_result res;
+    enum rvf_status st = rvf_parse(pkg, len, segs, (uint32_t)cap, &lim, p, &res);
+    if (st != RVF_OK) {
+        out->times.parse_ns = nub_now_ns() - t;
+        return fail(out, name, rvf_status_errno(st), "%s", res.msg);
+    }
+    out->nsegments = p->nsegs;
+    const struct rvf_segment *ms = &p->segs[p->manifest];
+    struct rvf_manifest mf;
+    st = rvf_manifest_parse(rvf_payload(p, ms), ms->payload_len, p->segs, p->nsegs, &lim, &mf,
+                            &res);
+    out->times.parse_ns = nub_now_ns() - t;
+    if (st != RVF_OK)
+        return fail(out, name, rvf_status_errno(st), "manifest: %s", res.msg);
+    snprintf(out->name, sizeof(out->name), "%s", mf.name);
+    snprintf(out->version, sizeof(out->version), "%s", mf.pkg_version);
+    out->ncomponents = mf.ncomponents;
+    out->nregions = mf.nregions;
+    out->nqueues = mf.nqueues;
+    out->ntasks = mf.ntasks;
+    out->ngrants = mf.ngrants;
+
+    t = nub_now_ns();
+    st = rvf_check_hashes(p, &res);
+    out->times.hash_ns = nub_now_ns() - t;
+    if (st != RVF_OK)
+        return fail(out, name, rvf_status_errno(st), "%s", res.msg);
+
+    t = nub_now_ns();
+    enum nub_sig_status ss = nub_sig_check_package(trust, p, out->signer);
+    out->times.sig_ns = nub_now_ns() - t;
+    out->signed_pkg = p->signed_pkg;
+    if (p->signed_pkg)
+        nub_key_id_hex(out->signer, out->signer_hex);
+    switch (ss) {
+    case NUB_SIG_OK:
+        return 0;
+    case NUB_SIG_NO_SIGNATURE:
+        if (o->allow_unsigned)
+            return 0;
+        return fail(out, name, ENOKEY,
+                    "not signed, and unsigned packages are not allowed (-o allow_unsigned)");
+    case NUB_SIG_BAD_SIGNATURE:
+        return fail(out, name, EKEYREJECTED, "bad signature (claimed key %s)", out->signer_hex);
+    case NUB_SIG_UNTRUSTED_KEY:
+        return fail(out, name, EKEYREJECTED, "signed by untrusted key %s", out->signer_hex);
+    case NUB_SIG_MALFORMED:
+        break;
+    }
+    return fail(out, name, nub_sig_status_errno(ss), "signature segment: %s",
+                nub_sig_status_str(ss));
+}
+
+/* Step 6, exclusive lock held: ALLOC, copy, MOUNT, FREE on failure. */
+static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+                        const struct rvf_package *p, const uint8_t *pkg, size_t len,
+                        uint64_t gen, struct nub_mount_result *out, const char *name)
+{
+    if (nub_sandbox_poisoned(sb))
+        return guest_down(sb, out, name, -ESHUTDOWN, "");
+    /* Another mount may have published caps since the read-locked pass. */
+    uint64_t t = nub_now_ns();
+    uint64_t gen2 = gen;
+    struct nub_reader rd;
+    struct nub_dir_header h;
+    if (nub_reader_open(&rd, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)) !=
+            NUB_READER_OK ||
+        nub_reader_header(&rd, &h) != 0)
+        return fail(out, name, EIO, "guest directory unreadable");
+    if (h.generation != gen) {
+        int r = compare_caps(sb, p, &gen2, out, name);
+        out->times.compare_ns += nub_now_ns() - t;
+        if (r < 0)
+            return r;
+    }
+
+    char msg[NUB_MAILBOX_MSG] = "";
+    nub_gpa gpa = 0;
+    t = nub_now_ns();
+    int r = nub_sandbox_alloc_locked(sb, len, NUB_PAGE_SIZE, &gpa, msg);
+    out->times.alloc_ns = nub_now_ns() - t;
+    if (r == -EIO || r == -ESHUTDOWN)
+        return guest_down(sb, out, name, r, "ALLOC");
+    if (r == -ENOSPC)
+        return fail(out, name, ENOSPC, "guest out of memory for the %zu-byte package (%s)", len,
+                    msg);
+    if (r < 0)
+        return fail(out, name, -r, "guest refused ALLOC of %zu bytes: %s", len, msg);
+
+    t = nub_now_ns();
+    r = nub_gm_write(nub_sandbox_mem(sb), gpa, pkg, len);
+    out->times.copy_ns = nub_now_ns() - t;
+    int err = 0;
+    struct nub_call c = {.op = NUB_OP_MOUNT, .args = {gpa, len, o->fail_step}};
+    t = nub_now_ns();
+    if (r != 0) {
+        err = fail(out, name, EIO, "ALLOC returned a block the host cannot write");
+    } else {
+        memcpy(c.hash, out->signer, NUB_MOUNT_SIGNER_LEN);
+        if (o->test_before_mount != NULL)
+            o->test_before_mount(o->test_ctx, sb, gpa);
+        r = nub_sandbox_call_locked(sb, &c);
+        if (r < 0) {
+            out->times.call_ns = nub_now_ns() - t;
+            return guest_down(sb, out, name, r, "the mount"); /* its memory goes with it */
+        }
+        if (c.status == NUB_ST_OK && c.ret[0] != 0) {
+            out->handle = c.ret[0];
+            out->rec_gpa = c.ret[1];
+            out->caps_new = (uint32_t)c.ret[2];
+            out->caps_held = (uint32_t)c.ret[3];
+            out->times.call_ns = nub_now_ns() - t;
+            return 0;
+        }
+        if (c.status == NUB_ST_OK)
+            err = fail(out, name, EIO, "guest: MOUNT succeeded with handle 0");
+        else
+            err = fail(out, name, -mount_status_errno(c.status), "guest: %s", c.msg);
+    }
+    /* The block is still the host's: give it back. */
+    struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}};
+    r = nub_sandbox_call_locked(sb, &f);
+    out->times.call_ns = nub_now_ns() - t;
+    if (r < 0)
+        return guest_down(sb, out, name, r, "FREE after a failed mount");
+    if (f.status != NUB_ST_OK) {
+        size_t n = strlen(out->reason);
+        snprintf(out->reason + n, sizeof(out->reason) - n, " (and FREE of the package failed: %s)",
+                 f.msg);
+    }
+    return err;
+}
+
+int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
+                      const struct nub_mount_opts *opts, const uint8_t *pkg, size_t len,
+                      struct nub_mount_result *out)
+{
+    uint64_t t0 = nub_now_ns();
+    memset(out, 0, sizeof(*out));
+    struct nub_mount_opts def;
+    if (opts == NULL) {
+        nub_mount_opts_default(&def);
+        opts = &def;
+    }
+    const char *name = opts->name != NULL ? opts->name : "package";
+    if (pkg == NULL && len != 0)
+        return fail(out, name, EINVAL, "no package bytes");
+    if (opts->fail_step & ~NUB_MOUNT_F_FAIL_STEP_MASK)
+        return fail(out, name, EINVAL, "bad fault-injection step %u", opts->fail_step);
+
+    struct rvf_package p;
+    struct rvf_segment *segs = NULL;
+    int r = check_package(trust, opts, pkg, len, &p, &segs, out, name);
+    if (r == 0) {
+        uint64_t t = nub_now_ns();
+        uint64_t gen = 0;
+        nub_sandbox_rdlock(sb);
+        r = compare_caps(sb, &p, &gen, out, name);
+        nub_sandbox_rdunlock(sb);
+        out->times.compare_ns = nub_now_ns() - t;
+        if (r == 0) {
+            t = nub_now_ns();
+            nub_sandbox_lock(sb);
+            out->times.lock_ns = nub_now_ns() - t;
+            r = mount_locked(sb, opts, &p, pkg, len, gen, out, name);
+            nub_sandbox_unlock(sb);
+        }
+    }
+    free(segs);
+    out->times.total_ns = nub_now_ns() - t0;
+    return r;
+}
+
+int nub_unmount_package(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out)
+{
+    struct nub_unmount_result dummy;
+    if (out == NULL)
+        out = &dummy;
+    memset(out, 0, sizeof(*out));
+    uint64_t t = nub_now_ns();
+    struct nub_call c = {.op = NUB_OP_UNMOUNT, .args = {handle}};
+    int r = nub_sandbox_call(sb, &c);
+    out->call_ns = nub_now_ns() - t;
+    if (r < 0) {
+        snprintf(out->reason, sizeof(out->reason), "%s during unmount: %s",
+                 r == -ESHUTDOWN ? "guest is down" : "the guest crashed",
+                 nub_sandbox_poison_reason(sb));
+        return -EIO;
+    }
+    if (c.status != NUB_ST_OK) {
+        snprintf(out->reason, sizeof(out->reason), "guest: %s", c.msg);
+        return nub_status_errno(c.status);
+    }
+    out->caps_removed = (uint32_t)c.ret[0];
+    out->zombie = c.ret[1] != 0;
+    out->zombies_freed = (uint32_t)c.ret[2];
+    return 0;
+}

@@ -1,0 +1,109 @@
+/* The host side of mounting a package (DESIGN §2 "Mount path", §5 step 1,
+ * §6 errors): everything between "the daemon has the package bytes" and
+ * "the guest answered MOUNT". The FUSE daemon calls this from ctl/ flush
+ * and rename, and again after a guest reboot to re-mount what it holds
+ * (it keeps the package bytes; the call is the same).
+ *
+ * Order of work, cheapest refusal first, byte-proportional work on the
+ * host (the guest only ever sees a package that passed all of it):
+ *   1. size against max_package                        -> EFBIG
+ *   2. rvf_parse, rvf_manifest_parse with the limits   -> EBADMSG, EDQUOT, EFBIG
+ *   3. every payload against its content hash          -> EUCLEAN
+ *   4. the Ed25519 signature against the trusted keys  -> ENOKEY, EKEYREJECTED
+ *   5. read lock: every segment whose hash is already a cap is compared
+ *      byte for byte with that cap                     -> EEXIST
+ *   6. exclusive lock held across: re-check 5 if the directory changed,
+ *      ALLOC, copy in, MOUNT (FREE on failure)         -> ENOSPC, EDQUOT,
+ *      EBADMSG, EEXIST per the guest's status; EIO if the guest crashed.
+ * On any failure nothing in the guest changed (the guest's all-or-nothing
+ * MOUNT plus the FREE of the package block). */
+#ifndef NUB_MOUNT_HOST_H
+#define NUB_MOUNT_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nub/abi.h"
+#include "rvf.h"
+#include "sandbox.h"
+#include "sign.h"
+
+struct nub_mount_opts {
+    /* Parser limits, checked on the host before the call. The guest applies
+     * its own fixed defaults (rvf_limits_default) again in MOUNT, so a
+     * limit configured ABOVE the default is still refused by the guest
+     * (EDQUOT), and max_package above 256 MiB cannot mount. */
+    struct rvf_limits limits;
+    bool allow_unsigned;  /* unsigned packages mount (signer id all zero) */
+    uint32_t fail_step;   /* tests: NUB_MOUNT_STEP_* fault injection (needs
+                             test_ops in the sandbox); 0 = none */
+    const char *name;     /* prefixes every reason, e.g. "hello.rvf"; may be NULL */
+    /* Tests only: called with the exclusive lock held after the package
+     * was copied to pkg_gpa, right before MOUNT (to play a guest that
+     * corrupts itself). Use only *_locked sandbox calls in it. */
+    void (*test_before_mount)(void *ctx, struct nub_sandbox *sb, nub_gpa pkg_gpa);
+    void *test_ctx;
+};
+
+void nub_mount_opts_default(struct nub_mount_opts *o);
+
+/* Wall-clock time of each phase, ns (0 for a phase not reached). */
+struct nub_mount_times {
+    uint64_t parse_ns;   /* rvf_parse + rvf_manifest_parse */
+    uint64_t hash_ns;    /* rvf_check_hashes */
+    uint64_t sig_ns;     /* nub_sig_check_package */
+    uint64_t compare_ns; /* byte comparison with existing caps (both passes) */
+    uint64_t lock_ns;    /* waiting for the exclusive lock */
+    uint64_t alloc_ns;   /* ALLOC call */
+    uint64_t copy_ns;    /* copying the package into guest memory */
+    uint64_t call_ns;    /* MOUNT call (incl. FREE on failure) */
+    uint64_t total_ns;
+};
+
+#define NUB_MOUNT_REASON_MAX 512u
+
+struct nub_mount_result {
+    uint64_t handle;         /* nonzero on success */
+    nub_gpa rec_gpa;         /* its struct nub_mount_rec (read it with mount_reader) */
+    uint32_t caps_new;       /* directory entries the mount created */
+    uint32_t caps_held;      /* references it holds (new + shared) */
+    /* Known once the manifest parsed: */
+    char name[NUB_MOUNT_NAME_LEN];    /* manifest package name */
+    char version[NUB_MOUNT_NAME_LEN];
+    uint32_t nsegments, ncomponents, nregions, nqueues, ntasks, ngrants;
+    /* Known once the signature was looked at: */
+    bool signed_pkg;
+    uint8_t signer[NUB_KEYID_BYTES];  /* key id (sign.h); zero when unsigned */
+    char signer_hex[NUB_KEYID_HEX];   /* "" when unsigned */
+    struct nub_mount_times times;
+    /* One line for cp's user, log and syslog on failure ("" on success),
+     * e.g. "hello.rvf: segment 2 @0x80: content hash does not match
+     * payload", "hello.rvf: signed by untrusted key 3fa1c2d4e5f60718",
+     * "hello.rvf: guest: region big: size 134217728, limit 67108864". */
+    char reason[NUB_MOUNT_REASON_MAX];
+};
+
+/* Mounts pkg[0, len) (the bytes are only read, and may be freed after
+ * the call). trust NULL = nothing trusted. 0 or -errno of DESIGN §6:
+ * -EFBIG, -EBADMSG, -EDQUOT, -EUCLEAN, -ENOKEY, -EKEYREJECTED, -EEXIST,
+ * -ENOSPC, -EIO (guest crashed during the mount, or was already poisoned:
+ * the daemon reboots it and re-mounts), -ENOMEM (host), -EINVAL (bad
+ * options, or the guest refused the arguments). *out is always filled. */
+int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
+                      const struct nub_mount_opts *opts, const uint8_t *pkg, size_t len,
+                      struct nub_mount_result *out);
+
+struct nub_unmount_result {
+    uint32_t caps_removed;  /* directory entries that went away */
+    bool zombie;            /* package bytes kept for caps others hold */
+    uint32_t zombies_freed;
+    uint64_t call_ns;
+    char reason[NUB_MOUNT_REASON_MAX];
+};
+
+/* UNMOUNT call: 0, -ENOENT (no live mount with that handle), -EIO (guest
+ * crashed or poisoned). out may be NULL. */
+int nub_unmount_package(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out);
+
+#endif /* NUB_MOUNT_HOST_H */
