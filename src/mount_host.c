@@ -22,6 +22,46 @@ void nub_mount_opts_default(struct nub_mount_opts *o)
     rvf_limits_default(&o->limits);
 }
 
+/* The count limits a mount record can hold (abi.h NUB_MOUNT_MAX_*): the
+ * guest clamps the limits it is given to these, and so does the host
+ * before its own check, so both refuse exactly the same packages. */
+static void clamp_to_abi(struct rvf_limits *l)
+{
+    const struct {
+        uint32_t *v, max;
+    } c[] = {{&l->max_segments, NUB_MOUNT_MAX_CAPS},
+             {&l->max_components, NUB_MOUNT_MAX_COMPONENTS},
+             {&l->max_regions, NUB_MOUNT_MAX_REGIONS},
+             {&l->max_queues, NUB_MOUNT_MAX_QUEUES},
+             {&l->max_tasks, NUB_MOUNT_MAX_TASKS},
+             {&l->max_grants, NUB_MOUNT_MAX_GRANTS}};
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        if (*c[i].v > c[i].max)
+            *c[i].v = c[i].max;
+}
+
+/* The limits as MOUNT takes them (abi.h struct nub_mount_limits). A zero
+ * limit reads "default" there; it never reaches the guest in a way that
+ * matters, because the host's check with the same limits refused any
+ * package with such objects already. */
+static void abi_limits(const struct rvf_limits *l, struct nub_mount_limits *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->max_package = l->max_package;
+    out->max_region_size = l->max_region_size;
+    out->max_queue_bytes = l->max_queue_bytes;
+    out->max_segments = l->max_segments;
+    out->max_components = l->max_components;
+    out->max_regions = l->max_regions;
+    out->max_queues = l->max_queues;
+    out->max_tasks = l->max_tasks;
+    out->max_grants = l->max_grants;
+    out->max_queue_capacity = l->max_queue_capacity;
+    out->max_message = l->max_message;
+    out->max_wasm_sections = l->max_wasm_sections;
+    out->max_wasm_exports = l->max_wasm_exports;
+}
+
 /* reason = "<name>: <formatted>"; returns -err for a one-line return. */
 __attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *out,
                                                       const char *name, int err,
@@ -128,6 +168,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
 {
     struct rvf_limits lim = o->limits;
     lim.require_signature = false; /* decided below, with its own errno */
+    clamp_to_abi(&lim);
     if ((uint64_t)len > lim.max_package)
         return fail(out, name, EFBIG, "package is %zu bytes, max_package is %llu", len,
                     (unsigned long long)lim.max_package);
@@ -198,7 +239,9 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
                 nub_sig_status_str(ss));
 }
 
-/* Step 6, exclusive lock held: ALLOC, copy, MOUNT, FREE on failure. */
+/* Step 6, exclusive lock held: ALLOC, copy, MOUNT, FREE on failure. The
+ * block holds the package, then (64-byte aligned) this mount's limits,
+ * which MOUNT args[3] points at (abi.h). */
 static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
                         const struct rvf_package *p, const uint8_t *pkg, size_t len,
                         uint64_t gen, struct nub_mount_result *out, const char *name)
@@ -223,8 +266,12 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
 
     char msg[NUB_MAILBOX_MSG] = "";
     nub_gpa gpa = 0;
+    /* len is the size of a buffer in memory: rounding it up cannot wrap. */
+    size_t lim_off = (len + 63) & ~(size_t)63;
+    struct nub_mount_limits lim;
+    abi_limits(&o->limits, &lim);
     t = nub_now_ns();
-    int r = nub_sandbox_alloc_locked(sb, len, NUB_PAGE_SIZE, &gpa, msg);
+    int r = nub_sandbox_alloc_locked(sb, lim_off + sizeof(lim), NUB_PAGE_SIZE, &gpa, msg);
     out->times.alloc_ns = nub_now_ns() - t;
     if (r == -EIO || r == -ESHUTDOWN)
         return guest_down(sb, out, name, r, "ALLOC");
@@ -236,9 +283,11 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
 
     t = nub_now_ns();
     r = nub_gm_write(nub_sandbox_mem(sb), gpa, pkg, len);
+    if (r == 0)
+        r = nub_gm_write(nub_sandbox_mem(sb), gpa + lim_off, &lim, sizeof(lim));
     out->times.copy_ns = nub_now_ns() - t;
     int err = 0;
-    struct nub_call c = {.op = NUB_OP_MOUNT, .args = {gpa, len, o->fail_step}};
+    struct nub_call c = {.op = NUB_OP_MOUNT, .args = {gpa, len, o->fail_step, gpa + lim_off}};
     t = nub_now_ns();
     if (r != 0) {
         err = fail(out, name, EIO, "ALLOC returned a block the host cannot write");

@@ -30,10 +30,10 @@
 #include "sign.h"
 
 struct nub_mount_opts {
-    /* Parser limits, checked on the host before the call. The guest applies
-     * its own fixed defaults (rvf_limits_default) again in MOUNT, so a
-     * limit configured ABOVE the default is still refused by the guest
-     * (EDQUOT), and max_package above 256 MiB cannot mount. */
+    /* Package limits (DESIGN §5, -o max_package=SIZE), checked on the host
+     * before the call and passed to the guest with MOUNT (abi.h struct
+     * nub_mount_limits), which checks them again. Count limits above the
+     * hard NUB_MOUNT_MAX_* are clamped to them on both sides. */
     struct rvf_limits limits;
     bool allow_unsigned;  /* unsigned packages mount (signer id all zero) */
     uint32_t fail_step;   /* tests: NUB_MOUNT_STEP_* fault injection (needs

@@ -12,9 +12,10 @@ enum nub_status mount_components(struct mctx *c)
         if (s->type != RVF_SEG_WASM)
             continue;
         struct rvf_result res;
-        if (rvf_wasm_validate(rvf_payload(p, s), s->payload_len, &c->m->limits, NULL, &res) !=
-            RVF_OK)
-            return mount_fail(c, NUB_ST_BADMSG, "segment %u: %s", i, res.msg);
+        enum rvf_status rs = rvf_wasm_validate(rvf_payload(p, s), s->payload_len, &c->lim, NULL,
+                                               &res);
+        if (rs != RVF_OK)
+            return mount_fail(c, mount_rvf_status(rs), "segment %u: %s", i, res.msg);
     }
     uint32_t task = 0;
     for (uint32_t i = 0; i < c->rec.ncomponents; i++) {

@@ -140,7 +140,12 @@ enum nub_status nub_mount_call(struct nub_mounts *m, int test_ops, const uint64_
                            "MOUNT: fault injection refused: test ops are disabled");
     if (step && (step < NUB_MOUNT_STEP_PARSE || step > NUB_MOUNT_STEP_TASKS))
         return mount_failv(msg, msg_cap, NUB_ST_INVAL, "MOUNT: no step %u to fail at", step);
-    struct nub_mount_req req = {.pkg_gpa = args[0], .pkg_len = args[1], .fail_step = step};
+    for (int i = 4; i < NUB_MAILBOX_ARGS; i++)
+        if (args[i])
+            return mount_failv(msg, msg_cap, NUB_ST_INVAL, "MOUNT: args[%d] is reserved, must be 0",
+                               i);
+    struct nub_mount_req req = {.pkg_gpa = args[0], .pkg_len = args[1], .fail_step = step,
+                                .limits_gpa = args[3]};
     memcpy(req.signer, hash, sizeof req.signer);
     struct nub_mount_out out;
     enum nub_status st = nub_mount(m, &req, &out, msg, msg_cap);

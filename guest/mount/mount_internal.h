@@ -19,6 +19,7 @@ struct mctx {
     size_t msg_cap;
     const uint8_t *bytes;        /* the package, in guest memory */
     uint64_t scratch_gpa;        /* segment array (freed at the end, always) */
+    struct rvf_limits lim;       /* this mount's limits (step 2 sets them) */
     struct rvf_package pkg;
     struct rvf_manifest mf;
     uint32_t slot;               /* free table slot the mount will take */
@@ -50,14 +51,23 @@ enum nub_status mount_failv(char *msg, size_t cap, enum nub_status st, const cha
  * src is cut at 63 characters. */
 void mount_copy_name(char *dst, const char *src);
 
+/* Parser status -> mount status: a limit is a quota, anything else the
+ * parser refuses is a malformed package. */
+enum nub_status mount_rvf_status(enum rvf_status st);
+
+/* Clamps the count limits to the NUB_MOUNT_MAX_* the record formats can
+ * hold, and drops require_signature (step 1 is the host's). */
+void mount_limits_clamp(struct rvf_limits *l);
+
 /* gpa of a segment's payload inside the package. */
 static inline uint64_t mount_payload_gpa(const struct mctx *c, const struct rvf_segment *s)
 {
     return c->req->pkg_gpa + s->payload_offset;
 }
 
-/* Step 2 (parse.c): check the block, parse container and manifest, take a
- * table slot, allocate the records block and fill the mount record. */
+/* Step 2 (parse.c): check the block, settle this mount's limits, parse
+ * container and manifest, take a table slot, allocate the records block
+ * and fill the mount record. */
 enum nub_status mount_parse(struct mctx *c);
 void mount_parse_undo(struct mctx *c);
 

@@ -15,23 +15,11 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
         m->limits = *limits;
     else
         rvf_limits_default(&m->limits);
-    /* The record formats bound these; the host enforces max_package. */
-    struct rvf_limits *l = &m->limits;
-    if (l->max_components > NUB_MOUNT_MAX_COMPONENTS)
-        l->max_components = NUB_MOUNT_MAX_COMPONENTS;
-    if (l->max_regions > NUB_MOUNT_MAX_REGIONS)
-        l->max_regions = NUB_MOUNT_MAX_REGIONS;
-    if (l->max_queues > NUB_MOUNT_MAX_QUEUES)
-        l->max_queues = NUB_MOUNT_MAX_QUEUES;
-    if (l->max_tasks > NUB_MOUNT_MAX_TASKS)
-        l->max_tasks = NUB_MOUNT_MAX_TASKS;
-    if (l->max_grants > NUB_MOUNT_MAX_GRANTS)
-        l->max_grants = NUB_MOUNT_MAX_GRANTS;
-    if (l->max_segments > NUB_MOUNT_MAX_CAPS)
-        l->max_segments = NUB_MOUNT_MAX_CAPS;
+    /* Without limits of its own the table leaves max_package to the host
+     * (and to each MOUNT's limits). */
     if (!limits)
-        l->max_package = NUB_MAX_MEM;
-    l->require_signature = false; /* step 1 is the host's */
+        m->limits.max_package = NUB_MAX_MEM;
+    mount_limits_clamp(&m->limits);
 
     if (nub_heap_alloc(heap, sizeof(struct nub_mount_table), 0, NUB_OWNER_KERNEL,
                        &m->table_gpa) != NUB_ST_OK)

@@ -1,17 +1,77 @@
-/* Mount step 2: the package block, the container and the manifest
- * (structure only: the host checked every payload against its hash), a
- * table slot, and the one records block that holds all of the mount's
- * record arrays. */
+/* Mount step 2: the package block, this mount's limits (the host's, passed
+ * with the call), the container and the manifest (structure only: the host
+ * checked every payload against its hash), a table slot, and the one
+ * records block that holds all of the mount's record arrays. */
 #include <string.h>
 
 #include "mount_internal.h"
 #include "nub/guest_addr.h"
 
-/* Parser limits are quotas; everything else the parser refuses is a
- * malformed package. */
-static enum nub_status rvf_to_nub(enum rvf_status st)
+enum nub_status mount_rvf_status(enum rvf_status st)
 {
     return st == RVF_E_LIMIT || st == RVF_E_TOO_BIG ? NUB_ST_QUOTA : NUB_ST_BADMSG;
+}
+
+static void clamp32(uint32_t *v, uint32_t max)
+{
+    if (*v > max)
+        *v = max;
+}
+
+void mount_limits_clamp(struct rvf_limits *l)
+{
+    clamp32(&l->max_components, NUB_MOUNT_MAX_COMPONENTS);
+    clamp32(&l->max_regions, NUB_MOUNT_MAX_REGIONS);
+    clamp32(&l->max_queues, NUB_MOUNT_MAX_QUEUES);
+    clamp32(&l->max_tasks, NUB_MOUNT_MAX_TASKS);
+    clamp32(&l->max_grants, NUB_MOUNT_MAX_GRANTS);
+    clamp32(&l->max_segments, NUB_MOUNT_MAX_CAPS);
+    l->require_signature = false;
+}
+
+/* This mount's limits: the table's defaults, overridden by each nonzero
+ * field of the host's struct nub_mount_limits (abi.h), then clamped. The
+ * struct lies in the package block after the package; it is copied out
+ * once before any field is looked at. */
+static enum nub_status settle_limits(struct mctx *c, uint64_t block)
+{
+    const struct nub_mount_req *q = c->req;
+    c->lim = c->m->limits;
+    if (q->limits_gpa == 0)
+        return NUB_ST_OK;
+    /* pkg_len <= block and the block lies in guest RAM: no sums wrap. */
+    uint64_t lo = q->pkg_gpa + q->pkg_len, end = q->pkg_gpa + block;
+    if (q->limits_gpa % 8 || q->limits_gpa < lo || q->limits_gpa > end ||
+        end - q->limits_gpa < sizeof(struct nub_mount_limits))
+        return mount_fail(c, NUB_ST_INVAL,
+                          "MOUNT: limits at 0x%llx are not in the package block after the package",
+                          (unsigned long long)q->limits_gpa);
+    struct nub_mount_limits in;
+    memcpy(&in, nub_mem_ptr(q->limits_gpa), sizeof in);
+    if (in.reserved[0] || in.reserved[1])
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: reserved limit fields are not zero");
+    struct rvf_limits *l = &c->lim;
+#define TAKE(f)        \
+    do {               \
+        if (in.f != 0) \
+            l->f = in.f; \
+    } while (0)
+    TAKE(max_package);
+    TAKE(max_region_size);
+    TAKE(max_queue_bytes);
+    TAKE(max_segments);
+    TAKE(max_components);
+    TAKE(max_regions);
+    TAKE(max_queues);
+    TAKE(max_tasks);
+    TAKE(max_grants);
+    TAKE(max_queue_capacity);
+    TAKE(max_message);
+    TAKE(max_wasm_sections);
+    TAKE(max_wasm_exports);
+#undef TAKE
+    mount_limits_clamp(l);
+    return NUB_ST_OK;
 }
 
 /* Records block layout: six arrays, each 64-byte aligned. Sizes are small
@@ -50,26 +110,29 @@ enum nub_status mount_parse(struct mctx *c)
         return mount_fail(c, NUB_ST_INVAL, "MOUNT: length %llu does not fit the block (%llu)",
                           (unsigned long long)q->pkg_len, (unsigned long long)block);
     c->bytes = nub_mem_ptr(q->pkg_gpa);
+    enum nub_status lst = settle_limits(c, block);
+    if (lst != NUB_ST_OK)
+        return lst;
 
     /* A segment takes at least 64 bytes, so len/64 bounds the count. */
     uint64_t nseg = q->pkg_len / RVF_SEG_HEADER_SIZE;
-    if (nseg > m->limits.max_segments)
-        nseg = (uint64_t)m->limits.max_segments + 1; /* one more: the parser says LIMIT */
+    if (nseg > c->lim.max_segments)
+        nseg = (uint64_t)c->lim.max_segments + 1; /* one more: the parser says LIMIT */
     if (nub_heap_alloc(m->heap, nseg * sizeof(struct rvf_segment), 0, NUB_OWNER_MOUNT,
                        &c->scratch_gpa) != NUB_ST_OK)
         return mount_fail(c, NUB_ST_NOMEM, "MOUNT: no memory to parse %llu segments",
                           (unsigned long long)nseg);
     struct rvf_segment *segs = nub_mem_ptr(c->scratch_gpa);
     struct rvf_result res;
-    enum rvf_status rs = rvf_parse(c->bytes, q->pkg_len, segs, (uint32_t)nseg, &m->limits,
-                                   &c->pkg, &res);
+    enum rvf_status rs = rvf_parse(c->bytes, q->pkg_len, segs, (uint32_t)nseg, &c->lim, &c->pkg,
+                                   &res);
     if (rs != RVF_OK)
-        return mount_fail(c, rvf_to_nub(rs), "package: %s", res.msg);
+        return mount_fail(c, mount_rvf_status(rs), "package: %s", res.msg);
     const struct rvf_segment *ms = &c->pkg.segs[c->pkg.manifest];
     rs = rvf_manifest_parse(rvf_payload(&c->pkg, ms), ms->payload_len, c->pkg.segs,
-                            c->pkg.nsegs, &m->limits, &c->mf, &res);
+                            c->pkg.nsegs, &c->lim, &c->mf, &res);
     if (rs != RVF_OK)
-        return mount_fail(c, rvf_to_nub(rs), "manifest: %s", res.msg);
+        return mount_fail(c, mount_rvf_status(rs), "manifest: %s", res.msg);
     /* The parser enforces these; the record formats depend on them. */
     const struct rvf_manifest *mf = &c->mf;
     if (mf->ncomponents > NUB_MOUNT_MAX_COMPONENTS || mf->nregions > NUB_MOUNT_MAX_REGIONS ||

@@ -8,7 +8,7 @@ static enum nub_status connect_one(struct mctx *c, uint32_t i, struct nub_mount_
 {
     struct rvf_queue q;
     rvf_manifest_queue(&c->mf, i, &q);
-    const struct rvf_limits *lim = &c->m->limits;
+    const struct rvf_limits *lim = &c->lim;
     if (q.src >= c->rec.ncomponents || q.dst >= c->rec.ncomponents || q.capacity == 0 ||
         (q.capacity & (q.capacity - 1)) || q.max_msg == 0)
         return mount_fail(c, NUB_ST_BADMSG, "queue %u: bad endpoints or geometry", i);

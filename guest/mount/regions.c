@@ -24,7 +24,7 @@ static enum nub_status make_one(struct mctx *c, uint32_t i, struct nub_mount_reg
     out->owner = r.owner;
     set_bits(&c->mf, r.readers_first, r.nreaders, out->readers);
     set_bits(&c->mf, r.writers_first, r.nwriters, out->writers);
-    uint64_t max = c->m->limits.max_region_size, size;
+    uint64_t max = c->lim.max_region_size, size;
     switch (r.policy) {
     case RVF_REGION_IMMUTABLE: {
         const struct rvf_segment *s =

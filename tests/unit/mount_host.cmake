@@ -17,3 +17,10 @@ if(TARGET rvf_testbuild)
   add_test(NAME unit.mount_host COMMAND test_mount_host)
   set_tests_properties(unit.mount_host PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+
+# Benchmark of the mount path per phase (tests/bench/bench_mount.c); built,
+# never run by ctest.
+if(TARGET rvf_testbuild)
+  add_executable(bench_mount ${CMAKE_SOURCE_DIR}/tests/bench/bench_mount.c)
+  target_link_libraries(bench_mount PRIVATE nubhost rvf_testbuild)
+endif()

@@ -189,6 +189,7 @@ static void build(struct pkg *p, const struct knobs *k)
     struct rvf_limits lim;
     rvf_limits_default(&lim);
     lim.max_tasks = lim.max_components = lim.max_regions = lim.max_queues = 4096;
+    lim.max_message = 1u << 20;
     enum rvf_status st = rvf_manifest_encode(&d, &lim, mf, sizeof mf, &mlen, &res);
     if (st != RVF_OK)
         fail_msg("encode: %s", res.msg);
@@ -253,16 +254,14 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint32_t call(struct fx *f, uint32_t op, uint64_t a0, uint64_t a1, uint64_t a2,
-                     const uint8_t *hash)
+/* One call with all NUB_MAILBOX_ARGS arguments; returns its status. */
+static uint32_t call_args(struct fx *f, uint32_t op, const uint64_t args[NUB_MAILBOX_ARGS],
+                          const uint8_t *hash)
 {
-    memset(f->mb.args, 0, sizeof f->mb.args);
+    memcpy(f->mb.args, args, sizeof f->mb.args);
     memset(f->mb.hash, 0, sizeof f->mb.hash);
     f->mb.op = op;
     f->mb.seq = ++f->seq;
-    f->mb.args[0] = a0;
-    f->mb.args[1] = a1;
-    f->mb.args[2] = a2;
     if (hash)
         memcpy(f->mb.hash, hash, 16);
     f->mb.status = NUB_ST_PENDING;
@@ -283,6 +282,13 @@ static uint32_t call(struct fx *f, uint32_t op, uint64_t a0, uint64_t a1, uint64
         memcpy(f->mb.msg, msg, sizeof msg);
     }
     return st;
+}
+
+static uint32_t call(struct fx *f, uint32_t op, uint64_t a0, uint64_t a1, uint64_t a2,
+                     const uint8_t *hash)
+{
+    const uint64_t args[NUB_MAILBOX_ARGS] = {a0, a1, a2};
+    return call_args(f, op, args, hash);
 }
 
 static void init(struct fx *f) { assert_int_equal(call(f, NUB_OP_INIT, 0, 0, 0, NULL), NUB_ST_OK); }
@@ -1014,6 +1020,158 @@ static void test_fault_after_directory_growth(void **state)
     free(big);
 }
 
+/* ---- limits passed with MOUNT (abi.h struct nub_mount_limits) ------------ */
+
+#define LIM_OFF(len) (((len) + 63) & ~63ull)
+
+/* What the host does: ALLOC the package plus its limits, copy both, point
+ * args[3] at the limits (lim NULL: args[3] = 0). Returns the status; the
+ * block is the host's again on failure, *gpa_out says where it is. */
+static uint32_t mount_lim(struct fx *f, const struct pkg *p, const struct nub_mount_limits *lim,
+                          uint64_t *gpa_out)
+{
+    uint64_t off = LIM_OFF(p->len);
+    assert_int_equal(call(f, NUB_OP_ALLOC, off + sizeof *lim, 0, 0, NULL), NUB_ST_OK);
+    uint64_t gpa = f->mb.ret[0];
+    memcpy(nub_mem_ptr(gpa), p->buf, p->len);
+    if (lim)
+        memcpy(nub_mem_ptr(gpa + off), lim, sizeof *lim);
+    *gpa_out = gpa;
+    const uint64_t args[NUB_MAILBOX_ARGS] = {gpa, p->len, 0, lim ? gpa + off : 0};
+    return call_args(f, NUB_OP_MOUNT, args, signer);
+}
+
+/* A refused mount_lim: status want, msg contains needle, nothing changed,
+ * and the host FREEs its block. */
+static void refused(struct fx *f, const struct pkg *p, const struct nub_mount_limits *lim,
+                    uint32_t want, const char *needle)
+{
+    struct snap s;
+    snap_take(&f->core.mounts, &s);
+    uint64_t used = heap_used(f), gpa;
+    uint32_t st = mount_lim(f, p, lim, &gpa);
+    if (st != want || !strstr(f->mb.msg, needle))
+        fail_msg("status %u (want %u): '%s' (want '%s')", st, want, f->mb.msg, needle);
+    print_message("    refused: %s\n", f->mb.msg);
+    s.used = heap_used(f); /* the ALLOC of the block is the one change */
+    snap_same(&f->core.mounts, &s);
+    assert_int_equal(call(f, NUB_OP_FREE, gpa, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(heap_used(f), used);
+}
+
+/* Lowered limits refuse (QUOTA) what the defaults allow; a raised one
+ * admits what the defaults refuse; zero fields keep the default; counts
+ * over the hard maxima are clamped to them. */
+static void test_limits_with_mount(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    uint64_t used0 = heap_used(f), gpa;
+    build(&f->pkg, &sample);
+    struct nub_mount_limits lim = {0};
+    /* All zero = the defaults: the sample mounts. */
+    assert_int_equal(mount_lim(f, &f->pkg, &lim, &gpa), NUB_ST_OK);
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, f->mb.ret[0], 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(heap_used(f), used0);
+
+    /* Lowered: one limit each, each a quota with the limit in the message. */
+    const struct {
+        struct nub_mount_limits lim;
+        const char *needle;
+    } low[] = {
+        {{.max_tasks = 2}, "limit 2"},              /* 3 entry points */
+        {{.max_components = 1}, "over the limit 1"},
+        {{.max_region_size = 4096}, "max_region_size"}, /* the log region is 8192 */
+        {{.max_package = 1024}, "the limit is 1024"},
+        {{.max_segments = 3}, "more than 3 segments"},
+        {{.max_message = 50}, "max_message"},      /* the queue takes 100 */
+        {{.max_wasm_sections = 2}, "segment 1"},   /* the guest's own WASM walk */
+    };
+    for (size_t i = 0; i < sizeof low / sizeof low[0]; i++)
+        refused(f, &f->pkg, &low[i].lim, NUB_ST_QUOTA, low[i].needle);
+
+    /* Raised: a 100 KiB message is over the default 64 KiB... */
+    build(&f->pkg, &(struct knobs){.q0_max_msg = 100 << 10});
+    refused(f, &f->pkg, NULL, NUB_ST_QUOTA, "max_message");
+    refused(f, &f->pkg, &lim, NUB_ST_QUOTA, "max_message"); /* zero = default */
+    /* ... and mounts with max_message raised to 128 KiB. */
+    lim.max_message = 128 << 10;
+    assert_int_equal(mount_lim(f, &f->pkg, &lim, &gpa), NUB_ST_OK);
+    uint64_t h = f->mb.ret[0];
+    const struct nub_mount_rec *r = rec_of(f, h);
+    assert_non_null(r);
+    assert_int_equal(r->package_len, f->pkg.len);
+    const struct nub_mount_queue *q = nub_mem_ptr(r->queues_gpa);
+    assert_int_equal(q[0].max_msg, 100 << 10);
+    consistent(f);
+    /* The limits are per mount: the next one without them is refused. */
+    refused(f, &f->pkg, NULL, NUB_ST_QUOTA, "max_message");
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(heap_used(f), used0);
+
+    /* Counts above the hard maxima are clamped, not refused: 65 tasks stay
+     * too many (the parser names the hard limit), the sample mounts. */
+    const struct nub_mount_limits huge = {.max_tasks = 1000, .max_components = 100000,
+                                          .max_regions = 100000, .max_queues = 100000,
+                                          .max_grants = 100000, .max_segments = 100000};
+    build(&f->pkg, &(struct knobs){.extra_entries = 62});
+    refused(f, &f->pkg, &huge, NUB_ST_QUOTA, "limit 64");
+    build(&f->pkg, &sample);
+    assert_int_equal(mount_lim(f, &f->pkg, &huge, &gpa), NUB_ST_OK);
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, f->mb.ret[0], 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(heap_used(f), used0);
+    consistent(f);
+}
+
+/* args[3] must point at a whole struct in the package block after the
+ * package; reserved fields and args[4..7] must be zero. */
+static void test_limits_placement(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    build(&f->pkg, &sample);
+    uint64_t off = LIM_OFF(f->pkg.len), len = f->pkg.len;
+    assert_int_equal(call(f, NUB_OP_ALLOC, off + sizeof(struct nub_mount_limits), 0, 0, NULL),
+                     NUB_ST_OK);
+    uint64_t gpa = f->mb.ret[0];
+    enum nub_heap_owner o = 0;
+    uint64_t block = nub_heap_block_size(&f->core.heap, gpa, &o);
+    memcpy(nub_mem_ptr(gpa), f->pkg.buf, len);
+    struct snap s;
+    snap_take(&f->core.mounts, &s);
+    const struct {
+        uint64_t a3, a4;
+        const char *needle;
+    } bad[] = {
+        {gpa, 0, "after the package"},                 /* on the package */
+        {gpa + len - 8, 0, "after the package"},       /* overlaps its end */
+        {gpa + off + 4, 0, "after the package"},       /* misaligned */
+        {gpa + block - 8, 0, "after the package"},     /* runs past the block */
+        {gpa + block + 64, 0, "after the package"},    /* outside the block */
+        {UINT64_MAX - 7, 0, "after the package"},
+        {gpa + off, 1, "reserved"},                    /* args[4] */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const uint64_t args[NUB_MAILBOX_ARGS] = {gpa, len, 0, bad[i].a3, bad[i].a4};
+        uint32_t st = call_args(f, NUB_OP_MOUNT, args, signer);
+        if (st != NUB_ST_INVAL || !strstr(f->mb.msg, bad[i].needle))
+            fail_msg("case %zu: status %u: '%s'", i, st, f->mb.msg);
+    }
+    struct nub_mount_limits lim = {.reserved = {0, 1}};
+    memcpy(nub_mem_ptr(gpa + off), &lim, sizeof lim);
+    const uint64_t args[NUB_MAILBOX_ARGS] = {gpa, len, 0, gpa + off};
+    assert_int_equal(call_args(f, NUB_OP_MOUNT, args, signer), NUB_ST_INVAL);
+    assert_non_null(strstr(f->mb.msg, "reserved"));
+    snap_same(&f->core.mounts, &s);
+    assert_int_equal(nub_heap_block_size(&f->core.heap, gpa, &o), block);
+    assert_int_equal(o, NUB_OWNER_HOST);
+    /* Fixed, the same block mounts; its limits ride along inside it. */
+    lim.reserved[1] = 0;
+    memcpy(nub_mem_ptr(gpa + off), &lim, sizeof lim);
+    assert_int_equal(call_args(f, NUB_OP_MOUNT, args, signer), NUB_ST_OK);
+    consistent(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1028,6 +1186,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_after_directory_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_with_mount, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_placement, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -432,7 +433,7 @@ static void tiny_max_package(struct tpkg *p, struct nub_mount_opts *o)
 static void big_region_limit(struct tpkg *p, struct nub_mount_opts *o)
 {
     (void)p;
-    o->limits.max_region_size = 1ull << 30; /* the host allows it; the guest does not */
+    o->limits.max_region_size = 1ull << 30; /* host and guest allow it; the heap cannot */
 }
 
 static void unsigned_ok(struct tpkg *p, struct nub_mount_opts *o)
@@ -463,8 +464,8 @@ static void test_errors(void **state)
          EDQUOT, NULL},
         {"queues", {.name = "q", .ncomp = 1, .nqueues = 1025}, SIG_GOOD, EDQUOT, NULL},
         {"tasks", {.name = "q", .ncomp = 65}, SIG_GOOD, EDQUOT, NULL},
-        {"guest region limit", {.name = "g", .ncomp = 1, .nregions = 1, .region_size = 65 * MIB},
-         SIG_GOOD, EDQUOT, big_region_limit},
+        {"raised region limit", {.name = "g", .ncomp = 1, .nregions = 1, .region_size = 65 * MIB},
+         SIG_GOOD, ENOSPC, big_region_limit},
         {"heap exhausted by regions",
          {.name = "g", .ncomp = 1, .nregions = 2, .region_size = 40 * MIB}, SIG_GOOD, ENOSPC,
          NULL},
@@ -739,6 +740,228 @@ static void test_crash_during_mount(void **state)
     nub_sandbox_destroy(sb);
 }
 
+/* A reader thread walks the mount table and the directory (shared lock)
+ * while the main thread mounts and unmounts: every live record it sees
+ * must be whole, with each of its caps present in the directory. */
+struct walker {
+    struct nub_sandbox *sb;
+    volatile bool stop;
+    uint64_t walks, records, problems;
+};
+
+static void *walk(void *arg)
+{
+    struct walker *w = arg;
+    while (!w->stop) {
+        nub_sandbox_rdlock(w->sb);
+        const struct nub_guest_mem *gm = nub_sandbox_mem(w->sb);
+        nub_gpa bi = nub_sandbox_boot_info_gpa(w->sb);
+        struct nub_mount_reader mr;
+        struct nub_reader rd;
+        if (nub_mount_reader_open(&mr, gm, bi) != 0 || nub_reader_open(&rd, gm, bi) != NUB_READER_OK) {
+            w->problems++;
+        } else {
+            uint64_t cur = 0, bad = 0, live = 0;
+            struct nub_mount_info m;
+            struct nub_mount_table t;
+            while (nub_mount_reader_next(&mr, &cur, &m, &bad) == 1) {
+                live++;
+                struct nub_mount_cap caps[8];
+                if (m.ncaps > 8 || nub_mount_reader_caps(&mr, &m, 0, m.ncaps, caps) != 0) {
+                    w->problems++;
+                    continue;
+                }
+                for (uint32_t i = 0; i < m.ncaps; i++)
+                    if (!nub_reader_contains(&rd, caps[i].hash))
+                        w->problems++;
+            }
+            if (bad != 0 || nub_mount_reader_header(&mr, &t) != 0 || t.count != live)
+                w->problems++;
+            w->records += live;
+        }
+        w->walks++;
+        nub_sandbox_rdunlock(w->sb);
+    }
+    return NULL;
+}
+
+static void test_concurrent_readers(void **state)
+{
+    (void)state;
+    struct nub_sandbox *sb = boot(64 * MIB);
+    struct tpkg a, b;
+    build(&a, &hello_spec, SIG_GOOD);
+    struct spec sbs = hello_spec;
+    sbs.name = "other";
+    build(&b, &sbs, SIG_GOOD);
+    struct walker w = {.sb = sb};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, walk, &w), 0);
+    struct nub_mount_opts o;
+    mount_opts(&o);
+    struct nub_mount_result ra, rb, rf;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &ra), 0);
+        assert_int_equal(nub_mount_package(sb, &trust, &o, b.buf, b.len, &rb), 0);
+        o.fail_step = NUB_MOUNT_STEP_TASKS; /* a failed mount in between */
+        assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &rf), -EINVAL);
+        o.fail_step = 0;
+        assert_int_equal(nub_unmount_package(sb, ra.handle, NULL), 0);
+        assert_int_equal(nub_unmount_package(sb, rb.handle, NULL), 0);
+    }
+    w.stop = true;
+    pthread_join(th, NULL);
+    print_message("    %lu walks saw %lu live records, %lu problems\n", w.walks, w.records,
+                  w.problems);
+    assert_int_equal(w.problems, 0);
+    assert_true(w.walks > 0);
+    tpkg_free(&a);
+    tpkg_free(&b);
+    nub_sandbox_destroy(sb);
+}
+
+/* ---- configured limits reach the guest (abi.h struct nub_mount_limits) -- */
+
+/* Mounts p with o; returns the handle after checking it is in the table. */
+static uint64_t mount_checked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+                              const struct tpkg *p, const char *what)
+{
+    struct nub_mount_result res;
+    int r = nub_mount_package(sb, &trust, o, p->buf, p->len, &res);
+    if (r != 0)
+        fail_msg("%s: %d %s", what, r, res.reason);
+    print_times(what, p->len, &res.times);
+    assert_int_not_equal(res.handle, 0);
+    return res.handle;
+}
+
+/* Refused with err, guest unchanged; returns nothing, prints the reason. */
+static void mount_refused(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+                          const struct tpkg *p, int err, const char *needle, const char *what)
+{
+    struct nub_mount_result res;
+    struct snap before = snapshot(sb);
+    int r = nub_mount_package(sb, &trust, o, p->buf, p->len, &res);
+    print_message("    %-32s -> %-13s %s\n", what, strerror(-r), res.reason);
+    if (r != -err || strstr(res.reason, needle) == NULL)
+        fail_msg("%s: got %d (%s), want -%d with '%s'", what, r, res.reason, err, needle);
+    assert_same(&before, sb, what);
+}
+
+/* max_package raised to 300 MiB: a ~260 MiB package (one DATA segment)
+ * mounts in a 1 GiB guest and unmounts back to the heap baseline; with
+ * the default max_package it is EFBIG on the host. The guest does no work
+ * proportional to the bytes, so this stays quick even under emulation. */
+static void test_max_package_raised(void **state)
+{
+    (void)state;
+    struct nub_sandbox *sb = boot(1024 * MIB);
+    struct snap base = snapshot(sb);
+    size_t n = 260 * MIB;
+    uint8_t *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 0x5a, n);
+    for (size_t i = 0; i < n; i += 4096)
+        big[i] = (uint8_t)(i >> 12);
+    struct spec s = {.name = "huge", .ncomp = 1, .data = big, .dlen = n};
+    struct tpkg p;
+    build(&p, &s, SIG_NONE); /* unsigned: signing 260 MiB twice adds nothing here */
+    struct nub_mount_opts o;
+    mount_opts(&o);
+    o.allow_unsigned = true;
+    mount_refused(sb, &o, &p, EFBIG, "max_package", "260 MiB, default max_package");
+
+    o.limits.max_package = 300 * MIB;
+    uint64_t h = mount_checked(sb, &o, &p, "260 MiB, max_package=300M");
+    nub_sandbox_rdlock(sb);
+    struct nub_reader rd;
+    assert_int_equal(nub_reader_open(&rd, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
+                     NUB_READER_OK);
+    uint8_t hash[16];
+    rvf_hash128(big, n, hash);
+    struct nub_cap cap;
+    assert_int_equal(nub_reader_get(&rd, hash, &cap), 0);
+    assert_int_equal(cap.len, n);
+    uint8_t probe[64]; /* spot checks; the host hashed every byte before MOUNT */
+    for (uint64_t off = 0; off < n; off += 37 * MIB) {
+        assert_int_equal(nub_gm_read(nub_sandbox_mem(sb), cap.data_gpa + off, probe, 64), 0);
+        assert_memory_equal(probe, big + off, 64);
+    }
+    struct nub_mount_reader mr;
+    struct nub_mount_info m;
+    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
+                     0);
+    assert_int_equal(nub_mount_reader_find(&mr, h, &m), 0);
+    assert_int_equal(m.package_len, p.len);
+    nub_sandbox_rdunlock(sb);
+    assert_true(snapshot(sb).heap_used >= base.heap_used + n);
+
+    struct nub_unmount_result u;
+    assert_int_equal(nub_unmount_package(sb, h, &u), 0);
+    assert_int_equal(u.caps_removed, 3); /* manifest, module, data */
+    struct snap after = snapshot(sb);
+    assert_int_equal(after.heap_used, base.heap_used);
+    assert_int_equal(after.caps, base.caps);
+    assert_int_equal(after.mounts, 0);
+    tpkg_free(&p);
+    free(big);
+    nub_sandbox_destroy(sb);
+}
+
+/* A raised max_region_size lets a region over the 64 MiB default mount
+ * (the guest used to refuse it with its own defaults); a guest-only limit
+ * (the WASM section walk, which the host does not do) is enforced in the
+ * guest; counts over the hard maxima are clamped on both sides. */
+static void test_raised_and_guest_limits(void **state)
+{
+    (void)state;
+    struct nub_sandbox *sb = boot(256 * MIB);
+    struct snap base = snapshot(sb);
+    struct spec s = {.name = "wide", .ncomp = 1, .nregions = 1, .region_size = 80 * MIB};
+    struct tpkg p;
+    build(&p, &s, SIG_GOOD);
+    struct nub_mount_opts o;
+    mount_opts(&o);
+    mount_refused(sb, &o, &p, EDQUOT, "max_region_size", "80 MiB region, default limit");
+    o.limits.max_region_size = 128 * MIB;
+    uint64_t h = mount_checked(sb, &o, &p, "80 MiB region, limit 128M");
+    nub_sandbox_rdlock(sb);
+    struct nub_mount_reader mr;
+    struct nub_mount_info m;
+    struct nub_mount_region rg;
+    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
+                     0);
+    assert_int_equal(nub_mount_reader_find(&mr, h, &m), 0);
+    assert_int_equal(nub_mount_reader_regions(&mr, &m, 0, 1, &rg), 0);
+    assert_int_equal(rg.size, 80 * MIB);
+    nub_sandbox_rdunlock(sb);
+    assert_int_equal(nub_unmount_package(sb, h, NULL), 0);
+    assert_int_equal(snapshot(sb).heap_used, base.heap_used);
+    tpkg_free(&p);
+
+    /* Only the guest walks WASM sections: its refusal proves the limits
+     * arrived (the sample module has 4 sections). */
+    build(&p, &hello_spec, SIG_GOOD);
+    mount_opts(&o);
+    o.limits.max_wasm_sections = 2;
+    mount_refused(sb, &o, &p, EDQUOT, "guest: segment 1", "max_wasm_sections=2");
+
+    /* Counts over the hard maxima: clamped, so 65 tasks are EDQUOT on the
+     * host already, and an ordinary package mounts. */
+    mount_opts(&o);
+    o.limits.max_tasks = o.limits.max_components = 100000;
+    tpkg_free(&p);
+    build(&p, &(struct spec){.name = "q", .ncomp = 65}, SIG_GOOD);
+    mount_refused(sb, &o, &p, EDQUOT, "limit 64", "65 tasks, max_tasks=100000");
+    tpkg_free(&p);
+    build(&p, &hello_spec, SIG_GOOD);
+    h = mount_checked(sb, &o, &p, "hello, max_tasks=100000");
+    assert_int_equal(nub_unmount_package(sb, h, NULL), 0);
+    assert_int_equal(snapshot(sb).heap_used, base.heap_used);
+    tpkg_free(&p);
+    nub_sandbox_destroy(sb);
+}
+
 int main(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -761,6 +984,9 @@ int main(void)
         cmocka_unit_test(test_fault_injection),
         cmocka_unit_test(test_shared_cap),
         cmocka_unit_test(test_crash_during_mount),
+        cmocka_unit_test(test_concurrent_readers),
+        cmocka_unit_test(test_max_package_raised),
+        cmocka_unit_test(test_raised_and_guest_limits),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
     nub_trust_free(&trust);

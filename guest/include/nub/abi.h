@@ -88,8 +88,9 @@ enum nub_op {
                            (the guest then frees the new copy) */
     NUB_OP_RELEASE = 5, /* hash[] -> drop one reference; ret[0]=refcount left */
     NUB_OP_STATS = 6,   /* -> ret[] as enum nub_stat_index */
-    NUB_OP_MOUNT = 7,   /* args[0]=package gpa args[1]=len args[2]=flags,
-                           hash[0..8)=signer key id -> ret[0]=handle ...
+    NUB_OP_MOUNT = 7,   /* args[0]=package gpa args[1]=len args[2]=flags
+                           args[3]=limits gpa or 0, hash[0..8)=signer key
+                           id -> ret[0]=handle ...
                            (see "Mount protocol" below) */
     NUB_OP_UNMOUNT = 8, /* args[0]=handle -> ret[0]=caps removed ... */
     NUB_OP_NOP = 9,     /* does nothing; used to drain the scrub list */
@@ -203,6 +204,13 @@ struct nub_dir_entry {
  *           right after step N, 2..7, as if it had failed: everything is
  *           rolled back); refused with NUB_ST_INVAL unless the boot flags
  *           have NUB_BOOT_F_TEST_OPS. Every other bit must be 0.
+ *   args[3] 0 (the guest's default limits), or the gpa of a struct
+ *           nub_mount_limits (below) inside the same block, 8-byte
+ *           aligned, at or after args[0] + args[1]: the host ALLOCs
+ *           round_up(len, 64) + sizeof(struct nub_mount_limits) and
+ *           writes the limits at args[0] + round_up(len, 64). Anything
+ *           else is NUB_ST_INVAL.
+ *   args[4..7] reserved, must be 0 (NUB_ST_INVAL).
  *   hash[0..8) the signer key id (as src/sign.h defines it: the first 8
  *           bytes of the BLAKE2b-256 of the Ed25519 public key the
  *           signature verified with; all zero for an unsigned package),
@@ -241,6 +249,38 @@ struct nub_dir_entry {
  * until no directory entry points into the package any more; every
  * MOUNT and UNMOUNT call frees the zombies whose caps are gone. */
 #define NUB_MOUNT_F_FAIL_STEP_MASK 0xffull
+
+/* The package limits of one MOUNT (DESIGN §5, §7 max_package=SIZE), as
+ * configured on the host, which has already checked the package against
+ * them (the guest checks again: it trusts no one's parse but its own).
+ * The guest copies the struct out once, before using any of it.
+ *   0 in a field: the guest's default for it (rvf_limits_default(); for
+ *     max_package, no limit beyond the block). A limit of 0 cannot be
+ *     passed: the host's own check refuses such packages before the call.
+ *   Count limits above the hard maxima NUB_MOUNT_MAX_* (fixed by the
+ *     record formats and bitmaps below) are CLAMPED to them, not refused:
+ *     a package over the hard maximum is NUB_ST_QUOTA, and msg names the
+ *     hard limit. The host clamps the same way before its own check, so
+ *     both refuse the same packages. Byte limits (package, region, queue,
+ *     message) have no hard maximum: guest memory bounds them (NOMEM).
+ *   reserved must be 0 (NUB_ST_INVAL): room for more limits without an
+ *     ABI version bump. */
+struct nub_mount_limits {
+    uint64_t max_package;        /* bytes of the package (args[1]) */
+    uint64_t max_region_size;    /* bytes of one region */
+    uint64_t max_queue_bytes;    /* capacity x max message of one queue */
+    uint32_t max_segments;       /* <= NUB_MOUNT_MAX_CAPS */
+    uint32_t max_components;     /* <= NUB_MOUNT_MAX_COMPONENTS */
+    uint32_t max_regions;        /* <= NUB_MOUNT_MAX_REGIONS */
+    uint32_t max_queues;         /* <= NUB_MOUNT_MAX_QUEUES */
+    uint32_t max_tasks;          /* <= NUB_MOUNT_MAX_TASKS */
+    uint32_t max_grants;         /* <= NUB_MOUNT_MAX_GRANTS */
+    uint32_t max_queue_capacity; /* slots of one queue */
+    uint32_t max_message;        /* bytes of one queue message */
+    uint32_t max_wasm_sections;  /* sections walked in one module */
+    uint32_t max_wasm_exports;   /* exports walked in one module */
+    uint64_t reserved[2];
+};
 #define NUB_MOUNT_STEP_PARSE 2u
 #define NUB_MOUNT_STEP_REGIONS 3u
 #define NUB_MOUNT_STEP_COMPONENTS 4u
@@ -431,6 +471,7 @@ _Static_assert(sizeof(struct nub_mount_queue) == 160, "queue record layout");
 _Static_assert(sizeof(struct nub_mount_task) == 80, "task record layout");
 _Static_assert(sizeof(struct nub_mount_grant) == 16, "grant record layout");
 _Static_assert(sizeof(struct nub_mount_cap) == 48, "cap record layout");
+_Static_assert(sizeof(struct nub_mount_limits) == 80, "mount limits layout");
 _Static_assert(sizeof(struct nub_mailbox) == 8 + 16 + 64 + 64 + 16 + 8 + 16 * 64 + 256,
                "mailbox layout");
 #endif

@@ -32,11 +32,15 @@ struct nub_mounts {
     uint32_t zombies;
     uint64_t next_handle;
     uint64_t generation;
-    struct rvf_limits limits; /* parser limits; counts clamped to NUB_MOUNT_MAX_* */
+    /* Default limits of every mount, counts clamped to NUB_MOUNT_MAX_*; a
+     * MOUNT's own struct nub_mount_limits overrides them field by field. */
+    struct rvf_limits limits;
 };
 
 /* Allocates the table header and its NUB_MOUNT_SLOTS records (owner
- * KERNEL), publishes the empty table. limits: NULL for the defaults.
+ * KERNEL), publishes the empty table. limits: NULL for the defaults
+ * (rvf_limits_default, max_package left to the host: NUB_MAX_MEM); the
+ * kernel always passes NULL and gets its limits with each MOUNT.
  * NUB_ST_OK or NUB_ST_NOMEM (nothing allocated). */
 enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, struct nub_dir *dir,
                                   const struct rvf_limits *limits);
@@ -46,6 +50,9 @@ struct nub_mount_req {
     uint64_t pkg_len;
     uint32_t fail_step; /* 0, or NUB_MOUNT_STEP_*: inject a failure after it */
     uint8_t signer[NUB_MOUNT_SIGNER_LEN];
+    /* 0, or a struct nub_mount_limits in the package's block after the
+     * package (abi.h, MOUNT args[3]): this mount's limits. */
+    uint64_t limits_gpa;
 };
 
 struct nub_mount_out {

@@ -1,0 +1,163 @@
+/* Unit tests of the daemon's pure parts: the cap inode map (stable inodes
+ * from hashes, prefix collisions, lookup counting) and option parsing. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../fs/nubfs.h"
+
+static void hash_with_prefix(uint8_t h[16], uint64_t prefix, uint8_t tail)
+{
+    for (int i = 0; i < 8; i++)
+        h[i] = (uint8_t)(prefix >> (56 - 8 * i));
+    memset(h + 8, tail, 8);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    nubfs_inodes_init();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nubfs_inodes_destroy();
+    return 0;
+}
+
+static void test_inode_from_hash(void **state)
+{
+    (void)state;
+    uint8_t h[16];
+    hash_with_prefix(h, 0x0123456789abcdefull, 1);
+    uint64_t ino, again;
+    assert_int_equal(nubfs_ino_peek(h), 0x8123456789abcdefull);
+    assert_int_equal(nubfs_ino_ref(h, &ino), 0);
+    assert_int_equal(ino, 0x8123456789abcdefull); /* top bit set: never a fixed inode */
+    assert_int_equal(nubfs_ino_ref(h, &again), 0);
+    assert_int_equal(again, ino);
+    uint8_t back[16];
+    assert_int_equal(nubfs_ino_hash(ino, back), 0);
+    assert_memory_equal(back, h, 16);
+    assert_int_equal(nubfs_inodes_count(), 1);
+    /* Two references: one forget keeps it, the second drops it. */
+    nubfs_ino_forget(ino, 1);
+    assert_int_equal(nubfs_ino_hash(ino, back), 0);
+    nubfs_ino_forget(ino, 1);
+    assert_int_equal(nubfs_ino_hash(ino, back), -ENOENT);
+    assert_int_equal(nubfs_inodes_count(), 0);
+    /* Fixed inodes are never in the map; forgetting them is harmless. */
+    nubfs_ino_forget(NUBFS_INO_CAPS, 5);
+    assert_int_equal(nubfs_ino_hash(NUBFS_INO_ROOT, back), -ENOENT);
+}
+
+static void test_inode_prefix_collision(void **state)
+{
+    (void)state;
+    /* Same first 8 bytes, different hashes: distinct inodes, each stable,
+     * each mapping back to its own hash. */
+    uint8_t a[16], b[16], c[16];
+    hash_with_prefix(a, 42, 0xaa);
+    hash_with_prefix(b, 42, 0xbb);
+    hash_with_prefix(c, 43, 0xcc); /* owns the inode b would probe next */
+    uint64_t ia, ib, ic, x;
+    assert_int_equal(nubfs_ino_ref(c, &ic), 0);
+    assert_int_equal(nubfs_ino_ref(a, &ia), 0);
+    assert_int_equal(nubfs_ino_ref(b, &ib), 0);
+    assert_int_equal(ia, 42 | NUBFS_INO_CAP_BIT);
+    assert_int_equal(ic, 43 | NUBFS_INO_CAP_BIT);
+    assert_true(ib != ia && ib != ic);
+    assert_int_equal(nubfs_ino_ref(b, &x), 0);
+    assert_int_equal(x, ib);
+    uint8_t back[16];
+    assert_int_equal(nubfs_ino_hash(ib, back), 0);
+    assert_memory_equal(back, b, 16);
+    /* The first owner goes: b keeps its inode (the kernel still has it). */
+    nubfs_ino_forget(ia, 1);
+    assert_int_equal(nubfs_ino_ref(b, &x), 0);
+    assert_int_equal(x, ib);
+    /* Readdir's peek agrees with what lookup returns. */
+    assert_int_equal(nubfs_ino_peek(b), ib);
+}
+
+static void test_inode_probe_exhausted(void **state)
+{
+    (void)state;
+    /* 64 hashes sharing a prefix fill the probe path: the 65th is refused
+     * (EIO), never aliased to another cap's inode. */
+    uint8_t h[16];
+    uint64_t ino;
+    for (int i = 0; i < 64; i++) {
+        hash_with_prefix(h, 1000, (uint8_t)i);
+        assert_int_equal(nubfs_ino_ref(h, &ino), 0);
+    }
+    hash_with_prefix(h, 1000, 200);
+    assert_int_equal(nubfs_ino_ref(h, &ino), -EIO);
+}
+
+static void test_parse_size(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(nubfs_parse_size("4096", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(nubfs_parse_size("256M", &v), 0);
+    assert_int_equal(v, 256ull << 20);
+    assert_int_equal(nubfs_parse_size("1g", &v), 0);
+    assert_int_equal(v, 1ull << 30);
+    assert_int_equal(nubfs_parse_size("512KiB", &v), 0);
+    assert_int_equal(v, 512ull << 10);
+    assert_int_equal(nubfs_parse_size("2T", &v), 0);
+    assert_int_equal(v, 2ull << 40);
+    const char *bad[] = {"", "M", "-1", "12Q", "1.5G", "10 M", "1MB", " 5", "0x10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(nubfs_parse_size(bad[i], &v), -EINVAL);
+    assert_int_equal(nubfs_parse_size("99999999999999999999", &v), -ERANGE);
+    assert_int_equal(nubfs_parse_size("17179869184G", &v), -ERANGE); /* 2^34 G = 2^64 */
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    char *argv[] = {"nubfs", "src", "/mnt", "-f", "-o",
+                    "allow_other,guest_mem=1G,preload=/srv/b,watchdog=250", NULL};
+    struct fuse_args args = FUSE_ARGS_INIT(6, argv);
+    struct nubfs_opts o = {0};
+    assert_int_equal(nubfs_opts_parse(&args, &o), 0);
+    assert_string_equal(o.source, "src");
+    assert_string_equal(o.mountpoint, "/mnt");
+    assert_int_equal(o.guest_mem, 1ull << 30);
+    assert_string_equal(o.preload, "/srv/b");
+    assert_int_equal(o.watchdog_ms, 250);
+    /* What is left for libfuse: -f and allow_other, not ours. */
+    int saw_f = 0, saw_allow = 0;
+    for (int i = 1; i < args.argc; i++) {
+        saw_f |= strcmp(args.argv[i], "-f") == 0;
+        saw_allow |= strstr(args.argv[i], "allow_other") != NULL;
+        assert_null(strstr(args.argv[i], "guest_mem"));
+        assert_null(strstr(args.argv[i], "preload"));
+    }
+    assert_true(saw_f && saw_allow);
+    nubfs_opts_free(&o);
+    fuse_opt_free_args(&args);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_inode_from_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_prefix_collision, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_probe_exhausted, setup, teardown),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_options),
+    };
+    return cmocka_run_group_tests_name("fs_units", tests, NULL, NULL);
+}
