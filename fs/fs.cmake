@@ -10,7 +10,15 @@ add_executable(nubfs
   ${CMAKE_CURRENT_LIST_DIR}/caps_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
-  ${CMAKE_CURRENT_LIST_DIR}/preload.c)
+  ${CMAKE_CURRENT_LIST_DIR}/preload.c
+  ${CMAKE_CURRENT_LIST_DIR}/recover.c
+  ${CMAKE_CURRENT_LIST_DIR}/trust.c
+  ${CMAKE_CURRENT_LIST_DIR}/notify.c
+  ${CMAKE_CURRENT_LIST_DIR}/ctl_table.c
+  ${CMAKE_CURRENT_LIST_DIR}/ctl_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/mounter.c
+  ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)
 target_compile_definitions(nubfs PRIVATE NUBFS_VERSION="${PROJECT_VERSION}")
 target_link_libraries(nubfs PRIVATE nubhost PkgConfig::FUSE3 PkgConfig::JANSSON nub_host_flags)
 install(TARGETS nubfs DESTINATION ${CMAKE_INSTALL_BINDIR})

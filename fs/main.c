@@ -1,6 +1,6 @@
-/* nubfs: options, pre-flight checks, boot the guest, preload, mount,
- * detach, serve with the multi-threaded FUSE loop, and shut down cleanly
- * on SIGTERM/SIGINT or `fusermount3 -u`. */
+/* nubfs: options, pre-flight checks, trusted keys, boot the guest,
+ * preload, mount, detach, serve with the multi-threaded FUSE loop, and
+ * shut down cleanly on SIGTERM/SIGINT or `fusermount3 -u`. */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "daemon.h"
 #include "preflight.h"
 
@@ -19,7 +20,8 @@
 #define NUBFS_VERSION "0"
 #endif
 
-static struct nubfs g_fs = {.recover_mu = PTHREAD_MUTEX_INITIALIZER};
+static struct nubfs g_fs = {.recover_mu = PTHREAD_MUTEX_INITIALIZER,
+                            .change_mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* Reads the whole kernel file; 0 or -errno. */
 static int read_file(const char *path, void **data, size_t *size)
@@ -114,6 +116,11 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
         goto out_session;
     if (fuse_session_mount(se, co->mountpoint) != 0)
         goto out_signals;
+    fs->se = se;
+    if (nubfs_notify_start(fs) != 0) {
+        nubfs_log("cannot start the cache invalidation thread");
+        goto out_unmount;
+    }
     nubfs_log("mounted on %s", co->mountpoint);
     nubfs_daemon_ready(ready_fd);
     if (ready_fd >= 0)
@@ -133,6 +140,9 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
      * with 0. Only a negative value is a failure. */
     ret = rc < 0 ? NUBFS_EXIT_FAIL : NUBFS_EXIT_OK;
     nubfs_log("shutting down%s", rc < 0 ? " after an error" : "");
+    nubfs_notify_stop(fs);
+out_unmount:
+    fs->se = NULL;
     fuse_session_unmount(se);
 out_signals:
     fuse_remove_signal_handlers(se);
@@ -220,6 +230,12 @@ int main(int argc, char *argv[])
     }
     nubfs_log_init(true);
     nubfs_inodes_init();
+    if (nubfs_ctl_table_init(fs) != 0 || nubfs_trust_load(fs) != 0) {
+        ret = NUBFS_EXIT_FAIL;
+        goto out;
+    }
+    fs->test_fail_step = fs->opts.test_fail_step;
+    fs->test_crash_mount = fs->opts.test_crash_mount;
     fs->uid = getuid();
     fs->gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs->mount_time);
@@ -231,6 +247,7 @@ int main(int argc, char *argv[])
         ret = NUBFS_EXIT_FAIL;
         goto out_sandbox;
     }
+    nubfs_heap_refresh(fs);
     ret = serve(fs, &args, &co, ready_fd);
 
 out_sandbox:
@@ -239,6 +256,8 @@ out_sandbox:
     nubfs_preload_free(fs);
     nubfs_inodes_destroy();
 out:
+    nubfs_ctl_table_destroy(fs);
+    nub_trust_free(&fs->trust);
     free(kernel);
     free(co.mountpoint);
     nubfs_opts_free(&fs->opts);

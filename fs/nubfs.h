@@ -14,6 +14,7 @@
 
 #include "reader.h"
 #include "sandbox.h"
+#include "sign.h"
 
 /* Exit statuses (documented in nubfs(8)). */
 #define NUBFS_EXIT_OK 0
@@ -27,12 +28,22 @@ enum {
     NUBFS_INO_CAPS = 2,
     NUBFS_INO_LOG = 3,
     NUBFS_INO_STATS = 4,
+    NUBFS_INO_CTL = 5,
+    NUBFS_INO_MOUNTS = 6,
 };
 #define NUBFS_INO_CAP_BIT (1ull << 63)
+/* ctl/ files: this bit | the entry's id (ids are never reused). */
+#define NUBFS_INO_CTL_BIT (1ull << 61)
+/* Everything under mounts/<name>/: this bit | mount serial << 24 |
+ * kind << 16 | index (see mounts_tree.c). Serials are never reused, so an
+ * inode of a package that was replaced or unmounted answers ENOENT. */
+#define NUBFS_INO_MNT_BIT (1ull << 62)
 
 /* Kernel cache lifetimes (seconds). Caps never change. */
 #define NUBFS_CAP_TIMEOUT 86400.0
 #define NUBFS_DIR_TIMEOUT 1.0
+/* mounts/ nodes: short, and invalidated explicitly when a package goes. */
+#define NUBFS_MNT_TIMEOUT 1.0
 
 /* ---- options (options.c) ---- */
 struct nubfs_opts {
@@ -45,6 +56,17 @@ struct nubfs_opts {
     unsigned test_crash_after; /* hidden, needs test_ops: triple-fault the
                                   guest after this many preloads (tests
                                   the recovery path) */
+    unsigned test_fail_step;   /* hidden, needs test_ops: every mount fails
+                                  after guest step N (2..7) until changed
+                                  (also the ctl/ xattr user.nubfs.test_fail_step) */
+    int test_crash_mount;      /* hidden, needs test_ops: the next mount
+                                  crashes the guest (xattr
+                                  user.nubfs.test_crash_mount) */
+    char *trust;               /* -o trust=DIR */
+    int allow_unsigned;        /* -o allow_unsigned */
+    char *max_package_s;       /* -o max_package=SIZE as given */
+    uint64_t max_package;      /* parsed; default NUBFS_DEFAULT_MAX_PACKAGE */
+    unsigned max_components, max_regions, max_queues, max_tasks; /* 0 = default */
     int show_help, show_version;
     char *source;       /* first of two positionals (fstab/mount.fuse3) */
     char *mountpoint;
@@ -54,6 +76,7 @@ struct nubfs_opts {
 int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts);
 void nubfs_opts_free(struct nubfs_opts *opts);
 void nubfs_usage(const char *prog);
+#define NUBFS_DEFAULT_MAX_PACKAGE (256ull << 20)
 /* "256M" -> bytes (K/M/G/T suffixes, powers of 1024); -EINVAL/-ERANGE. */
 int nubfs_parse_size(const char *s, uint64_t *out);
 
@@ -85,6 +108,15 @@ struct nubfs_preload_item {
     uint64_t len;
 };
 
+/* Counters behind `stats` for the control directory (mounter.c). */
+struct nubfs_mount_counters {
+    uint64_t mounts, mount_failures, unmounts, replaces, remounts, remount_failures;
+    uint64_t last_mount_ns, last_receive_ns, bytes_mounted;
+};
+
+struct nubfs_ctl_table; /* ctl_table.c */
+struct nubfs_notifier;  /* notify.c */
+
 struct nubfs {
     struct nub_sandbox *sb;
     struct nub_sandbox_opts sb_opts;
@@ -92,11 +124,30 @@ struct nubfs {
     struct timespec mount_time;
     uid_t uid;
     gid_t gid;
-    /* Serializes recovery (reboot + re-publish). */
+    struct fuse_session *se; /* set once serving (cache invalidation) */
+    /* Serializes recovery (reboot + re-publish + re-mount). */
     pthread_mutex_t recover_mu;
     struct nubfs_preload_item *preload;
     size_t npreload;
     uint64_t preload_bytes;
+    /* Packages (ctl/ and mounts/). */
+    struct nub_trust trust;
+    struct nubfs_ctl_table *ctl;
+    struct nubfs_notifier *notifier;
+    /* Every change to what is mounted (mount, unmount, replace, rename in
+     * ctl/, recovery) holds this for its whole length: guest calls are
+     * serialized anyway, and it keeps "mount new, unmount old" atomic as
+     * seen by other ctl/ operations. Lock order: change_mu, then the
+     * sandbox lock, then the ctl table lock (innermost, never held across
+     * a guest call or a kernel notification). */
+    pthread_mutex_t change_mu;
+    struct nubfs_mount_counters mc; /* under change_mu; read racily by stats */
+    /* Guest heap level from a STATS call after every change (a cache
+     * keyed by the directory generation, DESIGN §2). */
+    uint64_t heap_used, heap_total, heap_gen;
+    /* Test knobs (need test_ops), see nubfs_opts. */
+    unsigned test_fail_step;
+    int test_crash_mount;
 };
 
 /* The reader for the current directory, with the sandbox read lock held
@@ -110,28 +161,85 @@ void nubfs_reader_end(struct nubfs *fs);
 int nubfs_preload(struct nubfs *fs, const char *dir);
 /* Re-publishes the preloaded files into a fresh guest. */
 int nubfs_republish(struct nubfs *fs);
-/* If the sandbox is poisoned: log why, reboot, re-publish. 0 if healthy. */
-int nubfs_recover(struct nubfs *fs);
 void nubfs_preload_free(struct nubfs *fs);
+
+/* recover.c: if the sandbox is poisoned: log why, reboot, re-publish the
+ * preloaded files, re-mount every package held. 0 if healthy afterwards.
+ * nubfs_recover takes change_mu; _locked expects the caller to hold it. */
+int nubfs_recover(struct nubfs *fs);
+int nubfs_recover_locked(struct nubfs *fs);
+/* Refreshes fs->heap_* with a STATS call (change_mu held or no ctl/ yet). */
+void nubfs_heap_refresh(struct nubfs *fs);
+
+/* trust.c: -o trust=DIR into fs->trust; malformed key files are logged.
+ * 0, or -errno with a message printed (the directory cannot be read). */
+int nubfs_trust_load(struct nubfs *fs);
 
 /* stats.c: the JSON behind `stats` (malloc'd). */
 char *nubfs_stats_render(struct nubfs *fs, size_t *len);
 
+/* notify.c: kernel cache invalidation from a helper thread, waited for
+ * (bounded) before the triggering request is answered. */
+int nubfs_notify_start(struct nubfs *fs);
+void nubfs_notify_stop(struct nubfs *fs);
+/* Forget the kernel's entries for these caps (they left the directory). */
+void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
+/* Forget mounts/<name> (its package was replaced, renamed or unmounted). */
+void nubfs_notify_mount(struct nubfs *fs, const char *name);
+
 /* ---- FUSE operation groups ---- */
 void nubfs_fill_ops(struct fuse_lowlevel_ops *ops);
-/* tree.c helpers shared with caps_ops.c / files_ops.c */
+/* tree.c helpers shared with the other op groups */
 void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st);
+/* Appends one directory entry to a readdir buffer; false if it is full. */
+bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool plus,
+                      const char *name, const struct fuse_entry_param *e, off_t next);
 /* caps_ops.c */
 void nubfs_caps_lookup(fuse_req_t req, struct nubfs *fs, const char *name);
 int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
 void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
 void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
-/* files_ops.c: log and stats (snapshot on open, served from the copy) */
+/* files_ops.c: log, stats and the JSON files of mounts/ (a snapshot
+ * rendered at open, served from the copy) */
 void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
                       struct fuse_file_info *fi);
+/* Opens a snapshot of data[0, len) (takes ownership of the malloc'd data). */
+void nubfs_snapshot_open(fuse_req_t req, char *data, size_t len, struct fuse_file_info *fi);
 void nubfs_files_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void nubfs_files_release(struct fuse_file_info *fi);
+
+/* ctl_ops.c: the control directory */
+void nubfs_ctl_lookup(fuse_req_t req, struct nubfs *fs, const char *name);
+int nubfs_ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
+void nubfs_ctl_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
+void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
+                      struct fuse_file_info *fi);
+void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode);
+void nubfs_ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
+void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
+void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *buf,
+                     size_t size, off_t off);
+void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
+void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
+void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
+                       int to_set);
+void nubfs_ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name);
+void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
+                      unsigned flags);
+/* The test knobs on the ctl/ directory (xattrs, need test_ops). */
+int nubfs_ctl_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size);
+
+/* mounts_ops.c: mounts/ */
+void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name);
+int nubfs_mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
+void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size,
+                          off_t off, bool plus);
+void nubfs_mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
+void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
+                       struct fuse_file_info *fi);
+void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
+bool nubfs_mounts_is_dir(fuse_ino_t ino);
 
 #endif /* NUBFS_H */

@@ -1,5 +1,6 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
- * watchdog=), -h/-V, and up to two positionals (mount.fuse3 passes a
+ * watchdog=, trust=, allow_unsigned, max_package= and the count limits,
+ * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
 #include "nubfs.h"
@@ -20,6 +21,15 @@ static const struct fuse_opt specs[] = {
     OPT("watchdog=%u", watchdog_ms),
     OPT("test_ops", test_ops),
     OPT("test_crash_after=%u", test_crash_after),
+    OPT("test_fail_step=%u", test_fail_step),
+    OPT("test_crash_mount", test_crash_mount),
+    OPT("trust=%s", trust),
+    OPT("allow_unsigned", allow_unsigned),
+    OPT("max_package=%s", max_package_s),
+    OPT("max_components=%u", max_components),
+    OPT("max_regions=%u", max_regions),
+    OPT("max_queues=%u", max_queues),
+    OPT("max_tasks=%u", max_tasks),
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -116,6 +126,40 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
+    opts->max_package = NUBFS_DEFAULT_MAX_PACKAGE;
+    if (opts->max_package_s != NULL) {
+        int rc = nubfs_parse_size(opts->max_package_s, &opts->max_package);
+        if (rc != 0 || opts->max_package < 64 || opts->max_package > NUB_MAX_MEM) {
+            fprintf(stderr, "nubfs: bad max_package=%s: want a size from 64 bytes to %lluG, "
+                            "e.g. 256M\n",
+                    opts->max_package_s, (unsigned long long)(NUB_MAX_MEM >> 30));
+            return -1;
+        }
+    }
+    const struct {
+        const char *name;
+        unsigned v, max;
+    } lim[] = {{"max_components", opts->max_components, NUB_MOUNT_MAX_COMPONENTS},
+               {"max_regions", opts->max_regions, NUB_MOUNT_MAX_REGIONS},
+               {"max_queues", opts->max_queues, NUB_MOUNT_MAX_QUEUES},
+               {"max_tasks", opts->max_tasks, NUB_MOUNT_MAX_TASKS}};
+    for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+        if (lim[i].v > lim[i].max) {
+            fprintf(stderr, "nubfs: %s=%u is over the format's limit of %u\n", lim[i].name,
+                    lim[i].v, lim[i].max);
+            return -1;
+        }
+    }
+    if ((opts->test_fail_step || opts->test_crash_mount) && !opts->test_ops) {
+        fprintf(stderr, "nubfs: test_fail_step and test_crash_mount need test_ops\n");
+        return -1;
+    }
+    if (opts->test_fail_step != 0 &&
+        (opts->test_fail_step < NUB_MOUNT_STEP_PARSE || opts->test_fail_step > NUB_MOUNT_STEP_TASKS)) {
+        fprintf(stderr, "nubfs: test_fail_step=%u: want %u..%u\n", opts->test_fail_step,
+                NUB_MOUNT_STEP_PARSE, NUB_MOUNT_STEP_TASKS);
+        return -1;
+    }
     return 0;
 }
 
@@ -124,6 +168,8 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->kernel);
     free(opts->guest_mem_s);
     free(opts->preload);
+    free(opts->trust);
+    free(opts->max_package_s);
     free(opts->source);
     free(opts->mountpoint);
     memset(opts, 0, sizeof(*opts));
@@ -133,8 +179,8 @@ void nubfs_usage(const char *prog)
 {
     printf("usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
            "\n"
-           "Boots the nubfs guest kernel in KVM and mounts its cap directory,\n"
-           "read-only, at MOUNTPOINT.\n"
+           "Boots the nubfs guest kernel in KVM and mounts its cap directory at\n"
+           "MOUNTPOINT. Copy RVF packages into MOUNTPOINT/ctl/ to mount them.\n"
            "\n"
            "nubfs options:\n"
            "    -h, --help             print this help and exit\n"
@@ -146,6 +192,12 @@ void nubfs_usage(const char *prog)
            "    -o guest_mem=SIZE      guest RAM, K/M/G suffix (default %lluM)\n"
            "    -o preload=DIR         publish every regular file in DIR as a cap at startup\n"
            "    -o watchdog=MS         per-call guest time limit (default 5000)\n"
+           "    -o trust=DIR           trust the Ed25519 public keys (*.pub) in DIR\n"
+           "                           (without it every signed package is refused)\n"
+           "    -o allow_unsigned      mount packages that carry no signature\n"
+           "    -o max_package=SIZE    largest package ctl/ takes (default 256M)\n"
+           "    -o max_components=N, max_regions=N, max_queues=N, max_tasks=N\n"
+           "                           per-package limits (defaults 256, 256, 1024, 64)\n"
            "\n"
            "FUSE options (allow_other, default_permissions, ...): see mount.fuse3(8).\n"
            "See nubfs(8).\n",

@@ -1,7 +1,7 @@
 /* -o preload=DIR: publish every regular file of DIR as a cap before
  * mounting (serving a directory content-addressed; also how the tests put
- * blobs in). The list is kept so a rebooted guest gets them back. Also the
- * poison recovery: reboot, re-publish, log. */
+ * blobs in). The list is kept so a rebooted guest gets them back
+ * (recover.c). */
 #include "nubfs.h"
 
 #include <dirent.h>
@@ -186,25 +186,6 @@ int nubfs_republish(struct nubfs *fs)
     }
     nubfs_log("republished %zu of %zu preloaded files", ok, fs->npreload);
     return first_err;
-}
-
-int nubfs_recover(struct nubfs *fs)
-{
-    pthread_mutex_lock(&fs->recover_mu);
-    int rc = 0;
-    if (nub_sandbox_poisoned(fs->sb)) {
-        nubfs_log("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
-        char err[256] = "";
-        rc = nub_sandbox_reboot(fs->sb, err, sizeof(err));
-        if (rc != 0) {
-            nubfs_log("reboot failed: %s", err[0] ? err : strerror(-rc));
-        } else {
-            nubfs_log("guest rebooted");
-            rc = nubfs_republish(fs);
-        }
-    }
-    pthread_mutex_unlock(&fs->recover_mu);
-    return rc;
 }
 
 void nubfs_preload_free(struct nubfs *fs)

@@ -1,6 +1,8 @@
 /* The JSON behind `stats`: directory numbers read from guest memory (no
- * guest call), sandbox counters and boot times, daemon facts. */
-#include "nubfs.h"
+ * guest call), sandbox counters and boot times, the packages of ctl/ and
+ * their counters, the guest heap level (as of the last change), daemon
+ * facts. */
+#include "ctl.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -52,6 +54,30 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(boot, "init_ms", ms(bt->init_ns));
     json_object_set_new(o, "boot", boot);
 
+    size_t mounted = 0, staged = 0;
+    nubfs_ctl_lock(fs);
+    nubfs_ctl_count(fs, &mounted, &staged);
+    nubfs_ctl_unlock(fs);
+    json_object_set_new(o, "mounts", json_integer((json_int_t)mounted));
+    json_object_set_new(o, "staged_files", json_integer((json_int_t)staged));
+    const struct nubfs_mount_counters *mc = &fs->mc;
+    json_object_set_new(o, "mounts_total", json_integer((json_int_t)mc->mounts));
+    json_object_set_new(o, "mount_failures", json_integer((json_int_t)mc->mount_failures));
+    json_object_set_new(o, "unmounts", json_integer((json_int_t)mc->unmounts));
+    json_object_set_new(o, "replaces", json_integer((json_int_t)mc->replaces));
+    json_object_set_new(o, "remounts", json_integer((json_int_t)mc->remounts));
+    json_object_set_new(o, "remount_failures", json_integer((json_int_t)mc->remount_failures));
+    json_object_set_new(o, "bytes_mounted", json_integer((json_int_t)(mc->bytes_mounted & INT64_MAX)));
+    json_object_set_new(o, "last_mount_ms", ms(mc->last_mount_ns));
+    json_object_set_new(o, "last_receive_ms", ms(mc->last_receive_ns));
+    json_object_set_new(o, "heap_used",
+                        json_integer((json_int_t)(__atomic_load_n(&fs->heap_used, __ATOMIC_RELAXED) &
+                                                  INT64_MAX)));
+    json_object_set_new(o, "heap_total",
+                        json_integer((json_int_t)(__atomic_load_n(&fs->heap_total, __ATOMIC_RELAXED) &
+                                                  INT64_MAX)));
+    json_object_set_new(o, "max_package", json_integer((json_int_t)fs->opts.max_package));
+    json_object_set_new(o, "trusted_keys", json_integer((json_int_t)fs->trust.count));
     json_object_set_new(o, "guest_mem",
                         json_integer((json_int_t)(fs->sb_opts.mem_size ? fs->sb_opts.mem_size
                                                                        : NUB_DEFAULT_MEM)));

@@ -1,8 +1,10 @@
-/* The read-only tree and the FUSE operation table: / with caps/, log and
- * stats; fixed inodes; every write operation answers EROFS, as a
- * read-only mount would. Operations on caps/ and on the two files are in
- * caps_ops.c and files_ops.c. */
+/* The tree and the FUSE operation table: / with caps/, ctl/, mounts/, log
+ * and stats; fixed inodes; dispatch by inode range to caps_ops.c,
+ * ctl_ops.c, mounts_ops.c and files_ops.c. Everything outside ctl/ is
+ * read-only: writes there answer EROFS, as a read-only mount would. */
 #include "nubfs.h"
+
+#include "ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,8 @@ static const struct {
     fuse_ino_t ino;
 } root_entries[] = {
     {"caps", NUBFS_INO_CAPS},
+    {"ctl", NUBFS_INO_CTL},
+    {"mounts", NUBFS_INO_MOUNTS},
     {"log", NUBFS_INO_LOG},
     {"stats", NUBFS_INO_STATS},
 };
@@ -41,8 +45,9 @@ static void base_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 {
     base_attr(fs, ino, st);
-    st->st_mode = S_IFDIR | 0555;
-    st->st_nlink = ino == NUBFS_INO_ROOT ? 3 : 2; /* root: ".", "..", caps/.. */
+    /* ctl/ is the one writable place (for the daemon's user). */
+    st->st_mode = S_IFDIR | (ino == NUBFS_INO_CTL ? 0755 : 0555);
+    st->st_nlink = ino == NUBFS_INO_ROOT ? 5 : 2; /* root: ".", "..", 3 x ".." */
 }
 
 void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st)
@@ -61,6 +66,8 @@ static bool fixed_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
     switch (ino) {
     case NUBFS_INO_ROOT:
     case NUBFS_INO_CAPS:
+    case NUBFS_INO_CTL:
+    case NUBFS_INO_MOUNTS:
         nubfs_dir_attr(fs, ino, st);
         return true;
     case NUBFS_INO_LOG:
@@ -81,6 +88,33 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_READDIRPLUS;
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
         conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    /* O_TRUNC arrives with open (cp over a mounted package). */
+    if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+        conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+    /* Staged writes go straight to the daemon, never through a kernel
+     * write-back cache (the flush must see every byte). */
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static bool is_ctl_file(fuse_ino_t ino)
+{
+    return (ino & (NUBFS_INO_CAP_BIT | NUBFS_INO_CTL_BIT)) == NUBFS_INO_CTL_BIT;
+}
+
+static bool is_mnt_node(fuse_ino_t ino)
+{
+    return (ino & (NUBFS_INO_CAP_BIT | NUBFS_INO_MNT_BIT)) == NUBFS_INO_MNT_BIT;
+}
+
+bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool plus,
+                      const char *name, const struct fuse_entry_param *e, off_t next)
+{
+    size_t n = plus ? fuse_add_direntry_plus(req, buf + *used, size - *used, name, e, next)
+                    : fuse_add_direntry(req, buf + *used, size - *used, name, &e->attr, next);
+    if (n > size - *used)
+        return false;
+    *used += n;
+    return true;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -88,6 +122,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct nubfs *fs = fs_of(req);
     if (parent == NUBFS_INO_CAPS) {
         nubfs_caps_lookup(req, fs, name);
+        return;
+    }
+    if (parent == NUBFS_INO_CTL) {
+        nubfs_ctl_lookup(req, fs, name);
+        return;
+    }
+    if (parent == NUBFS_INO_MOUNTS || is_mnt_node(parent)) {
+        nubfs_mounts_lookup(req, fs, parent, name);
         return;
     }
     if (parent != NUBFS_INO_ROOT) {
@@ -133,16 +175,27 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_attr(req, &st, t);
         return;
     }
-    int rc = nubfs_caps_getattr(fs, ino, &st);
+    int rc;
+    double t = NUBFS_CAP_TIMEOUT;
+    if (is_ctl_file(ino)) {
+        rc = nubfs_ctl_getattr(fs, ino, &st);
+        t = 0;
+    } else if (is_mnt_node(ino)) {
+        rc = nubfs_mounts_getattr(fs, ino, &st);
+        t = rc == 0 && S_ISDIR(st.st_mode) ? NUBFS_MNT_TIMEOUT : 0;
+    } else {
+        rc = nubfs_caps_getattr(fs, ino, &st);
+    }
     if (rc != 0)
         fuse_reply_err(req, -rc);
     else
-        fuse_reply_attr(req, &st, NUBFS_CAP_TIMEOUT);
+        fuse_reply_attr(req, &st, t);
 }
 
 static bool is_dir(fuse_ino_t ino)
 {
-    return ino == NUBFS_INO_ROOT || ino == NUBFS_INO_CAPS;
+    return ino == NUBFS_INO_ROOT || ino == NUBFS_INO_CAPS || ino == NUBFS_INO_CTL ||
+           nubfs_mounts_is_dir(ino);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -205,6 +258,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
     struct nubfs *fs = fs_of(req);
     if (ino == NUBFS_INO_CAPS)
         nubfs_caps_readdir(req, fs, size, off, plus);
+    else if (ino == NUBFS_INO_CTL)
+        nubfs_ctl_readdir(req, fs, size, off, plus);
+    else if (nubfs_mounts_is_dir(ino))
+        nubfs_mounts_readdir(req, fs, ino, size, off, plus);
     else if (ino == NUBFS_INO_ROOT)
         root_readdir(req, fs, size, off, plus);
     else
@@ -232,12 +289,18 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EISDIR);
         return;
     }
+    if (is_ctl_file(ino)) {
+        nubfs_ctl_open(req, fs, ino, fi);
+        return;
+    }
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
         fuse_reply_err(req, EROFS);
         return;
     }
     if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
         nubfs_files_open(req, fs, ino, fi);
+    else if (is_mnt_node(ino))
+        nubfs_mounts_open(req, fs, ino, fi);
     else
         nubfs_caps_open(req, fs, ino, fi);
 }
@@ -249,17 +312,42 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS || (is_mnt_node(ino) && fi->fh != 0))
         nubfs_files_read(req, size, off, fi);
+    else if (is_ctl_file(ino))
+        nubfs_ctl_read(req, fs_of(req), ino, size, off);
+    else if (is_mnt_node(ino))
+        nubfs_mounts_read(req, fs_of(req), ino, size, off);
     else
         nubfs_caps_read(req, fs_of(req), ino, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+    if (is_ctl_file(ino)) {
+        nubfs_ctl_release(req, fs_of(req), ino);
+        return;
+    }
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS || (is_mnt_node(ino) && fi->fh != 0))
         nubfs_files_release(fi);
     fuse_reply_err(req, 0);
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    if (is_ctl_file(ino))
+        nubfs_ctl_flush(req, fs_of(req), ino);
+    else
+        fuse_reply_err(req, 0);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    if (is_mnt_node(ino))
+        nubfs_mounts_readlink(req, fs_of(req), ino);
+    else
+        fuse_reply_err(req, EINVAL);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -274,82 +362,117 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
         sv.f_files = h.count + 4;
     }
     nubfs_reader_end(fs);
-    sv.f_flag = ST_RDONLY;
+    /* Not ST_RDONLY: ctl/ takes writes. */
     fuse_reply_statfs(req, &sv);
 }
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
-    (void)ino;
-    fuse_reply_err(req, (mask & W_OK) ? EROFS : 0);
+    if (!(mask & W_OK)) {
+        fuse_reply_err(req, 0);
+        return;
+    }
+    if (ino == NUBFS_INO_CTL || is_ctl_file(ino))
+        fuse_reply_err(req, fuse_req_ctx(req)->uid == fs_of(req)->uid ? 0 : EACCES);
+    else
+        fuse_reply_err(req, EROFS);
 }
 
 /* ---- every change: EROFS ---- */
+/* ---- changes: ctl/ only; EROFS elsewhere ---- */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
-    (void)ino, (void)attr, (void)to_set, (void)fi;
-    fuse_reply_err(req, EROFS);
+    (void)fi;
+    if (is_ctl_file(ino))
+        nubfs_ctl_setattr(req, fs_of(req), ino, attr, to_set);
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
 {
-    (void)p, (void)n, (void)m, (void)d;
-    fuse_reply_err(req, EROFS);
+    (void)d;
+    if (p == NUBFS_INO_CTL)
+        nubfs_ctl_mknod(req, fs_of(req), n, m);
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
-    (void)p, (void)n, (void)m;
-    fuse_reply_err(req, EROFS);
+    (void)n, (void)m;
+    fuse_reply_err(req, p == NUBFS_INO_CTL ? EPERM : EROFS);
 }
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
-    (void)p, (void)n;
-    fuse_reply_err(req, EROFS);
+    if (p == NUBFS_INO_CTL)
+        nubfs_ctl_unlink(req, fs_of(req), n);
+    else
+        fuse_reply_err(req, EROFS);
+}
+static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
+{
+    (void)n;
+    fuse_reply_err(req, p == NUBFS_INO_CTL ? ENOTDIR : EROFS);
 }
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
-    (void)l, (void)p, (void)n;
-    fuse_reply_err(req, EROFS);
+    (void)l, (void)n;
+    fuse_reply_err(req, p == NUBFS_INO_CTL ? EPERM : EROFS);
 }
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
                       const char *nn, unsigned int f)
 {
-    (void)p, (void)n, (void)np, (void)nn, (void)f;
-    fuse_reply_err(req, EROFS);
+    if (p == NUBFS_INO_CTL && np == NUBFS_INO_CTL)
+        nubfs_ctl_rename(req, fs_of(req), n, nn, f);
+    else if (p == NUBFS_INO_CTL || np == NUBFS_INO_CTL)
+        fuse_reply_err(req, EXDEV); /* mv falls back to copy + unlink */
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char *nn)
 {
-    (void)i, (void)np, (void)nn;
-    fuse_reply_err(req, EROFS);
+    (void)i, (void)nn;
+    fuse_reply_err(req, np == NUBFS_INO_CTL ? EPERM : EROFS);
 }
 static void op_write(fuse_req_t req, fuse_ino_t i, const char *b, size_t s, off_t o,
                      struct fuse_file_info *fi)
 {
-    (void)i, (void)b, (void)s, (void)o, (void)fi;
-    fuse_reply_err(req, EROFS);
+    (void)fi;
+    if (is_ctl_file(i))
+        nubfs_ctl_write(req, fs_of(req), i, b, s, o);
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
                       struct fuse_file_info *fi)
 {
-    (void)p, (void)n, (void)m, (void)fi;
-    fuse_reply_err(req, EROFS);
+    if (p == NUBFS_INO_CTL)
+        nubfs_ctl_create(req, fs_of(req), n, m, fi);
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
                         int f)
 {
-    (void)i, (void)n, (void)v, (void)s, (void)f;
-    fuse_reply_err(req, EROFS);
+    (void)f;
+    if (i == NUBFS_INO_CTL && strncmp(n, "user.nubfs.test_", 16) == 0)
+        fuse_reply_err(req, -nubfs_ctl_setxattr(fs_of(req), n, v, s));
+    else if (i == NUBFS_INO_CTL || is_ctl_file(i))
+        fuse_reply_err(req, ENOTSUP);
+    else
+        fuse_reply_err(req, EROFS);
 }
 static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 {
-    (void)i, (void)n;
-    fuse_reply_err(req, EROFS);
+    (void)n;
+    fuse_reply_err(req, i == NUBFS_INO_CTL || is_ctl_file(i) ? ENOTSUP : EROFS);
 }
 static void op_fallocate(fuse_req_t req, fuse_ino_t i, int m, off_t o, off_t l,
                          struct fuse_file_info *fi)
 {
-    (void)i, (void)m, (void)o, (void)l, (void)fi;
-    fuse_reply_err(req, EROFS);
+    (void)m, (void)o, (void)l, (void)fi;
+    /* Not needed for staging (holes read as zero): tools fall back. */
+    fuse_reply_err(req, is_ctl_file(i) ? EOPNOTSUPP : EROFS);
 }
 
 void nubfs_fill_ops(struct fuse_lowlevel_ops *ops)
@@ -367,13 +490,15 @@ void nubfs_fill_ops(struct fuse_lowlevel_ops *ops)
     ops->open = op_open;
     ops->read = op_read;
     ops->release = op_release;
+    ops->flush = op_flush;
+    ops->readlink = op_readlink;
     ops->statfs = op_statfs;
     ops->access = op_access;
     ops->setattr = op_setattr;
     ops->mknod = op_mknod;
     ops->mkdir = op_mkdir;
     ops->unlink = op_unlink;
-    ops->rmdir = op_unlink;
+    ops->rmdir = op_rmdir;
     ops->symlink = op_symlink;
     ops->rename = op_rename;
     ops->link = op_link;

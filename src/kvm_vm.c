@@ -91,7 +91,9 @@ const char *nub_kvm_exit_name(uint32_t reason)
 
 static int open_kvm(char *err, size_t errlen)
 {
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    /* NUBFS_KVM_DEVICE: the same override nubfs's pre-flight check honours. */
+    const char *dev = getenv("NUBFS_KVM_DEVICE");
+    int fd = open(dev && *dev ? dev : "/dev/kvm", O_RDWR | O_CLOEXEC);
     if (fd >= 0)
         return fd;
     int e = errno;

@@ -41,9 +41,9 @@ static void clamp_to_abi(struct rvf_limits *l)
 }
 
 /* The limits as MOUNT takes them (abi.h struct nub_mount_limits). A zero
- * limit reads "default" there; it never reaches the guest in a way that
- * matters, because the host's check with the same limits refused any
- * package with such objects already. */
+ * limit reads "default" there. That matters only for the WASM walk limits,
+ * which the guest alone checks: for every other one the host's check with
+ * the same limits has already refused any package with such objects. */
 static void abi_limits(const struct rvf_limits *l, struct nub_mount_limits *out)
 {
     memset(out, 0, sizeof(*out));

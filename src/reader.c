@@ -6,7 +6,12 @@
  * cap data may start below NUB_KERNEL_BASE. That range holds the null
  * page and the host-built page tables/GDT; the guest heap always lies
  * above the kernel image, so an address there can only come from a
- * corrupt directory, and serving it would leak the page tables. */
+ * corrupt directory, and serving it would leak the page tables.
+ *
+ * While the guest grows its table incrementally (abi.h) the header names
+ * two tables: lookups probe the new one, then the old one; iteration walks
+ * the new table's slots, then the old table's, and lists an entry only
+ * where its own lookup finds it, so no cap is listed twice. */
 #include "reader.h"
 
 #include <errno.h>
@@ -48,6 +53,18 @@ static bool high_range_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t 
     return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, len);
 }
 
+/* A table of cap slots at gpa: capacity a power of two within the ABI
+ * limits, wholly inside guest memory and above the low area. */
+static bool table_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t cap)
+{
+    if (cap < NUB_DIR_MIN_CAPACITY || cap > NUB_DIR_MAX_CAPACITY || (cap & (cap - 1)) != 0)
+        return false;
+    /* cap <= 2^26 so cap * 40 cannot overflow, but keep the check local. */
+    if (cap > UINT64_MAX / ENTRY_SIZE)
+        return false;
+    return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, cap * ENTRY_SIZE);
+}
+
 /* Copies the header at gpa and validates it. */
 static int read_header(const struct nub_guest_mem *gm, nub_gpa gpa, struct nub_dir_header *h)
 {
@@ -55,16 +72,13 @@ static int read_header(const struct nub_guest_mem *gm, nub_gpa gpa, struct nub_d
         return -EIO;
     if (h->magic != NUB_DIR_MAGIC)
         return -EIO;
-    uint64_t cap = h->capacity;
-    if (cap < NUB_DIR_MIN_CAPACITY || cap > NUB_DIR_MAX_CAPACITY || (cap & (cap - 1)) != 0)
+    if (!table_ok(gm, h->entries_gpa, h->capacity) || h->count > h->capacity)
         return -EIO;
-    if (h->count > cap)
-        return -EIO;
-    /* cap <= 2^26 so cap * 40 cannot overflow, but keep the check local. */
-    if (cap > UINT64_MAX / ENTRY_SIZE)
-        return -EIO;
-    if (h->entries_gpa < NUB_KERNEL_BASE ||
-        !nub_gm_check_range(gm, h->entries_gpa, cap * ENTRY_SIZE))
+    /* No migration: both old fields 0. Else a smaller table of its own. */
+    if (h->old_capacity == 0)
+        return h->old_entries_gpa == 0 && h->old_count == 0 ? 0 : -EIO;
+    if (h->old_capacity >= h->capacity || !table_ok(gm, h->old_entries_gpa, h->old_capacity) ||
+        h->old_count > h->old_capacity)
         return -EIO;
     return 0;
 }
@@ -121,11 +135,17 @@ int64_t nub_reader_len(const struct nub_reader *r)
     return (int64_t)h.count; /* <= capacity <= 2^26 */
 }
 
-/* Copies slot idx (idx < capacity, table range already checked). */
-static int read_entry(const struct nub_reader *r, const struct nub_dir_header *h, uint64_t idx,
+/* One of the (at most two) tables a validated header names. */
+struct table {
+    nub_gpa gpa;
+    uint64_t cap;
+};
+
+/* Copies slot idx (idx < t->cap, table range already checked). */
+static int read_entry(const struct nub_reader *r, const struct table *t, uint64_t idx,
                       struct nub_dir_entry *e)
 {
-    if (nub_gm_read(r->gm, h->entries_gpa + idx * ENTRY_SIZE, e, sizeof(*e)) != 0)
+    if (nub_gm_read(r->gm, t->gpa + idx * ENTRY_SIZE, e, sizeof(*e)) != 0)
         return -EIO; /* cannot happen after read_header; never trust that */
     return 0;
 }
@@ -147,17 +167,17 @@ static int entry_to_cap(const struct nub_reader *r, const struct nub_dir_entry *
     return 0;
 }
 
-/* Probes for hash. Returns the slot index (>= 0) with *e filled, -ENOENT
- * at an empty slot, -EIO if the header is corrupt or every slot is full
- * (a table must always keep free slots, so a probe that wraps all the way
- * round means the guest broke its own invariant). */
-static int64_t probe(const struct nub_reader *r, const struct nub_dir_header *h,
-                     const uint8_t hash[16], struct nub_dir_entry *e)
+/* Probes one table for hash. Returns the slot index (>= 0) with *e
+ * filled, -ENOENT at an empty slot, -EIO if every slot is full (a table
+ * must always keep free slots, so a probe that wraps all the way round
+ * means the guest broke its own invariant). */
+static int64_t probe(const struct nub_reader *r, const struct table *t, const uint8_t hash[16],
+                     struct nub_dir_entry *e)
 {
-    uint64_t mask = h->capacity - 1;
-    uint64_t idx = nub_dir_slot(hash, r->seed, h->capacity);
-    for (uint64_t n = 0; n < h->capacity; n++, idx = (idx + 1) & mask) {
-        if (read_entry(r, h, idx, e) != 0)
+    uint64_t mask = t->cap - 1;
+    uint64_t idx = nub_dir_slot(hash, r->seed, t->cap);
+    for (uint64_t n = 0; n < t->cap; n++, idx = (idx + 1) & mask) {
+        if (read_entry(r, t, idx, e) != 0)
             return -EIO;
         if (!(e->flags & NUB_DIR_F_USED))
             return -ENOENT;
@@ -167,13 +187,28 @@ static int64_t probe(const struct nub_reader *r, const struct nub_dir_header *h,
     return -EIO;
 }
 
+/* The lookup path: the new table, then (absent there) the old one.
+ * Returns the position in cursor space ([0, cap) new, [cap, cap + old)
+ * old) with *e filled, -ENOENT or -EIO. */
+static int64_t lookup(const struct nub_reader *r, const struct nub_dir_header *h,
+                      const uint8_t hash[16], struct nub_dir_entry *e)
+{
+    struct table t = {h->entries_gpa, h->capacity};
+    int64_t at = probe(r, &t, hash, e);
+    if (at != -ENOENT || h->old_capacity == 0)
+        return at;
+    struct table old = {h->old_entries_gpa, h->old_capacity};
+    at = probe(r, &old, hash, e);
+    return at < 0 ? at : at + (int64_t)h->capacity; /* capacities <= 2^26 */
+}
+
 int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out)
 {
     struct nub_dir_header h;
     if (read_header(r->gm, r->directory_gpa, &h) != 0)
         return -EIO;
     struct nub_dir_entry e;
-    int64_t at = probe(r, &h, hash, &e);
+    int64_t at = lookup(r, &h, hash, &e);
     if (at < 0)
         return (int)at;
     return entry_to_cap(r, &e, out);
@@ -191,18 +226,27 @@ int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap
     struct nub_dir_header h;
     if (read_header(r->gm, r->directory_gpa, &h) != 0)
         return -EIO;
-    /* Bounded by capacity: each step advances the cursor by one slot. */
-    for (uint64_t idx = *cursor; idx < h.capacity; idx++) {
+    /* Cursor space: the new table's slots, then the old table's. Bounded
+     * by both capacities: each step advances the cursor by one slot. */
+    uint64_t end = h.capacity + h.old_capacity;
+    for (uint64_t idx = *cursor; idx < end; idx++) {
+        struct table t = {h.entries_gpa, h.capacity};
+        uint64_t slot = idx;
+        if (idx >= h.capacity) {
+            t = (struct table){h.old_entries_gpa, h.old_capacity};
+            slot = idx - h.capacity;
+        }
         struct nub_dir_entry e;
-        if (read_entry(r, &h, idx, &e) != 0)
+        if (read_entry(r, &t, slot, &e) != 0)
             return -EIO;
         if (!(e.flags & NUB_DIR_F_USED))
             continue;
         /* List only what lookup finds: the entry must be the first one its
-         * own probe reaches (drops duplicates and unreachable slots), and
-         * must pass the same validation as get. */
+         * own lookup path (new table, then old) reaches, which drops
+         * duplicates within and across the tables and unreachable slots,
+         * and must pass the same validation as get. */
         struct nub_dir_entry seen;
-        int64_t at = probe(r, &h, e.hash, &seen);
+        int64_t at = lookup(r, &h, e.hash, &seen);
         if (at != (int64_t)idx || entry_to_cap(r, &seen, out) != 0) {
             if (bad != NULL)
                 (*bad)++;
@@ -211,7 +255,8 @@ int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap
         *cursor = idx + 1;
         return 1;
     }
-    *cursor = h.capacity;
+    if (*cursor < end)
+        *cursor = end;
     return 0;
 }
 

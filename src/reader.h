@@ -53,16 +53,20 @@ enum nub_reader_error nub_reader_refresh(struct nub_reader *r);
 /* Validated snapshot of the header: 0 or -EIO. */
 int nub_reader_header(const struct nub_reader *r, struct nub_dir_header *out);
 
-/* Number of caps; -EIO if the header is corrupt. */
+/* Number of caps (both tables); -EIO if the header is corrupt. */
 int64_t nub_reader_len(const struct nub_reader *r);
 
 /* 0 and *out filled; -ENOENT if absent; -EIO if the table is corrupt on the
- * probe path (or the entry's data lies outside guest memory). */
+ * probe path (or the entry's data lies outside guest memory). Probes the
+ * new table, then the old one while a growth is being migrated. */
 int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out);
 bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16]);
 
 /* Iteration in slot order. *cursor starts at 0; returns 1 with *out and
  * the cursor advanced past it, 0 at the end, -EIO on a corrupt table.
+ * While the guest migrates to a grown table, cursors [0, capacity) are the
+ * new table's slots and [capacity, capacity + old_capacity) the old one's;
+ * each cap is listed once, where its own lookup finds it.
  * Entries that fail validation are skipped (and counted in *bad if non-NULL).
  * The cursor is stable for a given directory generation, so FUSE readdir
  * offsets can be cursors. */

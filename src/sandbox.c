@@ -688,10 +688,11 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
     }
 
     /* Even an empty blob gets a block: PUT takes a block from ALLOC (which
-     * hands out at least one granule). Page alignment keeps blobs
-     * splice-friendly. */
+     * hands out at least one granule). Blobs of a page or more start on a
+     * page, so reads splice whole pages; smaller ones gain nothing from it
+     * and pack at the granule (a page each would cost up to 64x the bytes). */
     nub_gpa gpa;
-    r = nub_sandbox_alloc_locked(sb, len, len > 0 ? NUB_PAGE_SIZE : 0, &gpa, NULL);
+    r = nub_sandbox_alloc_locked(sb, len, len >= NUB_PAGE_SIZE ? NUB_PAGE_SIZE : 0, &gpa, NULL);
     if (r < 0)
         return r;
     if (nub_gm_write(&sb->vm.gm, gpa, data, len) != 0)

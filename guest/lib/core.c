@@ -229,6 +229,14 @@ void nub_core_call(struct nub_core *c)
     mb->scrub_count = 0;
     mb->scrub_more = 0;
     enum nub_status st = dispatch(c, op, args, hash);
+    /* A directory growth is migrated a bounded step per mutating call
+     * (and per NOP, so an idle host can drain it); a failed call changes
+     * nothing, a failed MOUNT included (its heap level must stay put). */
+    if (c->initialized && (op == NUB_OP_NOP || (st == NUB_ST_OK && (op == NUB_OP_PUT ||
+                                                                     op == NUB_OP_RELEASE ||
+                                                                     op == NUB_OP_MOUNT ||
+                                                                     op == NUB_OP_UNMOUNT))))
+        nub_dir_tick(&c->dir);
     if (c->initialized)
         nub_heap_call_end(&c->heap, mb);
     c->bi->generation = c->dir.generation;

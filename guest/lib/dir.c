@@ -1,14 +1,68 @@
-/* The cap directory, guest side (see nub/guest_dir.h). */
+/* The cap directory, guest side (see nub/guest_dir.h).
+ *
+ * Incremental growth. Kvm-pvm emulates guest instructions at ~1-2 M/s and
+ * every call has a 5 s watchdog, so no call may rehash the whole table
+ * (~140 instructions per entry: 49k caps already took too long). Instead:
+ *
+ *   - When an insert would pass load 3/4, a table of twice the capacity is
+ *     allocated (fresh heap memory is zero: no guest loop) and becomes the
+ *     "new" table; the previous one becomes the "old" table. Inserts go to
+ *     the new table only; lookups, refcount changes and deletions go to
+ *     whichever table holds the hash (new first). A hash is never in both.
+ *   - Each insert then scans NUB_DIR_MIGRATE_PER_INSERT old slots, moving
+ *     every used one into the new table (inside a reservation, i.e. a
+ *     MOUNT, it only records them as debt), and each successful mutating
+ *     call ends with nub_dir_tick, which scans the debt plus
+ *     NUB_DIR_MIGRATE_PER_CALL more. When the old table is empty it is
+ *     freed (the host scrubs it).
+ *
+ * Keeping the old table a valid linear-probing table without rehashing:
+ * the scan starts just below an empty slot e0 of the old table and walks
+ * DOWNWARDS (e0-1, e0-2, ... wrapping, e0+1 last). So the slot after the
+ * one being moved is always empty (it is e0 or was already emptied): the
+ * moved entry ends its cluster, no other entry's probe path crosses it,
+ * and clearing it needs no backward shift. Nothing is ever inserted into
+ * the old table, and backward-shift deletion there moves entries only
+ * towards their home, inside the cluster, so the scanned part stays empty
+ * and the unscanned part stays a valid table that the guest and the host
+ * reader probe the ordinary way.
+ *
+ * Why a migration always ends before the next growth is due. Let C be the
+ * new capacity, O <= C/2 the old one, left the old slots not yet scanned
+ * (at most O - 1), debt the slots owed by inserts since the last tick and
+ * K = NUB_DIR_MIGRATE_PER_INSERT. Invariant (checked by nub_dir_check):
+ *     left <= debt + K * (3C/4 - count).
+ *   - At a growth by put: count = 3O/4 (the first insert past 3/4 of O),
+ *     C = 2O, so the right side is >= K * 3O/4 >= O > left for K >= 4/3.
+ *     At a growth by nub_dir_reserve: count <= 3O/4 and C >= 2O, same.
+ *   - An insert raises count by 1 and either scans K slots (left drops by
+ *     K, or the migration ends) or raises debt by K: the right side drops
+ *     by no more than left does. A deletion lowers count: it grows. A tick
+ *     scans min(left, debt + PER_CALL) slots and zeroes debt: again left
+ *     drops by at least what the right side drops (or the migration ends).
+ * The next growth is due when an insert finds count = 3C/4; the invariant
+ * then says left <= debt. Debt only exists between the puts of a
+ * reservation and the tick that ends its call, and a reservation never
+ * grows in a put, so in the guest a due growth finds the migration over.
+ * If the invariant were ever broken (a lost debt, memory corruption), put
+ * refuses with NUB_ST_STATE rather than do unbounded work; when left <=
+ * debt (a caller that skipped the tick) it finishes the migration first,
+ * which costs no more than the tick it skipped. For nub_dir_reserve the
+ * same argument bounds finishing a migration under way by K slots per
+ * fresh entry: work proportional to the package, like the rest of MOUNT.
+ *
+ * Per call, the directory touches O(probe lengths + K * inserts + PER_CALL)
+ * slots, whatever the table size (d->work counts them for the tests). */
 #include <string.h>
 
 #include "nub/guest_addr.h"
 #include "nub/guest_dir.h"
 #include "nub/guest_log.h"
 
-static struct nub_dir_entry *entries(const struct nub_dir *d)
-{
-    return (struct nub_dir_entry *)nub_mem_ptr(d->entries_gpa);
-}
+#define K_INSERT ((uint64_t)NUB_DIR_MIGRATE_PER_INSERT)
+#define ENTRY ((uint64_t)sizeof(struct nub_dir_entry))
+
+static struct nub_dir_entry *table(uint64_t gpa) { return (struct nub_dir_entry *)nub_mem_ptr(gpa); }
 
 static int used(const struct nub_dir_entry *e) { return (e->flags & NUB_DIR_F_USED) != 0; }
 
@@ -22,6 +76,10 @@ static void publish(const struct nub_dir *d)
     hd->entries_gpa = d->entries_gpa;
     hd->generation = d->generation;
     hd->total_bytes = d->total_bytes;
+    hd->old_entries_gpa = d->old_gpa;
+    hd->old_capacity = d->old_capacity;
+    hd->old_count = d->old_count;
+    hd->migrate_next = d->mig_next;
 }
 
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed)
@@ -30,8 +88,8 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
     if (nub_heap_alloc(heap, sizeof(struct nub_dir_header), 0, NUB_OWNER_KERNEL,
                        &d->header_gpa) != NUB_ST_OK)
         return NUB_ST_NOMEM;
-    if (nub_heap_alloc(heap, d->capacity * sizeof(struct nub_dir_entry), 0, NUB_OWNER_KERNEL,
-                       &d->entries_gpa) != NUB_ST_OK) {
+    if (nub_heap_alloc(heap, d->capacity * ENTRY, 0, NUB_OWNER_KERNEL, &d->entries_gpa) !=
+        NUB_ST_OK) {
         nub_heap_free(heap, d->header_gpa, NUB_OWNER_KERNEL);
         return NUB_ST_NOMEM;
     }
@@ -39,15 +97,15 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
     return NUB_ST_OK;
 }
 
-/* Probes for hash: returns 1 and its slot, or 0 and the first empty slot.
- * The table is never full (load <= 3/4), unless guest memory was
- * corrupted; the probe is bounded either way. */
-static int find(const struct nub_dir *d, const uint8_t hash[16], uint64_t *slot)
+/* Probes one table for hash: 1 and its slot, or 0 and the first empty
+ * slot. *n += slots looked at. A table is never full (load <= 3/4) unless
+ * guest memory was corrupted; the probe is bounded either way. */
+static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
+                   const uint8_t hash[16], uint64_t *slot, uint64_t *n)
 {
-    const struct nub_dir_entry *t = entries(d);
-    uint64_t mask = d->capacity - 1;
-    uint64_t s = nub_dir_home_slot(hash, d->seed, d->capacity);
-    for (uint64_t n = 0; n < d->capacity; n++, s = (s + 1) & mask) {
+    uint64_t mask = cap - 1, s = nub_dir_home_slot(hash, seed, cap);
+    for (uint64_t i = 0; i < cap; i++, s = (s + 1) & mask) {
+        ++*n;
         if (!used(&t[s])) {
             *slot = s;
             return 0;
@@ -57,77 +115,165 @@ static int find(const struct nub_dir *d, const uint8_t hash[16], uint64_t *slot)
             return 1;
         }
     }
-    nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)d->capacity);
+    nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)cap);
+}
+
+/* Where find put a hash: its entry and whether it is in the old table;
+ * when absent, `free_slot` is where it goes in the new table. */
+struct where {
+    struct nub_dir_entry *e;
+    int in_old;
+    uint64_t slot;      /* of e, in its table */
+    uint64_t free_slot; /* absent: empty slot of the new table */
+};
+
+/* New table first, then the old one. */
+static int find(const struct nub_dir *d, const uint8_t hash[16], struct where *w, uint64_t *n)
+{
+    *w = (struct where){0};
+    if (find_in(table(d->entries_gpa), d->capacity, d->seed, hash, &w->slot, n)) {
+        w->e = &table(d->entries_gpa)[w->slot];
+        return 1;
+    }
+    w->free_slot = w->slot;
+    if (d->old_gpa && find_in(table(d->old_gpa), d->old_capacity, d->seed, hash, &w->slot, n)) {
+        w->e = &table(d->old_gpa)[w->slot];
+        w->in_old = 1;
+        return 1;
+    }
+    return 0;
 }
 
 struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash[16])
 {
-    uint64_t s;
-    return find(d, hash, &s) ? &entries(d)[s] : NULL;
+    struct where w;
+    uint64_t n = 0;
+    return find(d, hash, &w, &n) ? w.e : NULL;
 }
 
-/* Doubles the table: a new zeroed table, rehash, publish, free the old. */
-static enum nub_status grow(struct nub_dir *d)
+/* Puts a copy of e (not in the new table) into the new table. */
+static void place(struct nub_dir *d, const struct nub_dir_entry *e)
 {
-    uint64_t cap = d->capacity * 2, gpa;
-    if (cap > NUB_DIR_MAX_CAPACITY)
-        return NUB_ST_QUOTA;
-    enum nub_status st =
-        nub_heap_alloc(d->heap, cap * sizeof(struct nub_dir_entry), 0, NUB_OWNER_KERNEL, &gpa);
-    if (st != NUB_ST_OK)
-        return st;
-    const struct nub_dir_entry *old = entries(d);
-    struct nub_dir_entry *t = nub_mem_ptr(gpa);
-    uint64_t moved = 0;
-    for (uint64_t i = 0; i < d->capacity; i++) {
-        if (!used(&old[i]))
-            continue;
-        uint64_t s = nub_dir_home_slot(old[i].hash, d->seed, cap);
-        for (uint64_t n = 0; used(&t[s]); n++, s = (s + 1) & (cap - 1))
-            if (n == cap)
-                nub_panic("directory: rehash found no slot");
-        t[s] = old[i];
-        moved++;
+    struct nub_dir_entry *t = table(d->entries_gpa);
+    uint64_t s;
+    if (find_in(t, d->capacity, d->seed, e->hash, &s, &d->work))
+        nub_panic("directory: migrated hash already in the new table");
+    t[s] = *e;
+}
+
+/* Scans up to n old slots downwards, moving used ones to the new table. */
+static void migrate_slots(struct nub_dir *d, uint64_t n)
+{
+    struct nub_dir_entry *old = table(d->old_gpa);
+    uint64_t mask = d->old_capacity - 1;
+    for (; n && d->mig_left && d->old_count; n--) {
+        struct nub_dir_entry *e = &old[d->mig_next];
+        d->work++;
+        if (used(e)) {
+            place(d, e);
+            memset(e, 0, sizeof *e);
+            d->old_count--;
+        }
+        d->mig_next = (d->mig_next - 1) & mask;
+        d->mig_left--;
     }
-    if (moved != d->count)
-        nub_panic("directory: %llu entries flagged, %llu counted", (unsigned long long)moved,
-                  (unsigned long long)d->count);
-    uint64_t old_gpa = d->entries_gpa;
+    /* e0 stays empty and nothing is inserted into the old table, so the
+     * scan meets every old entry: anything left is corruption. */
+    if (d->old_count && !d->mig_left)
+        nub_panic("directory: old table scanned, %llu entries left",
+                  (unsigned long long)d->old_count);
+}
+
+/* Detaches the (empty) old table and returns its address. */
+static uint64_t end_migration(struct nub_dir *d)
+{
+    uint64_t gpa = d->old_gpa;
+    d->old_gpa = d->old_capacity = d->old_count = 0;
+    d->mig_next = d->mig_left = d->debt = 0;
+    return gpa;
+}
+
+/* Scans up to n old slots; frees the old table once it is empty. */
+static void migrate(struct nub_dir *d, uint64_t n)
+{
+    migrate_slots(d, n);
+    if (d->old_count == 0)
+        nub_heap_free(d->heap, end_migration(d), NUB_OWNER_KERNEL);
+}
+
+/* Makes the current table the old one, scanned from below its empty slot
+ * e0, and the zeroed table at gpa (cap slots) the new one. No migration
+ * may be under way. */
+static void start_growth(struct nub_dir *d, uint64_t gpa, uint64_t cap, uint64_t e0)
+{
+    d->old_gpa = d->entries_gpa;
+    d->old_capacity = d->capacity;
+    d->old_count = d->count;
+    d->mig_next = (e0 - 1) & (d->capacity - 1);
+    d->mig_left = d->capacity - 1;
+    d->debt = 0;
     d->entries_gpa = gpa;
     d->capacity = cap;
     d->generation++;
     publish(d);
-    nub_heap_free(d->heap, old_gpa, NUB_OWNER_KERNEL);
+}
+
+static enum nub_status alloc_table(struct nub_dir *d, uint64_t cap, uint64_t *gpa)
+{
+    if (cap > NUB_DIR_MAX_CAPACITY)
+        return NUB_ST_QUOTA;
+    return nub_heap_alloc(d->heap, cap * ENTRY, 0, NUB_OWNER_KERNEL, gpa) == NUB_ST_OK
+               ? NUB_ST_OK
+               : NUB_ST_NOMEM;
+}
+
+/* Growth due at an insert of hash (absent): finish the migration under
+ * way if the invariant says it is only unpaid debt, then double. */
+static enum nub_status grow_for(struct nub_dir *d, const uint8_t hash[16])
+{
+    if (d->reserved)
+        return NUB_ST_STATE; /* the reservation under-counted */
+    if (d->old_gpa && d->old_count && d->mig_left > d->debt)
+        return NUB_ST_STATE; /* off schedule: see the top of this file */
+    uint64_t gpa;
+    enum nub_status st = alloc_table(d, d->capacity * 2, &gpa);
+    if (st != NUB_ST_OK)
+        return st;
+    if (d->old_gpa)
+        migrate(d, d->mig_left);
+    struct where w;
+    if (find(d, hash, &w, &d->work))
+        nub_panic("directory: entry appeared while growing");
+    start_growth(d, gpa, d->capacity * 2, w.free_slot);
     return NUB_ST_OK;
 }
 
 enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
                             uint64_t len, uint16_t kind, uint32_t *refcount, int *existed)
 {
-    uint64_t s;
-    if (find(d, hash, &s)) {
-        struct nub_dir_entry *e = &entries(d)[s];
-        if (e->len != len)
+    struct where w;
+    if (find(d, hash, &w, &d->work)) {
+        if (w.e->len != len)
             return NUB_ST_EXISTS;
-        if (e->refcount == UINT32_MAX)
+        if (w.e->refcount == UINT32_MAX)
             return NUB_ST_OVERFLOW;
-        e->refcount++;
+        w.e->refcount++;
         d->generation++;
         publish(d);
-        *refcount = e->refcount;
+        *refcount = w.e->refcount;
         *existed = 1;
         return NUB_ST_OK;
     }
     if (d->total_bytes + len < d->total_bytes)
         return NUB_ST_OVERFLOW;
     if ((d->count + 1) * 4 > d->capacity * 3) {
-        enum nub_status st = grow(d);
+        enum nub_status st = grow_for(d, hash);
         if (st != NUB_ST_OK)
             return st;
-        if (find(d, hash, &s))
+        if (find(d, hash, &w, &d->work))
             nub_panic("directory: entry appeared while growing");
     }
-    struct nub_dir_entry *e = &entries(d)[s];
+    struct nub_dir_entry *e = &table(d->entries_gpa)[w.free_slot];
     memcpy(e->hash, hash, 16);
     e->data_gpa = data_gpa;
     e->len = len;
@@ -136,6 +282,10 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
     e->flags = NUB_DIR_F_USED;
     d->count++;
     d->total_bytes += len;
+    if (d->old_gpa && d->reserved)
+        d->debt += K_INSERT; /* paid by the tick that ends the call */
+    else if (d->old_gpa)
+        migrate(d, K_INSERT);
     d->generation++;
     publish(d);
     *refcount = 1;
@@ -143,18 +293,18 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
     return NUB_ST_OK;
 }
 
-/* Empties slot `hole`, then walks the cluster after it and moves back every
- * entry whose home slot allows it, so no probe ever meets a gap that was
- * not there when the entry was inserted (no tombstones). */
-static void delete_slot(struct nub_dir *d, uint64_t hole)
+/* Empties slot `hole` of table t, then walks the cluster after it and
+ * moves back every entry whose home slot allows it, so no probe ever meets
+ * a gap that was not there when the entry was inserted (no tombstones). */
+static void delete_slot(struct nub_dir *d, struct nub_dir_entry *t, uint64_t cap, uint64_t hole)
 {
-    struct nub_dir_entry *t = entries(d);
-    uint64_t mask = d->capacity - 1, j = hole;
+    uint64_t mask = cap - 1, j = hole;
     for (uint64_t n = 0; n < mask; n++) {
         j = (j + 1) & mask;
+        d->work++;
         if (!used(&t[j]))
             break;
-        uint64_t home = nub_dir_home_slot(t[j].hash, d->seed, d->capacity);
+        uint64_t home = nub_dir_home_slot(t[j].hash, d->seed, cap);
         if (((j - home) & mask) < ((j - hole) & mask))
             continue; /* home in (hole, j]: moving it would hide it */
         t[hole] = t[j];
@@ -166,18 +316,22 @@ static void delete_slot(struct nub_dir *d, uint64_t hole)
 enum nub_status nub_dir_release(struct nub_dir *d, const uint8_t hash[16], uint32_t *left,
                                 struct nub_dir_entry *removed)
 {
-    uint64_t s;
-    if (!find(d, hash, &s))
+    struct where w;
+    if (!find(d, hash, &w, &d->work))
         return NUB_ST_NOENT;
-    struct nub_dir_entry *e = &entries(d)[s];
-    if (e->refcount > 1) {
-        e->refcount--;
-        *left = e->refcount;
+    if (w.e->refcount > 1) {
+        w.e->refcount--;
+        *left = w.e->refcount;
     } else {
-        *removed = *e;
+        *removed = *w.e;
         d->count--;
-        d->total_bytes -= e->len;
-        delete_slot(d, s);
+        d->total_bytes -= w.e->len;
+        if (w.in_old) {
+            delete_slot(d, table(d->old_gpa), d->old_capacity, w.slot);
+            d->old_count--;
+        } else {
+            delete_slot(d, table(d->entries_gpa), d->capacity, w.slot);
+        }
         *left = 0;
     }
     d->generation++;
@@ -185,36 +339,180 @@ enum nub_status nub_dir_release(struct nub_dir *d, const uint8_t hash[16], uint3
     return NUB_ST_OK;
 }
 
-int nub_dir_check(const struct nub_dir *d)
+void nub_dir_tick(struct nub_dir *d)
 {
-    const struct nub_dir_header *hd = nub_mem_ptr(d->header_gpa);
-    if (hd->magic != NUB_DIR_MAGIC || hd->capacity != d->capacity || hd->count != d->count ||
-        hd->entries_gpa != d->entries_gpa || hd->generation != d->generation ||
-        hd->total_bytes != d->total_bytes)
-        return -1;
-    if (d->capacity < NUB_DIR_MIN_CAPACITY || (d->capacity & (d->capacity - 1)) ||
-        d->count * 4 > d->capacity * 3)
-        return -2;
-    const struct nub_dir_entry *t = entries(d);
-    uint64_t count = 0, bytes = 0, mask = d->capacity - 1;
-    for (uint64_t i = 0; i < d->capacity; i++) {
+    if (d->reserved)
+        return;
+    if (!d->old_gpa) {
+        d->debt = 0;
+        return;
+    }
+    uint64_t budget = d->debt + NUB_DIR_MIGRATE_PER_CALL;
+    d->debt = 0;
+    migrate(d, budget);
+    d->generation++;
+    publish(d);
+}
+
+/* An empty slot of the new table (load <= 3/4: one exists). */
+static uint64_t first_empty(struct nub_dir *d)
+{
+    const struct nub_dir_entry *t = table(d->entries_gpa);
+    for (uint64_t s = 0; s < d->capacity; s++) {
+        d->work++;
+        if (!used(&t[s]))
+            return s;
+    }
+    nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)d->capacity);
+}
+
+enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m)
+{
+    if (d->reserved)
+        nub_panic("directory: nested reservation");
+    *m = (struct nub_dir_mark){.entries_gpa = d->entries_gpa,
+                               .capacity = d->capacity,
+                               .old_gpa = d->old_gpa,
+                               .old_capacity = d->old_capacity,
+                               .old_count = d->old_count,
+                               .mig_next = d->mig_next,
+                               .mig_left = d->mig_left,
+                               .debt = d->debt};
+    if (fresh > NUB_DIR_MAX_CAPACITY)
+        return NUB_ST_QUOTA;
+    uint64_t need = d->count + fresh; /* both <= 2^26 */
+    if (need * 4 > d->capacity * 3) {
+        uint64_t cap = d->capacity * 2, gpa;
+        while (need * 4 > cap * 3 && cap <= NUB_DIR_MAX_CAPACITY)
+            cap *= 2;
+        enum nub_status st = alloc_table(d, cap, &gpa);
+        if (st != NUB_ST_OK)
+            return st;
+        if (d->old_gpa) {
+            /* Kept allocated until commit, so a rollback can restore the
+             * heap level exactly. */
+            migrate_slots(d, d->mig_left);
+            m->retired_capacity = d->old_capacity;
+            m->retired_gpa = end_migration(d);
+        }
+        start_growth(d, gpa, cap, first_empty(d));
+        m->grown_gpa = gpa;
+    }
+    d->reserved = 1;
+    return NUB_ST_OK;
+}
+
+void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m)
+{
+    d->reserved = 0;
+    if (m->retired_gpa)
+        nub_heap_free(d->heap, m->retired_gpa, NUB_OWNER_KERNEL);
+    m->retired_gpa = 0;
+}
+
+void nub_dir_rollback(struct nub_dir *d, const struct nub_dir_mark *m)
+{
+    d->reserved = 0;
+    if (m->grown_gpa) {
+        /* Every put was released: the grown table is empty again and the
+         * old table is the one the reservation started with. */
+        if (d->entries_gpa != m->grown_gpa || d->old_gpa != m->entries_gpa ||
+            d->count != d->old_count)
+            nub_panic("directory: rollback with %llu entries still in the new table",
+                      (unsigned long long)(d->count - d->old_count));
+        nub_heap_free(d->heap, d->entries_gpa, NUB_OWNER_KERNEL);
+        d->entries_gpa = d->old_gpa;
+        d->capacity = d->old_capacity;
+        if (m->retired_gpa) {
+            /* The migration it finished stays finished: its emptied table
+             * comes back as an old table with nothing left to move, freed
+             * by the next tick. */
+            d->old_gpa = m->retired_gpa;
+            d->old_capacity = m->retired_capacity;
+            d->old_count = d->mig_next = d->mig_left = 0;
+        } else {
+            d->old_gpa = m->old_gpa;
+            d->old_capacity = m->old_capacity;
+            d->old_count = m->old_count;
+            d->mig_next = m->mig_next;
+            d->mig_left = m->mig_left;
+        }
+    }
+    d->debt = m->debt;
+    d->generation++;
+    publish(d);
+}
+
+/* Checks one table: every used entry reachable from its home, no hash
+ * twice, refcounts nonzero. Adds its entries and bytes to *count, *bytes. */
+static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, uint64_t cap,
+                       uint64_t *count, uint64_t *bytes)
+{
+    uint64_t mask = cap - 1;
+    for (uint64_t i = 0; i < cap; i++) {
         if (!used(&t[i]))
             continue;
-        count++;
-        bytes += t[i].len;
+        ++*count;
+        *bytes += t[i].len;
         if (t[i].refcount == 0)
             return -3;
         /* Every slot from home to i is occupied, and none holds the same
          * hash: a lookup from home reaches this entry. */
-        for (uint64_t s = nub_dir_home_slot(t[i].hash, d->seed, d->capacity); s != i;
-             s = (s + 1) & mask) {
+        for (uint64_t s = nub_dir_home_slot(t[i].hash, d->seed, cap); s != i; s = (s + 1) & mask) {
             if (!used(&t[s]))
                 return -4;
             if (memcmp(t[s].hash, t[i].hash, 16) == 0)
                 return -5;
         }
     }
-    if (count != d->count || bytes != d->total_bytes)
+    return 0;
+}
+
+int nub_dir_check(const struct nub_dir *d)
+{
+    const struct nub_dir_header *hd = nub_mem_ptr(d->header_gpa);
+    if (hd->magic != NUB_DIR_MAGIC || hd->capacity != d->capacity || hd->count != d->count ||
+        hd->entries_gpa != d->entries_gpa || hd->generation != d->generation ||
+        hd->total_bytes != d->total_bytes || hd->old_entries_gpa != d->old_gpa ||
+        hd->old_capacity != d->old_capacity || hd->old_count != d->old_count ||
+        hd->migrate_next != d->mig_next)
+        return -1;
+    if (d->capacity < NUB_DIR_MIN_CAPACITY || d->capacity > NUB_DIR_MAX_CAPACITY ||
+        (d->capacity & (d->capacity - 1)) || d->count * 4 > d->capacity * 3)
+        return -2;
+    uint64_t count = 0, bytes = 0, old_count = 0;
+    int rc = check_table(d, table(d->entries_gpa), d->capacity, &count, &bytes);
+    if (rc)
+        return rc;
+    if (!d->old_gpa) {
+        if (d->old_capacity || d->old_count || d->mig_next || d->mig_left || d->debt)
+            return -7;
+    } else {
+        uint64_t oc = d->old_capacity;
+        if (oc < NUB_DIR_MIN_CAPACITY || oc >= d->capacity || (oc & (oc - 1)) ||
+            d->mig_next >= oc || d->mig_left >= oc || d->old_count > d->count)
+            return -8;
+        const struct nub_dir_entry *old = table(d->old_gpa);
+        rc = check_table(d, old, oc, &old_count, &bytes);
+        if (rc)
+            return rc - 10;
+        if (old_count != d->old_count)
+            return -9;
+        for (uint64_t i = 0; i < oc; i++) {
+            uint64_t s, n = 0;
+            if (used(&old[i]) &&
+                find_in(table(d->entries_gpa), d->capacity, d->seed, old[i].hash, &s, &n))
+                return -10; /* in both tables */
+        }
+        /* The scanned slots and e0 (just above mig_next) are empty. */
+        for (uint64_t i = 1; i <= oc - d->mig_left; i++)
+            if (used(&old[(d->mig_next + i) & (oc - 1)]))
+                return -11;
+        /* On schedule to end before the next growth (top of file). */
+        if (d->mig_left > d->debt + K_INSERT * (d->capacity / 4 * 3 - d->count))
+            return -12;
+    }
+    if (count + old_count != d->count || bytes != d->total_bytes)
         return -6;
     return 0;
 }

@@ -47,7 +47,66 @@ static uint32_t *map(const struct nub_heap *h)
     return (uint32_t *)nub_mem_ptr(h->meta_gpa + nub_align_up(pool, 64));
 }
 
-static unsigned bin_of(uint64_t size) { return 63u - (unsigned)__builtin_clzll(size); }
+/* Size class of a free block: floor(log2 size) and the next
+ * NUB_HEAP_SL_BITS bits below the top one. Sizes are >= the granule, so the
+ * shift never goes negative. Class c holds sizes [class_lo(c),
+ * class_lo(c + 1)), and classes are ordered by size. */
+static unsigned class_of(uint64_t size)
+{
+    unsigned fl = 63u - (unsigned)__builtin_clzll(size);
+    unsigned sl = (unsigned)(size >> (fl - NUB_HEAP_SL_BITS)) & (NUB_HEAP_SUBCLASSES - 1);
+    return fl * NUB_HEAP_SUBCLASSES + sl;
+}
+
+static uint64_t class_lo(unsigned c)
+{
+    unsigned fl = c / NUB_HEAP_SUBCLASSES, sl = c % NUB_HEAP_SUBCLASSES;
+    return (uint64_t)(NUB_HEAP_SUBCLASSES + sl) << (fl - NUB_HEAP_SL_BITS);
+}
+
+/* The first class all of whose blocks are >= size. */
+static unsigned class_up(uint64_t size)
+{
+    unsigned c = class_of(size);
+    return class_lo(c) == size ? c : c + 1;
+}
+
+/* The first non-empty class >= c, or NUB_HEAP_CLASSES: two bit scans. */
+static unsigned class_first_from(const struct nub_heap *h, unsigned c)
+{
+    if (c >= NUB_HEAP_CLASSES)
+        return NUB_HEAP_CLASSES;
+    unsigned fl = c / NUB_HEAP_SUBCLASSES, sl = c % NUB_HEAP_SUBCLASSES;
+    unsigned m = h->sl_bits[fl] & (0xffu << sl);
+    if (m)
+        return fl * NUB_HEAP_SUBCLASSES + (unsigned)__builtin_ctz(m);
+    uint64_t f = fl == 63 ? 0 : h->fl_bits & (~0ull << (fl + 1));
+    if (!f)
+        return NUB_HEAP_CLASSES;
+    fl = (unsigned)__builtin_ctzll(f);
+    if (!h->sl_bits[fl])
+        nub_panic("heap: class bitmaps disagree at %u", fl);
+    return fl * NUB_HEAP_SUBCLASSES + (unsigned)__builtin_ctz(h->sl_bits[fl]);
+}
+
+/* The last non-empty class < c, or NUB_HEAP_CLASSES if none. */
+static unsigned class_last_below(const struct nub_heap *h, unsigned c)
+{
+    if (c == 0)
+        return NUB_HEAP_CLASSES;
+    c--;
+    unsigned fl = c / NUB_HEAP_SUBCLASSES, sl = c % NUB_HEAP_SUBCLASSES;
+    unsigned m = h->sl_bits[fl] & (0xffu >> (NUB_HEAP_SUBCLASSES - 1 - sl));
+    if (m)
+        return fl * NUB_HEAP_SUBCLASSES + 31u - (unsigned)__builtin_clz(m);
+    uint64_t f = h->fl_bits & ((1ull << fl) - 1);
+    if (!f)
+        return NUB_HEAP_CLASSES;
+    fl = 63u - (unsigned)__builtin_clzll(f);
+    if (!h->sl_bits[fl])
+        nub_panic("heap: class bitmaps disagree at %u", fl);
+    return fl * NUB_HEAP_SUBCLASSES + 31u - (unsigned)__builtin_clz(h->sl_bits[fl]);
+}
 
 static uint32_t descs_available(const struct nub_heap *h)
 {
@@ -106,18 +165,22 @@ static void list_remove(struct nub_heap *h, uint32_t *head, uint32_t i)
 
 static void bin_insert(struct nub_heap *h, uint32_t i)
 {
-    unsigned b = bin_of(D(h, i)->size);
-    list_push(h, &h->bins[b], i);
-    h->bin_bits |= 1ull << b;
+    unsigned c = class_of(D(h, i)->size);
+    list_push(h, &h->bins[c], i);
+    h->sl_bits[c / NUB_HEAP_SUBCLASSES] |= (uint8_t)(1u << (c % NUB_HEAP_SUBCLASSES));
+    h->fl_bits |= 1ull << (c / NUB_HEAP_SUBCLASSES);
     h->free_blocks++;
 }
 
 static void bin_remove(struct nub_heap *h, uint32_t i)
 {
-    unsigned b = bin_of(D(h, i)->size);
-    list_remove(h, &h->bins[b], i);
-    if (!h->bins[b])
-        h->bin_bits &= ~(1ull << b);
+    unsigned c = class_of(D(h, i)->size), fl = c / NUB_HEAP_SUBCLASSES;
+    list_remove(h, &h->bins[c], i);
+    if (!h->bins[c]) {
+        h->sl_bits[fl] &= (uint8_t)~(1u << (c % NUB_HEAP_SUBCLASSES));
+        if (!h->sl_bits[fl])
+            h->fl_bits &= ~(1ull << fl);
+    }
     h->free_blocks--;
 }
 
@@ -283,6 +346,22 @@ static void take(struct nub_heap *h, uint32_t i, uint64_t a, uint64_t need,
     h->used_blocks++;
 }
 
+/* Whether need bytes aligned to align fit in free block b. */
+static bool fits(const struct blk *b, uint64_t align, uint64_t need)
+{
+    uint64_t pad = nub_align_up(b->start, align) - b->start;
+    return pad <= b->size && b->size - pad >= need;
+}
+
+static enum nub_status take_fit(struct nub_heap *h, uint32_t i, uint64_t align, uint64_t need,
+                                enum nub_heap_owner owner, uint64_t *gpa)
+{
+    uint64_t a = nub_align_up(D(h, i)->start, align);
+    take(h, i, a, need, owner);
+    *gpa = a;
+    return NUB_ST_OK;
+}
+
 enum nub_status nub_heap_alloc(struct nub_heap *h, uint64_t size, uint64_t align,
                                enum nub_heap_owner owner, uint64_t *gpa)
 {
@@ -300,21 +379,28 @@ enum nub_status nub_heap_alloc(struct nub_heap *h, uint64_t size, uint64_t align
     if (descs_available(h) < 2) /* a split may need two descriptors */
         return NUB_ST_NOMEM;
 
-    uint64_t budget = h->max_descs; /* bounds the walk even if corrupted */
-    uint64_t bits = h->bin_bits & (~0ull << bin_of(need));
-    while (bits) {
-        unsigned bin = (unsigned)__builtin_ctzll(bits);
-        bits &= bits - 1;
-        for (uint32_t i = h->bins[bin]; i; i = D(h, i)->lnext) {
-            if (budget-- == 0)
-                nub_panic("heap: free list loops");
-            const struct blk *b = D(h, i);
-            uint64_t a = nub_align_up(b->start, align);
-            if (a - b->start <= b->size && b->size - (a - b->start) >= need) {
-                take(h, i, a, need, owner);
-                *gpa = a;
-                return NUB_ST_OK;
-            }
+    /* Any block of at least want fits, whatever its start: starts are
+     * granule aligned, so the padding is at most align - granule. */
+    uint64_t want = need + (align - NUB_HEAP_GRANULE);
+    unsigned c = class_first_from(h, class_up(want));
+    if (c < NUB_HEAP_CLASSES) {
+        uint32_t i = h->bins[c];
+        h->visits++;
+        if (!fits(D(h, i), align, need))
+            nub_panic("heap: free block of %llu in class %u", (unsigned long long)D(h, i)->size,
+                      c);
+        return take_fit(h, i, align, need, owner, gpa);
+    }
+    /* No block is sure to fit: a few smaller ones may, depending on where
+     * they start. Larger classes first; a bounded look, so a nearly full
+     * heap answers NOMEM without walking every fragment. */
+    unsigned lo = class_of(need), budget = NUB_HEAP_FIT_SCAN;
+    for (c = class_last_below(h, class_up(want)); c < NUB_HEAP_CLASSES && c >= lo && budget;
+         c = class_last_below(h, c)) {
+        for (uint32_t i = h->bins[c]; i && budget; i = D(h, i)->lnext, budget--) {
+            h->visits++;
+            if (fits(D(h, i), align, need))
+                return take_fit(h, i, align, need, owner, gpa);
         }
     }
     return NUB_ST_NOMEM;
@@ -498,17 +584,21 @@ int nub_heap_check(const struct nub_heap *h)
     if (at != h->arena_end || n != live)
         return -17;
     uint32_t in_bins = 0;
-    for (unsigned bin = 0; bin < NUB_HEAP_BINS; bin++) {
-        uint32_t c = 0;
-        if (check_list(h, h->bins[bin], B_FREE, &c))
+    for (unsigned c = 0; c < NUB_HEAP_CLASSES; c++) {
+        uint32_t n = 0;
+        if (check_list(h, h->bins[c], B_FREE, &n))
             return -18;
-        for (uint32_t i = h->bins[bin]; i; i = D(h, i)->lnext)
-            if (bin_of(D(h, i)->size) != bin)
+        for (uint32_t i = h->bins[c]; i; i = D(h, i)->lnext)
+            if (class_of(D(h, i)->size) != c)
                 return -19;
-        if (!!c != !!(h->bin_bits & (1ull << bin)))
+        unsigned fl = c / NUB_HEAP_SUBCLASSES, bit = 1u << (c % NUB_HEAP_SUBCLASSES);
+        if (!!n != !!(h->sl_bits[fl] & bit))
             return -20;
-        in_bins += c;
+        in_bins += n;
     }
+    for (unsigned fl = 0; fl < 64; fl++)
+        if (!!h->sl_bits[fl] != !!(h->fl_bits & (1ull << fl)))
+            return -20;
     if (in_bins != free_blocks)
         return -21;
     uint32_t c = 0;

@@ -18,28 +18,9 @@ static uint16_t cap_kind(uint8_t seg_type)
     }
 }
 
-/* If publishing may grow the directory, allocate now (while failing is
- * still free) a table of the current size to shrink back into on
- * rollback: a failed mount must leave the heap level as it found it. */
-static enum nub_status reserve_undo_table(struct mctx *c)
-{
-    struct nub_dir *d = c->m->dir;
-    uint64_t fresh = 0;
-    for (uint32_t i = 0; i < c->pkg.nsegs; i++)
-        if (c->pkg.segs[i].type != RVF_SEG_CRYPTO && !nub_dir_lookup(d, c->pkg.segs[i].hash))
-            fresh++; /* over-counts repeats inside the package: harmless */
-    c->dir_cap0 = d->capacity;
-    if ((d->count + fresh) * 4 <= d->capacity * 3)
-        return NUB_ST_OK;
-    if (nub_heap_alloc(c->m->heap, d->capacity * sizeof(struct nub_dir_entry), 0,
-                       NUB_OWNER_KERNEL, &c->dir_spare) != NUB_ST_OK)
-        return mount_fail(c, NUB_ST_NOMEM, "caps: no memory to grow the directory");
-    return NUB_ST_OK;
-}
-
 enum nub_status mount_caps_publish(struct mctx *c)
 {
-    enum nub_status st = reserve_undo_table(c);
+    enum nub_status st = mount_dir_reserve(c);
     if (st != NUB_ST_OK)
         return st;
     uint32_t n = 0;
@@ -68,6 +49,8 @@ enum nub_status mount_caps_publish(struct mctx *c)
             return mount_fail(c, st, "segment %u: no memory to grow the directory", i);
         case NUB_ST_QUOTA:
             return mount_fail(c, st, "segment %u: directory at its maximum size", i);
+        case NUB_ST_STATE:
+            return mount_fail(c, st, "segment %u: more new caps than the directory reserved", i);
         default:
             return mount_fail(c, st, "segment %u: cap count or size overflow", i);
         }
@@ -117,12 +100,5 @@ void mount_caps_undo(struct mctx *c)
 {
     mount_caps_release(c->m, c->caps, c->caps_made);
     c->caps_made = 0;
-    struct nub_dir *d = c->m->dir;
-    if (c->dir_spare) {
-        if (d->capacity != c->dir_cap0)
-            mount_dir_shrink(d, c->dir_spare, c->dir_cap0);
-        else
-            nub_heap_free(c->m->heap, c->dir_spare, NUB_OWNER_KERNEL);
-        c->dir_spare = 0;
-    }
+    mount_dir_undo(c);
 }

@@ -1,46 +1,40 @@
-/* Shrinking the cap directory back to its size before a failed mount grew
- * it, so the rollback leaves the heap level exactly as it was. Rehashes
- * into a zeroed table the mount reserved beforehand (it cannot fail) and
- * publishes it the way guest/lib/dir.c does.
- * TODO(lead): belongs in dir.c as nub_dir_resize(); kept here so the mount
- * work did not have to edit the directory's file. */
-#include <string.h>
-
+/* The directory's part of a mount's all or nothing (step 4). Before the
+ * first cap is published, the directory reserves room for every cap the
+ * package may add (nub_dir_reserve: any growth happens there, never in the
+ * puts that follow). A failed mount releases its caps in reverse order and
+ * rolls the reservation back: the table it grew into is freed and the
+ * previous one is current again, with no entry moved (the directory does
+ * no migration work until the call's final tick), so entries, count,
+ * bytes, capacity and the heap's used level are exactly as before. */
 #include "mount_internal.h"
-#include "nub/guest_addr.h"
 #include "nub/guest_log.h"
 
-void mount_dir_shrink(struct nub_dir *d, uint64_t gpa, uint64_t cap)
+enum nub_status mount_dir_reserve(struct mctx *c)
 {
-    if (cap < NUB_DIR_MIN_CAPACITY || (cap & (cap - 1)) || d->count * 4 > cap * 3)
-        nub_panic("directory: cannot shrink %llu entries to %llu slots",
-                  (unsigned long long)d->count, (unsigned long long)cap);
-    const struct nub_dir_entry *old = nub_mem_ptr(d->entries_gpa);
-    struct nub_dir_entry *t = nub_mem_ptr(gpa);
-    uint64_t moved = 0;
-    for (uint64_t i = 0; i < d->capacity; i++) {
-        if (!(old[i].flags & NUB_DIR_F_USED))
-            continue;
-        uint64_t s = nub_dir_home_slot(old[i].hash, d->seed, cap);
-        for (uint64_t n = 0; t[s].flags & NUB_DIR_F_USED; n++, s = (s + 1) & (cap - 1))
-            if (n == cap)
-                nub_panic("directory: shrink found no slot");
-        t[s] = old[i];
-        moved++;
-    }
-    if (moved != d->count)
-        nub_panic("directory: %llu entries flagged, %llu counted", (unsigned long long)moved,
-                  (unsigned long long)d->count);
-    uint64_t old_gpa = d->entries_gpa;
-    d->entries_gpa = gpa;
-    d->capacity = cap;
-    d->generation++;
-    struct nub_dir_header *hd = nub_mem_ptr(d->header_gpa);
-    hd->magic = NUB_DIR_MAGIC;
-    hd->capacity = d->capacity;
-    hd->count = d->count;
-    hd->entries_gpa = d->entries_gpa;
-    hd->generation = d->generation;
-    hd->total_bytes = d->total_bytes;
-    nub_heap_free(d->heap, old_gpa, NUB_OWNER_KERNEL);
+    struct nub_dir *d = c->m->dir;
+    uint64_t fresh = 0;
+    for (uint32_t i = 0; i < c->pkg.nsegs; i++)
+        if (c->pkg.segs[i].type != RVF_SEG_CRYPTO && !nub_dir_lookup(d, c->pkg.segs[i].hash))
+            fresh++; /* over-counts repeats inside the package: harmless */
+    enum nub_status st = nub_dir_reserve(d, fresh, &c->dir_mark);
+    if (st == NUB_ST_NOMEM)
+        return mount_fail(c, st, "caps: no memory to grow the directory");
+    if (st != NUB_ST_OK)
+        return mount_fail(c, st, "caps: directory at its maximum size");
+    c->dir_reserved = 1;
+    return NUB_ST_OK;
+}
+
+void mount_dir_commit(struct mctx *c)
+{
+    if (c->dir_reserved)
+        nub_dir_commit(c->m->dir, &c->dir_mark);
+    c->dir_reserved = 0;
+}
+
+void mount_dir_undo(struct mctx *c)
+{
+    if (c->dir_reserved)
+        nub_dir_rollback(c->m->dir, &c->dir_mark);
+    c->dir_reserved = 0;
 }

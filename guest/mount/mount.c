@@ -95,9 +95,7 @@ static void commit(struct mctx *c, struct nub_mount_out *out)
     /* Checked in step 2 and untouched since: cannot fail. */
     if (nub_heap_set_owner(m->heap, r->package_gpa, NUB_OWNER_HOST, NUB_OWNER_MOUNT) != NUB_ST_OK)
         nub_panic("mount: package block 0x%llx changed owner", (unsigned long long)r->package_gpa);
-    if (c->dir_spare)
-        nub_heap_free(m->heap, c->dir_spare, NUB_OWNER_KERNEL);
-    c->dir_spare = 0;
+    mount_dir_commit(c);
     m->live++;
     mount_table_publish(m);
     out->handle = r->handle;

@@ -36,8 +36,8 @@ struct mctx {
     uint32_t caps_made;
     uint32_t caps_new;
     uint32_t queues_made;
-    uint64_t dir_cap0;           /* directory capacity before step 4 */
-    uint64_t dir_spare;          /* table of dir_cap0 slots to shrink back into */
+    int dir_reserved;            /* dir_mark holds an open directory reservation */
+    struct nub_dir_mark dir_mark;
 };
 
 /* Formats the reason into c->msg and returns st. */
@@ -87,9 +87,13 @@ uint32_t mount_caps_release(struct nub_mounts *m, const struct nub_mount_cap *ca
 uint32_t mount_caps_pinned(const struct nub_dir *d, const struct nub_mount_cap *caps, uint32_t n,
                            uint64_t pkg_gpa, uint64_t pkg_len);
 
-/* dir_undo.c: rehash the directory into the zeroed table at gpa with cap
- * slots (undoes growth during a failed mount). */
-void mount_dir_shrink(struct nub_dir *d, uint64_t gpa, uint64_t cap);
+/* dir_undo.c: the directory's part of step 4's all or nothing. reserve
+ * makes room for the package's new caps before any is published (so no
+ * put grows the table), commit keeps it, undo gives it back after the
+ * caps were released (heap level as before). */
+enum nub_status mount_dir_reserve(struct mctx *c);
+void mount_dir_commit(struct mctx *c);
+void mount_dir_undo(struct mctx *c);
 
 /* Step 5 (grants.c). */
 enum nub_status mount_grants(struct mctx *c);

@@ -90,7 +90,7 @@ ok "mounted in $(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.2f", b-a}') s (boot 
 C=$MNT/caps
 
 # ---- ls ------------------------------------------------------------------
-ls "$MNT" | sort | tr '\n' ' ' | grep -qx 'caps log stats ' || fail "root lists $(ls "$MNT")"
+ls "$MNT" | sort | tr '\n' ' ' | grep -qx 'caps ctl log mounts stats ' || fail "root lists $(ls "$MNT")"
 n=$(ls "$C" | wc -l)
 [ "$n" = "$NCAPS" ] || fail "ls caps shows $n entries, want $NCAPS"
 ls "$C" | sort | cmp -s - "$TMP/names" || fail "ls caps names differ from the blobs' hashes"

@@ -8,6 +8,9 @@ NUBFS=${1:?usage}
 
 out=$("$NUBFS" --help) || fail "--help exited $?"
 echo "$out" | grep -q 'preload=DIR' || fail "--help does not list preload="
+for o in trust=DIR allow_unsigned max_package=SIZE max_tasks=N; do
+    echo "$out" | grep -q "$o" || fail "--help does not list $o"
+done
 "$NUBFS" -h | grep -q '^usage:' || fail "-h"
 "$NUBFS" --version | grep -Eq '^nubfs [0-9]' || fail "--version"
 "$NUBFS" -V > /dev/null || fail "-V"
@@ -22,10 +25,17 @@ err=$("$NUBFS" /tmp -o guest_mem=12Q 2>&1); rc=$?
 echo "$err" | grep -q 'guest_mem' || fail "bad guest_mem message: $err"
 err=$("$NUBFS" /tmp -o guest_mem=1M 2>&1); rc=$?
 [ $rc = 2 ] || fail "too small guest_mem: exit $rc, want 2"
+err=$("$NUBFS" /tmp -o max_package=lots 2>&1); rc=$?
+[ $rc = 2 ] || fail "bad max_package: exit $rc, want 2"
+echo "$err" | grep -q 'max_package' || fail "bad max_package message: $err"
+err=$("$NUBFS" /tmp -o max_tasks=65 2>&1); rc=$?
+[ $rc = 2 ] || fail "max_tasks over the format's limit: exit $rc, want 2"
+err=$("$NUBFS" /tmp -o test_crash_mount 2>&1); rc=$?
+[ $rc = 2 ] || fail "test knob without test_ops: exit $rc, want 2"
 err=$("$NUBFS" /nonexistent/dir 2>&1); rc=$?
 [ $rc = 2 ] || fail "missing mountpoint dir: exit $rc, want 2"
 echo "$err" | grep -q 'No such file' || fail "missing mountpoint message: $err"
 err=$("$NUBFS" /etc/hostname 2>&1); rc=$?
 [ $rc = 2 ] || fail "mountpoint not a directory: exit $rc, want 2"
-ok "usage errors (bad options, bad mountpoint): exit 2"
+ok "usage errors (bad options, sizes, limits, bad mountpoint): exit 2"
 echo PASS

@@ -18,4 +18,15 @@ if(TARGET nubfs)
   # Each mounts and boots a guest: on a 2-core machine, one at a time.
   set_tests_properties(integration.caps integration.lifecycle integration.recovery
                        PROPERTIES RUN_SERIAL TRUE)
+
+  # ctl/ and mounts/: need the example packages and nubfs-pack.
+  if(TARGET nubfs-pack AND TARGET examples)
+    foreach(t ctl ctl_errors ctl_stress)
+      add_test(NAME integration.${t}
+               COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
+                       ${NUB_EXAMPLES_DIR})
+      set_tests_properties(integration.${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+                           RUN_SERIAL TRUE)
+    endforeach()
+  endif()
 endif()

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "guest_test_mem.h"
+#include "nub/guest_dir.h"
 #include "nub/guest_heap.h"
 
 #define MEM (32ull << 20)
@@ -295,6 +296,197 @@ static void test_random_zero_and_baseline(void **state)
     assert_true(guest_test_is_zero(f->h.arena_start, nub_heap_total(&f->h)));
 }
 
+/* ---- work bounds: the allocator's visit counter, not time ---- */
+
+#define BIG_MEM (256ull << 20)
+
+struct bigfx {
+    uint8_t *base;
+    struct nub_heap h;
+    struct nub_dir d;
+    struct nub_mailbox mb;
+};
+
+static struct bigfx *big_open(void)
+{
+    struct bigfx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_non_null(f->base = guest_test_mem_open(BIG_MEM));
+    assert_int_equal(nub_heap_init(&f->h, HEAP_LO, BIG_MEM), NUB_ST_OK);
+    assert_int_equal(nub_dir_create(&f->d, &f->h, 0x1234), NUB_ST_OK);
+    return f;
+}
+
+static void big_close(struct bigfx *f)
+{
+    guest_test_mem_close(f->base, BIG_MEM);
+    free(f);
+}
+
+/* Call boundary for the big fixture, without the O(blocks) check. */
+static void big_boundary(struct bigfx *f)
+{
+    nub_heap_call_end(&f->h, &f->mb);
+    assert_true(guest_test_scrub(&f->mb, f->h.arena_start, f->h.arena_end) >= 0);
+    nub_heap_call_begin(&f->h);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* What nub_sandbox_put makes the guest do for each small blob: ALLOC(len,
+ * 4096) in one call, then PUT (directory insert, growing it now and then,
+ * and the block changing owner) in the next. Each page-aligned allocation
+ * leaves a sub-page gap behind that can never hold another page-aligned
+ * block; the allocator must not walk those gaps, so the work per ALLOC is
+ * constant and the total stays linear in the number of blobs. */
+static void test_aligned_small_blobs_linear_work(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    struct bigfx *f = big_open();
+    static uint64_t gpa[N];
+    uint64_t rng = 42, visits0 = f->h.visits, worst = 0;
+    for (unsigned k = 0; k < N; k++) {
+        uint64_t len = 16 + xorshift(&rng) % 497, v = f->h.visits;
+        assert_int_equal(nub_heap_alloc(&f->h, len, NUB_PAGE_SIZE, NUB_OWNER_HOST, &gpa[k]),
+                         NUB_ST_OK);
+        assert_int_equal(gpa[k] % NUB_PAGE_SIZE, 0);
+        if (f->h.visits - v > worst)
+            worst = f->h.visits - v;
+        big_boundary(f);
+        uint8_t hash[16];
+        uint64_t a = xorshift(&rng), b = xorshift(&rng) ^ k;
+        memcpy(hash, &a, 8);
+        memcpy(hash + 8, &b, 8);
+        uint32_t refs;
+        int existed;
+        assert_int_equal(nub_dir_put(&f->d, hash, gpa[k], len, NUB_CAP_BLOB, &refs, &existed),
+                         NUB_ST_OK);
+        assert_int_equal(existed, 0);
+        assert_int_equal(nub_heap_set_owner(&f->h, gpa[k], NUB_OWNER_HOST, NUB_OWNER_CAP),
+                         NUB_ST_OK);
+        big_boundary(f);
+    }
+    /* Each allocation (blobs and directory tables alike) looks at one free
+     * block. The old first-fit walk over the gaps needed ~N^2/2 = 2e8. */
+    uint64_t work = f->h.visits - visits0;
+    assert_true(work <= N + 64);
+    assert_true(worst <= 1);
+    assert_int_equal(f->d.count, N);
+    assert_int_equal(nub_heap_check(&f->h), 0);
+    assert_int_equal(nub_dir_check(&f->d), 0);
+
+    /* The gaps are not lost: small unaligned (kernel-style) blocks fill
+     * them instead of growing the heap's high-water mark. */
+    uint64_t top = 0;
+    for (unsigned k = 0; k < N; k++)
+        if (gpa[k] > top)
+            top = gpa[k];
+    uint64_t v = f->h.visits;
+    for (unsigned k = 0; k < 2000; k++) {
+        uint64_t g;
+        assert_int_equal(nub_heap_alloc(&f->h, 1000, 0, NUB_OWNER_KERNEL, &g), NUB_ST_OK);
+        assert_true(g < top);
+        assert_int_equal(nub_heap_free(&f->h, g, NUB_OWNER_KERNEL), NUB_ST_OK);
+        big_boundary(f);
+    }
+    assert_true(f->h.visits - v <= 2000);
+
+    /* Releasing everything coalesces back to one free block. */
+    for (unsigned k = 0; k < N; k++)
+        assert_int_equal(nub_heap_free(&f->h, gpa[k], NUB_OWNER_CAP), NUB_ST_OK);
+    do
+        big_boundary(f);
+    while (f->mb.scrub_more || f->h.reported);
+    assert_int_equal(nub_heap_check(&f->h), 0);
+    /* Left: the directory's header and table, and the free space around. */
+    assert_int_equal(f->h.used_blocks, 2);
+    assert_true(f->h.free_blocks <= 3);
+    big_close(f);
+}
+
+/* Good fit: a block exactly the requested size is still found when no
+ * larger one exists, and a nearly full heap says NOMEM after a bounded
+ * look instead of walking every fragment. */
+static void test_fit_scan_bounded(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 3000 };
+    static uint64_t g[N];
+    /* Fill the heap with 192-byte blocks, free every odd one: N/2 free
+     * 192-byte holes, nothing larger. */
+    uint64_t total = nub_heap_total(&f->h), n = 0;
+    while (n < N && nub_heap_alloc(&f->h, 192, 0, NUB_OWNER_HOST, &g[n]) == NUB_ST_OK)
+        n++;
+    assert_int_equal(n, N);
+    uint64_t rest;
+    assert_int_equal(nub_heap_alloc(&f->h, total - nub_heap_used(&f->h), 0, NUB_OWNER_HOST, &rest),
+                     NUB_ST_OK);
+    for (unsigned k = 1; k < N; k += 2)
+        assert_int_equal(nub_heap_free(&f->h, g[k], NUB_OWNER_HOST), NUB_ST_OK);
+    do
+        boundary(f);
+    while (f->mb.scrub_more || f->h.reported);
+    assert_int_equal(f->h.free_blocks, N / 2);
+
+    uint64_t v = f->h.visits, x;
+    /* 200 rounds up to 256: no hole fits, and a bounded look says so. */
+    assert_int_equal(nub_heap_alloc(&f->h, 200, 0, NUB_OWNER_HOST, &x), NUB_ST_NOMEM);
+    assert_true(f->h.visits - v <= 1 + NUB_HEAP_FIT_SCAN);
+    /* Page aligned: only the rare hole with a page boundary in its first
+     * 64 bytes could hold it. Found or not, the look is bounded. */
+    v = f->h.visits;
+    if (nub_heap_alloc(&f->h, 128, NUB_PAGE_SIZE, NUB_OWNER_HOST, &x) == NUB_ST_OK)
+        assert_int_equal(x % NUB_PAGE_SIZE, 0);
+    assert_true(f->h.visits - v <= 1 + NUB_HEAP_FIT_SCAN);
+    /* 192 is a class boundary: every hole fits, found without a search. */
+    v = f->h.visits;
+    x = alloc_ok(f, 192, 0);
+    assert_int_equal(f->h.visits - v, 1);
+    /* 150 rounds to 192 too: an exact-size hole is taken from its own class. */
+    v = f->h.visits;
+    alloc_ok(f, 150, 0);
+    assert_true(f->h.visits - v <= 1 + NUB_HEAP_FIT_SCAN);
+    assert_int_equal(nub_heap_check(&f->h), 0);
+}
+
+/* Random mixed traffic: no single allocation examines more than
+ * 1 + NUB_HEAP_FIT_SCAN free blocks, whatever the fragmentation. */
+static void test_random_visit_bound(void **state)
+{
+    struct fx *f = *state;
+    enum { SLOTS = 2000, STEPS = 40000 };
+    static uint64_t gpa[SLOTS];
+    memset(gpa, 0, sizeof gpa);
+    uint64_t rng = 7;
+    for (int step = 0; step < STEPS; step++) {
+        unsigned s = (unsigned)(xorshift(&rng) % SLOTS);
+        if (gpa[s]) {
+            assert_int_equal(nub_heap_free(&f->h, gpa[s], NUB_OWNER_HOST), NUB_ST_OK);
+            gpa[s] = 0;
+            continue;
+        }
+        uint64_t r = xorshift(&rng);
+        uint64_t size = r % 8 == 0 ? r % (64 << 10) : 1 + r % 2000;
+        uint64_t align = (r >> 20) % 3 == 0 ? 1ull << (6 + (r >> 24) % 12) : 0;
+        uint64_t v = f->h.visits;
+        if (nub_heap_alloc(&f->h, size, align, NUB_OWNER_HOST, &gpa[s]) != NUB_ST_OK)
+            gpa[s] = 0;
+        else if (align)
+            assert_int_equal(gpa[s] % align, 0);
+        assert_true(f->h.visits - v <= 1 + NUB_HEAP_FIT_SCAN);
+        if (step % 5 == 0)
+            boundary(f);
+    }
+    assert_int_equal(nub_heap_check(&f->h), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +500,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owner_and_bad_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scrub_more, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_zero_and_baseline, setup, teardown),
+        cmocka_unit_test(test_aligned_small_blobs_linear_work),
+        cmocka_unit_test_setup_teardown(test_fit_scan_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_visit_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,7 @@
-/* Unit tests of the guest's cap directory (host build, nubguest). */
+/* Unit tests of the guest's cap directory (host build, nubguest), its
+ * incremental growth included, and of the host reader walking the very
+ * same memory while a growth is being migrated. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,18 +11,25 @@
 #include <cmocka.h>
 #include <xxhash.h> /* the system library: the reference for the slot hash */
 
+#include "guest_mem.h"
 #include "guest_test_mem.h"
 #include "nub/guest_dir.h"
+#include "reader.h"
 
 #define MEM (64ull << 20)
-#define HEAP_LO (1ull << 20)
+#define BOOT_GPA NUB_KERNEL_BASE          /* boot info for the reader */
+#define DATA_GPA (NUB_KERNEL_BASE + 4096) /* fake cap data: 64 bytes per cap index */
+#define HEAP_LO (16ull << 20)
 #define SEED 0x0123456789abcdefull
+/* What the header takes from the heap. */
+#define HDR_BYTES nub_align_up(sizeof(struct nub_dir_header), NUB_HEAP_GRANULE)
 
 struct fx {
     uint8_t *base;
     struct nub_heap h;
     struct nub_dir d;
     struct nub_mailbox mb;
+    struct nub_guest_mem gm; /* the host's view of the same buffer */
 };
 
 static int setup(void **state)
@@ -30,6 +40,16 @@ static int setup(void **state)
     if (nub_heap_init(&f->h, HEAP_LO, MEM) != NUB_ST_OK ||
         nub_dir_create(&f->d, &f->h, SEED) != NUB_ST_OK)
         return -1;
+    nub_gm_init(&f->gm);
+    if (nub_gm_add_region(&f->gm, 0, MEM, f->base, -1, 0) != 0)
+        return -1;
+    struct nub_boot_info *bi = nub_mem_ptr(BOOT_GPA);
+    *bi = (struct nub_boot_info){.magic = NUB_BOOT_MAGIC,
+                                 .abi_version = NUB_ABI_VERSION,
+                                 .mem_size = MEM,
+                                 .hasher_seed = SEED,
+                                 .heap_start = HEAP_LO,
+                                 .directory_gpa = f->d.header_gpa};
     *state = f;
     return 0;
 }
@@ -191,10 +211,12 @@ static void test_growth_keeps_entries(void **state)
         put_ok(f, h, 0x100000 + i * 64, i, 1, 0);
         assert_true(header(f)->generation > gen); /* every mutation */
         gen = header(f)->generation;
+        nub_dir_tick(&f->d); /* as every call does */
         if (i % 64 == 0)
             boundary(f); /* old tables are freed into quarantine */
     }
     const struct nub_dir_header *hd = header(f);
+    assert_int_equal(hd->old_capacity, 0); /* 5000 is well past the last growth */
     assert_int_equal(hd->count, N);
     assert_true(hd->capacity >= 8192 && (hd->capacity & (hd->capacity - 1)) == 0);
     assert_true(hd->count * 4 <= hd->capacity * 3);
@@ -209,7 +231,7 @@ static void test_growth_keeps_entries(void **state)
      * back to the heap. */
     boundary(f);
     assert_int_equal(nub_heap_used(&f->h),
-                     hd->capacity * sizeof(struct nub_dir_entry) + NUB_HEAP_GRANULE);
+                     hd->capacity * sizeof(struct nub_dir_entry) + HDR_BYTES);
     assert_int_equal(nub_heap_check(&f->h), 0);
 }
 
@@ -273,6 +295,466 @@ static void test_header_corruption_does_not_mislead_guest(void **state)
     assert_int_equal(nub_dir_check(&f->d), 0);
 }
 
+/* ---- incremental growth -------------------------------------------------- */
+
+/* Cap i: hash make_hash(i), data at DATA_GPA + 64 i, len i % 61. */
+static uint64_t cap_gpa(uint64_t i) { return DATA_GPA + i * 64; }
+
+/* One PUT call as the core makes it (the put, then the call's tick);
+ * returns the directory slots it touched. */
+static uint64_t put_call(struct fx *f, uint64_t i)
+{
+    uint8_t h[16];
+    make_hash(h, i);
+    uint64_t w0 = f->d.work;
+    put_ok(f, h, cap_gpa(i), i % 61, 1, 0);
+    nub_dir_tick(&f->d);
+    return f->d.work - w0;
+}
+
+/* One RELEASE call of the last reference to cap i; returns slots touched. */
+static uint64_t release_call(struct fx *f, uint64_t i)
+{
+    uint8_t h[16];
+    make_hash(h, i);
+    uint64_t w0 = f->d.work;
+    uint32_t left = 99;
+    struct nub_dir_entry gone;
+    assert_int_equal(nub_dir_release(&f->d, h, &left, &gone), NUB_ST_OK);
+    assert_int_equal(left, 0);
+    assert_int_equal(gone.data_gpa, cap_gpa(i));
+    nub_dir_tick(&f->d);
+    return f->d.work - w0;
+}
+
+static void findable(struct fx *f, uint64_t i)
+{
+    uint8_t h[16];
+    make_hash(h, i);
+    const struct nub_dir_entry *e = nub_dir_lookup(&f->d, h);
+    assert_non_null(e);
+    assert_int_equal(e->data_gpa, cap_gpa(i));
+}
+
+/* Everything, by the guest and by the host reader over the same memory:
+ * nub_dir_check, each of caps [0, n) found or not as `present` says, the
+ * reader's count, and its listing names each present cap exactly once. */
+static void verify_all(struct fx *f, uint64_t n, const uint8_t *present)
+{
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    struct nub_reader r;
+    assert_int_equal(nub_reader_open(&r, &f->gm, BOOT_GPA), NUB_READER_OK);
+    uint64_t live = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t h[16];
+        make_hash(h, i);
+        struct nub_cap c;
+        int rc = nub_reader_get(&r, h, &c);
+        if (present[i]) {
+            findable(f, i);
+            assert_int_equal(rc, 0);
+            assert_int_equal(c.data_gpa, cap_gpa(i));
+            assert_int_equal(c.len, i % 61);
+            live++;
+        } else {
+            assert_null(nub_dir_lookup(&f->d, h));
+            assert_int_equal(rc, -ENOENT);
+        }
+    }
+    assert_int_equal(nub_reader_len(&r), (int64_t)live);
+    uint8_t *seen = calloc(n ? n : 1, 1);
+    uint64_t cursor = 0, bad = 0, listed = 0, prev = 0;
+    struct nub_cap c;
+    int rc;
+    while ((rc = nub_reader_next(&r, &cursor, &c, &bad)) == 1) {
+        assert_true(cursor > prev);
+        prev = cursor;
+        uint64_t i = (c.data_gpa - DATA_GPA) / 64;
+        assert_true(i < n && present[i]);
+        assert_int_equal(++seen[i], 1);
+        listed++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(listed, live);
+    struct nub_dir_header hd;
+    assert_int_equal(nub_reader_header(&r, &hd), 0);
+    assert_int_equal(cursor, hd.capacity + hd.old_capacity);
+    free(seen);
+}
+
+/* The bound the complexity test asserts: probe lengths at load <= 3/4 plus
+ * the migration budget of one call; the whole-table rehash this replaced
+ * touched ~100k slots at once at this size. */
+#define WORK_PER_CALL_MAX 1024u
+
+/* 200k inserts, one call each: no call touches more than a constant
+ * number of slots, every growth is migrated before the next one, and at
+ * several points of each migration everything is findable, by the guest
+ * and by the reader, and listed once. */
+static void test_incremental_growth_200k(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 200000 };
+    uint8_t *present = calloc(N, 1);
+    uint64_t max_work = 0, growths = 0, rng = 12345, checks = 0;
+    uint64_t last_old = 0, half = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        uint64_t w = put_call(f, i);
+        present[i] = 1;
+        if (w > max_work)
+            max_work = w;
+        findable(f, i);
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        findable(f, (rng >> 33) % (i + 1));
+        if (f->d.old_gpa && f->d.old_gpa != last_old) {
+            growths++; /* a growth started in this call */
+            half = f->d.mig_left / 2;
+            verify_all(f, i + 1, present);
+            checks++;
+        } else if (f->d.old_gpa && half && f->d.mig_left <= half) {
+            half = 0; /* halfway through the migration */
+            verify_all(f, i + 1, present);
+            checks++;
+        } else if (!f->d.old_gpa && last_old) {
+            verify_all(f, i + 1, present); /* just ended */
+            checks++;
+        }
+        last_old = f->d.old_gpa;
+        if (i % 64 == 0)
+            boundary(f);
+    }
+    verify_all(f, N, present);
+    print_message("200k puts: %llu growths, %llu full checks, capacity %llu, at most %llu "
+                  "slots touched per call\n",
+                  (unsigned long long)growths, (unsigned long long)checks, (unsigned long long)f->d.capacity,
+                  (unsigned long long)max_work);
+    assert_int_equal(f->d.capacity, 1u << 19);
+    assert_int_equal(growths, 13); /* 64 -> 2^19 (200k > 3/4 of 2^18) */
+    assert_true(checks >= 2 * growths); /* start, end, and mostly halfway */
+    assert_true(max_work <= WORK_PER_CALL_MAX);
+    free(present);
+}
+
+/* On a small scale, after every single call: check, find everything, list
+ * everything once. */
+static void test_every_call_during_migration(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 1600 };
+    uint8_t present[N] = {0};
+    uint64_t migrating_calls = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        put_call(f, i);
+        present[i] = 1;
+        migrating_calls += f->d.old_gpa != 0;
+        verify_all(f, i + 1, present);
+    }
+    assert_true(migrating_calls > 100);
+}
+
+/* Releases while a migration is under way, of caps in the old table and
+ * in the new one, interleaved with inserts, until the migration ends. */
+static void test_deletions_during_migration(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 6000 };
+    static uint8_t present[N];
+    memset(present, 0, sizeof present);
+    uint64_t n = 0;
+    while (!(f->d.old_gpa && f->d.capacity == 4096)) {
+        put_call(f, n);
+        present[n++] = 1;
+    }
+    uint64_t old_hits = 0, new_hits = 0, rng = 99, calls = 0;
+    while (f->d.old_gpa) {
+        /* release two random live caps, put one new */
+        for (int k = 0; k < 2; k++) {
+            uint64_t i;
+            do {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                i = (rng >> 33) % n;
+            } while (!present[i]);
+            uint8_t h[16];
+            make_hash(h, i);
+            const struct nub_dir_entry *e = nub_dir_lookup(&f->d, h);
+            uint64_t at = (uint64_t)((const uint8_t *)e - f->base);
+            if (f->d.old_gpa && at >= f->d.old_gpa &&
+                at < f->d.old_gpa + f->d.old_capacity * sizeof *e)
+                old_hits++;
+            else
+                new_hits++;
+            release_call(f, i);
+            present[i] = 0;
+        }
+        put_call(f, n);
+        present[n++] = 1;
+        assert_int_equal(nub_dir_check(&f->d), 0);
+        if (++calls % 20 == 0)
+            verify_all(f, n, present);
+        assert_true(n < N);
+    }
+    verify_all(f, n, present);
+    assert_true(old_hits > 20 && new_hits > 20);
+    /* Only the header and the live table remain allocated. */
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h),
+                     f->d.capacity * sizeof(struct nub_dir_entry) + HDR_BYTES);
+}
+
+/* Releasing every cap of the old table empties it: the next tick frees
+ * it without scanning the rest. */
+static void test_old_table_emptied_by_releases(void **state)
+{
+    struct fx *f = *state;
+    uint8_t present[200] = {0};
+    uint64_t n = 0;
+    while (!f->d.old_gpa) {
+        uint8_t h[16];
+        make_hash(h, n);
+        put_ok(f, h, cap_gpa(n), n % 61, 1, 0); /* no tick: 4 slots migrated */
+        present[n++] = 1;
+    }
+    assert_true(f->d.old_count >= n - 5);
+    for (uint64_t i = 0; i + 1 < n; i++) {
+        uint8_t h[16];
+        make_hash(h, i);
+        uint32_t left;
+        struct nub_dir_entry gone;
+        assert_int_equal(nub_dir_release(&f->d, h, &left, &gone), NUB_ST_OK);
+        present[i] = 0;
+        assert_int_equal(nub_dir_check(&f->d), 0);
+    }
+    assert_int_equal(f->d.old_count, 0);
+    verify_all(f, n, present);
+    nub_dir_tick(&f->d);
+    assert_int_equal(f->d.old_gpa, 0);
+    assert_int_equal(header(f)->old_capacity, 0);
+    assert_int_equal(header(f)->old_entries_gpa, 0);
+    verify_all(f, n, present);
+}
+
+/* Callers that never tick (the debt is never paid) still get a correct
+ * directory: a growth due during a migration finishes it first. */
+static void test_growth_without_ticks(void **state)
+{
+    struct fx *f = *state;
+    enum { N = 3000 };
+    static uint8_t present[N];
+    uint8_t h[16];
+    for (uint64_t i = 0; i < N; i++) {
+        make_hash(h, i);
+        put_ok(f, h, cap_gpa(i), i % 61, 1, 0);
+        present[i] = 1;
+        if (i % 64 == 0)
+            boundary(f);
+    }
+    verify_all(f, N, present);
+    assert_int_equal(f->d.capacity, 4096);
+}
+
+/* A broken schedule (here: a reservation's debt lost before its tick) is
+ * refused with NUB_ST_STATE rather than paid with unbounded work. */
+static void test_off_schedule_refused(void **state)
+{
+    struct fx *f = *state;
+    uint64_t n = 0;
+    while (!f->d.old_gpa)
+        put_call(f, n++);
+    f->d.debt = 0;
+    struct nub_dir_mark m;
+    uint64_t fresh = f->d.capacity / 4 * 3 - f->d.count;
+    assert_int_equal(nub_dir_reserve(&f->d, fresh, &m), NUB_ST_OK);
+    assert_int_equal(m.grown_gpa, 0);
+    uint8_t h[16];
+    for (uint64_t i = 0; i < fresh; i++) {
+        make_hash(h, n);
+        put_ok(f, h, cap_gpa(n), 1, 1, 0);
+        n++;
+    }
+    f->d.debt = 0; /* lost */
+    nub_dir_commit(&f->d, &m);
+    uint64_t left = f->d.mig_left, gen = f->d.generation;
+    uint32_t refs;
+    int existed;
+    make_hash(h, n);
+    assert_int_equal(nub_dir_put(&f->d, h, cap_gpa(n), 1, NUB_CAP_BLOB, &refs, &existed),
+                     NUB_ST_STATE);
+    assert_null(nub_dir_lookup(&f->d, h));
+    assert_int_equal(f->d.mig_left, left);
+    assert_int_equal(f->d.generation, gen);
+    /* Ticks drain the migration; then the put grows. */
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    assert_int_equal(nub_dir_put(&f->d, h, cap_gpa(n), 1, NUB_CAP_BLOB, &refs, &existed),
+                     NUB_ST_OK);
+    assert_int_equal(nub_dir_check(&f->d), 0);
+}
+
+/* ---- reservations (MOUNT's all or nothing) ---------------------------- */
+
+/* Puts caps [from, to) and the extra references [0, shared). */
+static void reserved_puts(struct fx *f, uint64_t from, uint64_t to, uint64_t shared)
+{
+    uint8_t h[16];
+    for (uint64_t i = from; i < to; i++) {
+        make_hash(h, i);
+        put_ok(f, h, cap_gpa(i), i % 61, 1, 0);
+    }
+    for (uint64_t i = 0; i < shared; i++) {
+        make_hash(h, i);
+        put_ok(f, h, cap_gpa(i), i % 61, 2, 1);
+    }
+}
+
+/* Releases what reserved_puts put, in reverse order. */
+static void reserved_unput(struct fx *f, uint64_t from, uint64_t to, uint64_t shared)
+{
+    uint8_t h[16];
+    uint32_t left;
+    struct nub_dir_entry gone;
+    for (uint64_t i = shared; i-- > 0;) {
+        make_hash(h, i);
+        assert_int_equal(nub_dir_release(&f->d, h, &left, &gone), NUB_ST_OK);
+        assert_int_equal(left, 1);
+    }
+    for (uint64_t i = to; i-- > from;) {
+        make_hash(h, i);
+        assert_int_equal(nub_dir_release(&f->d, h, &left, &gone), NUB_ST_OK);
+        assert_int_equal(left, 0);
+    }
+}
+
+static void test_reserve_rollback_exact(void **state)
+{
+    struct fx *f = *state;
+    enum { N0 = 47, FRESH = 100 };
+    uint8_t present[N0 + FRESH] = {0};
+    for (uint64_t i = 0; i < N0; i++) {
+        put_call(f, i);
+        present[i] = 1;
+    }
+    boundary(f);
+    uint64_t used = nub_heap_used(&f->h), cap = f->d.capacity, gpa = f->d.entries_gpa;
+    struct nub_dir_entry before[64];
+    memcpy(before, nub_mem_ptr(gpa), sizeof before);
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, FRESH, &m), NUB_ST_OK);
+    assert_int_equal(f->d.capacity, 256); /* (47 + 100) * 4 / 3 -> 256 in one step */
+    reserved_puts(f, N0, N0 + FRESH, 10);
+    nub_dir_tick(&f->d); /* no migration inside a reservation */
+    assert_int_equal(f->d.old_count, N0);
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    reserved_unput(f, N0, N0 + FRESH, 10);
+    nub_dir_rollback(&f->d, &m);
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h), used);
+    assert_int_equal(f->d.capacity, cap);
+    assert_int_equal(f->d.entries_gpa, gpa);
+    assert_int_equal(f->d.old_gpa, 0);
+    assert_memory_equal(nub_mem_ptr(gpa), before, sizeof before);
+    verify_all(f, N0 + FRESH, present);
+    /* Committed, the growth stays and is migrated by ticks. */
+    assert_int_equal(nub_dir_reserve(&f->d, FRESH, &m), NUB_ST_OK);
+    reserved_puts(f, N0, N0 + FRESH, 0);
+    nub_dir_commit(&f->d, &m);
+    for (uint64_t i = N0; i < N0 + FRESH; i++)
+        present[i] = 1;
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    verify_all(f, N0 + FRESH, present);
+}
+
+/* Puts caps [0, n) without ticks, so the last growth stays unmigrated. */
+static void open_migration(struct fx *f, uint64_t n, uint8_t *present)
+{
+    uint8_t h[16];
+    for (uint64_t i = 0; i < n; i++) {
+        make_hash(h, i);
+        put_ok(f, h, cap_gpa(i), i % 61, 1, 0);
+        present[i] = 1;
+    }
+    assert_int_not_equal(f->d.old_gpa, 0);
+    boundary(f);
+}
+
+/* A reservation that must grow while a migration is under way finishes
+ * it first; rolled back, the heap level is still exactly as before (the
+ * emptied old table comes back, the next tick frees it). */
+static void test_reserve_during_migration_rollback(void **state)
+{
+    struct fx *f = *state;
+    enum { N0 = 100, FRESH = 300 };
+    static uint8_t present[N0 + FRESH];
+    memset(present, 0, sizeof present);
+    open_migration(f, N0, present);
+    uint64_t used = nub_heap_used(&f->h), cap = f->d.capacity, old_cap = f->d.old_capacity;
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, FRESH, &m), NUB_ST_OK);
+    assert_int_not_equal(m.retired_gpa, 0);
+    assert_true(f->d.capacity > cap);
+    reserved_puts(f, N0, N0 + FRESH, 20);
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    reserved_unput(f, N0, N0 + FRESH, 20);
+    nub_dir_rollback(&f->d, &m);
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h), used);
+    assert_int_equal(f->d.capacity, cap);
+    assert_int_equal(f->d.old_capacity, old_cap);
+    assert_int_equal(f->d.old_count, 0);
+    verify_all(f, N0 + FRESH, present);
+    nub_dir_tick(&f->d);
+    assert_int_equal(f->d.old_gpa, 0);
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h), used - old_cap * sizeof(struct nub_dir_entry));
+    verify_all(f, N0 + FRESH, present);
+}
+
+/* The same, committed: the retired table is freed, the growth migrated. */
+static void test_reserve_during_migration_commit(void **state)
+{
+    struct fx *f = *state;
+    enum { N0 = 100, FRESH = 300 };
+    static uint8_t present[N0 + FRESH];
+    memset(present, 0, sizeof present);
+    open_migration(f, N0, present);
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, FRESH, &m), NUB_ST_OK);
+    assert_int_not_equal(m.retired_gpa, 0);
+    reserved_puts(f, N0, N0 + FRESH, 20);
+    nub_dir_commit(&f->d, &m);
+    for (uint64_t i = N0; i < N0 + FRESH; i++)
+        present[i] = 1;
+    nub_dir_tick(&f->d); /* the call's tick pays the puts' debt */
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h),
+                     f->d.capacity * sizeof(struct nub_dir_entry) + HDR_BYTES);
+    verify_all(f, N0 + FRESH, present);
+}
+
+/* More new caps than reserved: the put is refused, the table not grown. */
+static void test_reserve_too_small(void **state)
+{
+    struct fx *f = *state;
+    for (uint64_t i = 0; i < 48; i++)
+        put_call(f, i);
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, 0, &m), NUB_ST_OK);
+    uint8_t h[16];
+    uint32_t refs;
+    int existed;
+    make_hash(h, 48);
+    assert_int_equal(nub_dir_put(&f->d, h, 0, 0, 0, &refs, &existed), NUB_ST_STATE);
+    assert_int_equal(f->d.capacity, 64);
+    nub_dir_rollback(&f->d, &m);
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    put_call(f, 48); /* outside the reservation it grows */
+    assert_int_equal(f->d.capacity, 128);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -285,6 +767,16 @@ int main(void)
         T(test_growth_keeps_entries),
         T(test_backward_shift_deletion),
         T(test_header_corruption_does_not_mislead_guest),
+        T(test_incremental_growth_200k),
+        T(test_every_call_during_migration),
+        T(test_deletions_during_migration),
+        T(test_old_table_emptied_by_releases),
+        T(test_growth_without_ticks),
+        T(test_off_schedule_refused),
+        T(test_reserve_rollback_exact),
+        T(test_reserve_during_migration_rollback),
+        T(test_reserve_during_migration_commit),
+        T(test_reserve_too_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

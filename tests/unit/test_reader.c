@@ -724,6 +724,311 @@ static void test_random_corruption(void **state)
     }
 }
 
+/* ---- a growth being migrated: two tables --------------------------------
+ * The guest grows incrementally (abi.h): the header names the new table
+ * and the old one it is emptying. Here: blobs [0, MOVED) in a new table of
+ * 128 slots at NEW_GPA, the rest left in the original 64-slot table. */
+#define NEW_GPA (NUB_KERNEL_BASE + 0x20000)
+#define NEW_CAP 128u
+#define MOVED 15
+
+static uint64_t slot_gpa(uint64_t table, uint64_t idx)
+{
+    return table + idx * sizeof(struct nub_dir_entry);
+}
+
+static struct nub_dir_entry entry_at(struct fixture *f, uint64_t table, uint64_t idx)
+{
+    struct nub_dir_entry e;
+    assert_int_equal(nub_gm_read(&f->gm, slot_gpa(table, idx), &e, sizeof(e)), 0);
+    return e;
+}
+
+/* Linear-probing insert of a copy of e into the table at gpa. */
+static uint64_t insert_in(struct fixture *f, uint64_t table, uint64_t cap,
+                          const struct nub_dir_entry *e)
+{
+    uint64_t idx = XXH3_64bits_withSeed(e->hash, 16, SEED) & (cap - 1);
+    for (uint64_t n = 0; n < cap; n++, idx = (idx + 1) & (cap - 1)) {
+        if (entry_at(f, table, idx).flags & NUB_DIR_F_USED)
+            continue;
+        wr(f, slot_gpa(table, idx), e, sizeof(*e));
+        return idx;
+    }
+    fail_msg("table full");
+    return 0;
+}
+
+/* Slot of hash in the table at gpa (it must be there). */
+static uint64_t find_in(struct fixture *f, uint64_t table, uint64_t cap, const uint8_t hash[16])
+{
+    uint64_t idx = XXH3_64bits_withSeed(hash, 16, SEED) & (cap - 1);
+    for (uint64_t n = 0; n < cap; n++, idx = (idx + 1) & (cap - 1))
+        if (memcmp(entry_at(f, table, idx).hash, hash, 16) == 0)
+            return idx;
+    fail_msg("not in table");
+    return 0;
+}
+
+static void write_migrating_header(struct fixture *f)
+{
+    struct nub_dir_header h = {.magic = NUB_DIR_MAGIC,
+                               .capacity = NEW_CAP,
+                               .count = NBLOBS,
+                               .entries_gpa = NEW_GPA,
+                               .generation = 9,
+                               .old_entries_gpa = ENTRIES_GPA,
+                               .old_capacity = NUB_DIR_MIN_CAPACITY,
+                               .old_count = NBLOBS - MOVED,
+                               .migrate_next = 3};
+    wr(f, HDR_GPA, &h, sizeof(h));
+}
+
+/* Rebuilds the fixture's directory as two valid tables. */
+static void migrate(struct fixture *f)
+{
+    struct nub_dir_entry all[NBLOBS], zero = {0};
+    for (int i = 0; i < NBLOBS; i++)
+        all[i] = get_entry(f, slot_of(f, i));
+    for (uint64_t idx = 0; idx < NUB_DIR_MIN_CAPACITY; idx++)
+        set_entry(f, idx, &zero);
+    for (int i = 0; i < NBLOBS; i++) {
+        if (i < MOVED)
+            insert_in(f, NEW_GPA, NEW_CAP, &all[i]);
+        else
+            insert_in(f, ENTRIES_GPA, NUB_DIR_MIN_CAPACITY, &all[i]);
+    }
+    write_migrating_header(f);
+}
+
+static int setup_migrating(void **state)
+{
+    setup(state);
+    migrate(*state);
+    return 0;
+}
+
+static void test_migrating_get_and_list(void **state)
+{
+    struct fixture *f = *state;
+    struct nub_reader r;
+    open_ok(f, &r);
+    assert_int_equal(nub_reader_len(&r), NBLOBS);
+    for (int i = 0; i < NBLOBS; i++) {
+        struct nub_cap c;
+        assert_int_equal(nub_reader_get(&r, f->hashes[i], &c), 0);
+        assert_int_equal(c.data_gpa, f->gpas[i]);
+        assert_int_equal(c.len, f->lens[i]);
+    }
+    /* Absent: both tables probed, both end at an empty slot. */
+    uint8_t h[16] = {0x77};
+    for (int i = 0; i < 200; i++) {
+        memcpy(h + 4, &i, sizeof(i));
+        assert_int_equal(nub_reader_get(&r, h, &(struct nub_cap){0}), -ENOENT);
+    }
+    /* Each blob listed once; cursors cover the new table, then the old. */
+    int seen[NBLOBS] = {0}, in_old = 0;
+    uint64_t cursor = 0, prev = 0, bad = 0;
+    struct nub_cap c;
+    int rc;
+    while ((rc = nub_reader_next(&r, &cursor, &c, &bad)) == 1) {
+        assert_true(cursor > prev);
+        prev = cursor;
+        in_old += cursor > NEW_CAP;
+        for (int i = 0; i < NBLOBS; i++)
+            if (memcmp(c.hash, f->hashes[i], 16) == 0)
+                seen[i]++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(in_old, NBLOBS - MOVED);
+    for (int i = 0; i < NBLOBS; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(cursor, NEW_CAP + NUB_DIR_MIN_CAPACITY);
+    /* Resuming inside the old table's cursor range. */
+    uint64_t mid = NEW_CAP + 1;
+    int rest = 0;
+    while (nub_reader_next(&r, &mid, &c, NULL) == 1)
+        rest++;
+    assert_true(rest > 0 && rest <= NBLOBS - MOVED);
+    struct nub_dir_header hd;
+    assert_int_equal(nub_reader_header(&r, &hd), 0);
+    assert_int_equal(hd.old_capacity, NUB_DIR_MIN_CAPACITY);
+}
+
+/* A hash in both tables (the guest must never do it) is served from the
+ * new table and listed once; the old copy is off its lookup path: bad. */
+static void test_migrating_duplicate_across_tables(void **state)
+{
+    struct fixture *f = *state;
+    const int in_old = MOVED + 2, in_new = 3;
+    struct nub_dir_entry e = entry_at(f, ENTRIES_GPA,
+                                      find_in(f, ENTRIES_GPA, 64, f->hashes[in_old]));
+    e.len = 0; /* tell the copies apart: the new-table copy is empty */
+    insert_in(f, NEW_GPA, NEW_CAP, &e);
+    struct nub_dir_entry n = entry_at(f, NEW_GPA, find_in(f, NEW_GPA, NEW_CAP, f->hashes[in_new]));
+    insert_in(f, ENTRIES_GPA, 64, &n);
+    struct nub_reader r;
+    open_ok(f, &r);
+    struct nub_cap c;
+    assert_int_equal(nub_reader_get(&r, f->hashes[in_old], &c), 0);
+    assert_int_equal(c.len, 0);
+    uint64_t bad;
+    int err;
+    assert_int_equal(count_listed(&r, &bad, &err), NBLOBS);
+    assert_int_equal(err, 0);
+    assert_int_equal(bad, 2);
+}
+
+static void old_field(struct fixture *f, size_t off, uint64_t v)
+{
+    write_migrating_header(f);
+    put_u64(f, HDR_GPA + off, v);
+}
+
+static void test_migrating_bad_old_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct nub_reader r;
+    open_ok(f, &r);
+    const uint64_t bad_cap[] = {1,
+                                NUB_DIR_MIN_CAPACITY / 2,
+                                NUB_DIR_MIN_CAPACITY - 1,
+                                NUB_DIR_MIN_CAPACITY + 1,
+                                96,
+                                NEW_CAP, /* not smaller than the new table */
+                                NEW_CAP * 2,
+                                NUB_DIR_MAX_CAPACITY * 2,
+                                1ull << 63,
+                                UINT64_MAX,
+                                UINT64_MAX / sizeof(struct nub_dir_entry) + 1};
+    for (size_t i = 0; i < sizeof(bad_cap) / sizeof(bad_cap[0]); i++) {
+        old_field(f, offsetof(struct nub_dir_header, old_capacity), bad_cap[i]);
+        expect_corrupt_header(f);
+        expect_ops_eio(f, &r);
+    }
+    uint64_t table = NUB_DIR_MIN_CAPACITY * sizeof(struct nub_dir_entry);
+    const uint64_t bad_gpa[] = {
+        0,                      /* null with a capacity */
+        NUB_PT_BASE,            /* over the page tables */
+        NUB_KERNEL_BASE - 64,   /* starts below the kernel base */
+        HOLE_GPA,               /* in the hole */
+        HOLE_GPA - table + 40,  /* straddles R0 end into the hole */
+        MEM_END - table + 1,    /* runs past the end of memory */
+        UINT64_MAX - table + 2, /* wraps 2^64 */
+        UINT64_MAX,
+    };
+    for (size_t i = 0; i < sizeof(bad_gpa) / sizeof(bad_gpa[0]); i++) {
+        old_field(f, offsetof(struct nub_dir_header, old_entries_gpa), bad_gpa[i]);
+        expect_corrupt_header(f);
+        expect_ops_eio(f, &r);
+    }
+    /* More in the old table than it has slots. */
+    old_field(f, offsetof(struct nub_dir_header, old_count), NUB_DIR_MIN_CAPACITY + 1);
+    expect_corrupt_header(f);
+    /* No old table, but an old address or count. */
+    write_migrating_header(f);
+    put_u64(f, HDR_GPA + offsetof(struct nub_dir_header, old_capacity), 0);
+    expect_corrupt_header(f);
+    put_u64(f, HDR_GPA + offsetof(struct nub_dir_header, old_entries_gpa), 0);
+    expect_corrupt_header(f); /* old_count is still NBLOBS - MOVED */
+    put_u64(f, HDR_GPA + offsetof(struct nub_dir_header, old_count), 0);
+    open_ok(f, &r); /* a plain one-table header: the old blobs are gone */
+    assert_int_equal(nub_reader_get(&r, f->hashes[MOVED + 1], &(struct nub_cap){0}), -ENOENT);
+    assert_int_equal(nub_reader_get(&r, f->hashes[1], &(struct nub_cap){0}), 0);
+    /* migrate_next is informational: any value is fine. */
+    old_field(f, offsetof(struct nub_dir_header, migrate_next), UINT64_MAX);
+    open_ok(f, &r);
+    assert_int_equal(nub_reader_get(&r, f->hashes[MOVED + 1], &(struct nub_cap){0}), 0);
+    /* The old table may straddle two adjacent regions. */
+    uint64_t across = R2_GPA - table / 2;
+    uint8_t *copy = malloc(table);
+    assert_int_equal(nub_gm_read(&f->gm, ENTRIES_GPA, copy, table), 0);
+    wr(f, across, copy, table);
+    free(copy);
+    old_field(f, offsetof(struct nub_dir_header, old_entries_gpa), across);
+    open_ok(f, &r);
+    assert_int_equal(nub_reader_get(&r, f->hashes[MOVED + 1], &(struct nub_cap){0}), 0);
+}
+
+/* An old table with no free slot: an absent hash wraps it: -EIO, and the
+ * listing still ends, accounting for every used slot once. */
+static void test_migrating_full_old_table(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t used = 0;
+    for (uint64_t idx = 0; idx < NUB_DIR_MIN_CAPACITY; idx++) {
+        struct nub_dir_entry e = get_entry(f, idx);
+        if (!(e.flags & NUB_DIR_F_USED)) {
+            memset(&e, 0, sizeof(e));
+            e.hash[0] = 0xee;
+            memcpy(&e.hash[8], &idx, sizeof(idx));
+            e.refcount = 1;
+            e.flags = NUB_DIR_F_USED;
+            set_entry(f, idx, &e);
+        }
+    }
+    for (uint64_t idx = 0; idx < NEW_CAP; idx++)
+        used += (entry_at(f, NEW_GPA, idx).flags & NUB_DIR_F_USED) != 0;
+    struct nub_reader r;
+    open_ok(f, &r);
+    uint8_t missing[16] = {1, 2, 3};
+    assert_int_equal(nub_reader_get(&r, missing, &(struct nub_cap){0}), -EIO);
+    assert_int_equal(nub_reader_get(&r, f->hashes[1], &(struct nub_cap){0}), 0);
+    uint64_t bad;
+    int err;
+    int n = count_listed(&r, &bad, &err);
+    assert_int_equal(err, 0);
+    assert_int_equal((uint64_t)n + bad, used + NUB_DIR_MIN_CAPACITY);
+}
+
+/* Random bytes over the header and both tables: no crash, no read outside
+ * guest memory, answers 0/-ENOENT/-EIO, listing bounded by both tables. */
+static void test_migrating_random_corruption(void **state)
+{
+    struct fixture *f = *state;
+    const uint64_t hdr = sizeof(struct nub_dir_header);
+    const uint64_t old_len = NUB_DIR_MIN_CAPACITY * sizeof(struct nub_dir_entry);
+    const uint64_t new_len = NEW_CAP * sizeof(struct nub_dir_entry);
+    uint64_t rng = 0x1234567ull;
+    for (int round = 0; round < 3000; round++) {
+        for (int k = 0; k < 4; k++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t where = (rng >> 16) % (hdr + old_len + new_len);
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            uint8_t v = (uint8_t)(rng >> 40);
+            if (where < hdr) {
+                if ((rng >> 8) % 8 == 0)
+                    wr(f, HDR_GPA + where, &v, 1);
+            } else if (where < hdr + old_len) {
+                wr(f, ENTRIES_GPA + where - hdr, &v, 1);
+            } else {
+                wr(f, NEW_GPA + where - hdr - old_len, &v, 1);
+            }
+        }
+        struct nub_reader r;
+        enum nub_reader_error e = nub_reader_open(&r, &f->gm, BOOT_GPA);
+        assert_true(e == NUB_READER_OK || e == NUB_READER_CORRUPT);
+        for (int i = 0; i < NBLOBS; i++) {
+            struct nub_cap c;
+            int rc = nub_reader_get(&r, f->hashes[i], &c);
+            assert_true(rc == 0 || rc == -ENOENT || rc == -EIO);
+            if (rc == 0)
+                assert_true(c.len == 0 || nub_gm_check_range(&f->gm, c.data_gpa, c.len));
+        }
+        uint64_t bad;
+        int err;
+        int n = count_listed(&r, &bad, &err);
+        assert_true(err == 0 || err == -EIO);
+        assert_true((uint64_t)n <= NEW_CAP + NUB_DIR_MIN_CAPACITY);
+        if (round % 500 == 499) {
+            teardown(state);
+            setup_migrating(state);
+            f = *state;
+        }
+    }
+}
+
 /* ---- hex --------------------------------------------------------------- */
 
 static void test_hex_roundtrip(void **state)
@@ -798,6 +1103,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entry_unreachable_not_listed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_table_probe_terminates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrating_get_and_list, setup_migrating, teardown),
+        cmocka_unit_test_setup_teardown(test_migrating_duplicate_across_tables, setup_migrating,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_migrating_bad_old_fields, setup_migrating, teardown),
+        cmocka_unit_test_setup_teardown(test_migrating_full_old_table, setup_migrating, teardown),
+        cmocka_unit_test_setup_teardown(test_migrating_random_corruption, setup_migrating,
+                                        teardown),
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_hex_rejects),
     };

@@ -160,7 +160,21 @@ struct nub_mailbox {
 /* ---- Cap directory -------------------------------------------------------
  * Open addressing, linear probing, capacity a power of two, load <= 3/4,
  * backward-shift deletion (no tombstones). The home slot of a hash is
- * XXH3_64bits_withSeed(hash, 16, hasher_seed) & (capacity - 1). */
+ * XXH3_64bits_withSeed(hash, 16, hasher_seed) & (capacity - 1).
+ *
+ * Growth is incremental (no call rehashes the whole table): the guest
+ * allocates a larger table, publishes it as entries_gpa/capacity and the
+ * previous one as old_entries_gpa/old_capacity, then moves a bounded number
+ * of old slots per call until the old table is empty, frees it and sets
+ * both old fields to 0. While old_capacity != 0:
+ *   - old_capacity is a power of two, NUB_DIR_MIN_CAPACITY <= old_capacity
+ *     < capacity, and the old table is a valid table of the same kind (its
+ *     own home slots: hash & (old_capacity - 1));
+ *   - a hash is in at most one of the two tables; a lookup probes the new
+ *     table, then (if absent there) the old one;
+ *   - count and total_bytes cover both tables; old_count is how many of
+ *     the count are still in the old table; migrate_next is the next old
+ *     slot the guest will move (informational: readers need neither). */
 #define NUB_DIR_MAGIC 0x5249445f4255454eull /* "NEUB_DIR" little-endian */
 #define NUB_DIR_MIN_CAPACITY 64u
 #define NUB_DIR_MAX_CAPACITY (1ull << 26)
@@ -177,10 +191,14 @@ enum nub_cap_kind {
 struct nub_dir_header {
     uint64_t magic;
     uint64_t capacity;    /* slots in entries[] */
-    uint64_t count;       /* used slots */
+    uint64_t count;       /* used slots, both tables */
     uint64_t entries_gpa; /* struct nub_dir_entry[capacity] */
-    uint64_t generation;  /* changes on every mutation */
-    uint64_t total_bytes; /* sum of len over used slots */
+    uint64_t generation;  /* changes on every mutation (and migration step) */
+    uint64_t total_bytes; /* sum of len over used slots (both tables) */
+    uint64_t old_entries_gpa; /* table being migrated from, or 0 */
+    uint64_t old_capacity;    /* its slots, or 0 */
+    uint64_t old_count;       /* used slots in it */
+    uint64_t migrate_next;    /* old slot the migration moves next */
 };
 
 struct nub_dir_entry {
@@ -256,7 +274,8 @@ struct nub_dir_entry {
  * The guest copies the struct out once, before using any of it.
  *   0 in a field: the guest's default for it (rvf_limits_default(); for
  *     max_package, no limit beyond the block). A limit of 0 cannot be
- *     passed: the host's own check refuses such packages before the call.
+ *     passed; the host's own check refuses such packages before the call
+ *     (except for the WASM walk limits, which only the guest checks).
  *   Count limits above the hard maxima NUB_MOUNT_MAX_* (fixed by the
  *     record formats and bitmaps below) are CLAMPED to them, not refused:
  *     a package over the hard maximum is NUB_ST_QUOTA, and msg names the
@@ -460,7 +479,7 @@ struct nub_mount_cap {
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 _Static_assert(sizeof(struct nub_boot_info) == 128, "boot info layout");
 _Static_assert(sizeof(struct nub_log_ring) == 16 + NUB_LOG_RING_SIZE, "log ring layout");
-_Static_assert(sizeof(struct nub_dir_header) == 48, "directory header layout");
+_Static_assert(sizeof(struct nub_dir_header) == 80, "directory header layout");
 _Static_assert(sizeof(struct nub_dir_entry) == 40, "directory entry layout");
 _Static_assert(sizeof(struct nub_mount_table) == 64, "mount table layout");
 _Static_assert(sizeof(struct nub_mount_rec) == 320, "mount record layout");

@@ -2,11 +2,18 @@
  * the host reader walks in guest memory.
  *
  * The guest keeps its own copy of the table geometry (capacity, table
- * address, counts) and only *publishes* it in the header, so a corrupted
- * header (TEST_CORRUPT) misleads the host reader, never the guest's loops;
- * every probe is bounded by the capacity. Entries say nothing about who
- * owns the data bytes: callers decide (PUT frees its copy, mounts keep
- * package bytes in place). */
+ * addresses, counts, migration state) and only *publishes* it in the
+ * header, so a corrupted header (TEST_CORRUPT) misleads the host reader,
+ * never the guest's loops; every probe is bounded by a capacity. Entries say
+ * nothing about who owns the data bytes: callers decide (PUT frees its
+ * copy, mounts keep package bytes in place).
+ *
+ * Growth is incremental (abi.h): no call ever rehashes the whole table.
+ * When an insert would pass load 3/4 the guest allocates a table twice as
+ * large and keeps the previous one as the "old" table; every mutating call
+ * then moves a bounded number of old slots (nub_dir_tick) until the old
+ * table is empty and freed. Why that always finishes before the next
+ * growth is argued in dir.c. */
 #ifndef NUB_GUEST_DIR_H
 #define NUB_GUEST_DIR_H
 
@@ -15,15 +22,39 @@
 #include "nub/abi.h"
 #include "nub/guest_heap.h"
 
+/* Old slots moved per new entry inserted and per mutating call (tick).
+ * The proof in dir.c needs MIGRATE_PER_INSERT >= 4/3. */
+#define NUB_DIR_MIGRATE_PER_INSERT 4u
+#define NUB_DIR_MIGRATE_PER_CALL 16u
+
 struct nub_dir {
     struct nub_heap *heap;
     uint64_t header_gpa;  /* struct nub_dir_header */
-    uint64_t entries_gpa; /* struct nub_dir_entry[capacity] */
+    uint64_t entries_gpa; /* struct nub_dir_entry[capacity]: the new table */
     uint64_t capacity;
-    uint64_t count;
+    uint64_t count;       /* entries in both tables */
     uint64_t total_bytes;
     uint64_t generation;
     uint64_t seed;
+    /* Incremental growth; all 0 unless a migration is under way. */
+    uint64_t old_gpa;      /* table being emptied */
+    uint64_t old_capacity;
+    uint64_t old_count;    /* entries still in it */
+    uint64_t mig_next;     /* old slot moved next (the scan goes downwards) */
+    uint64_t mig_left;     /* old slots not yet scanned */
+    uint64_t debt;         /* slots owed by inserts since the last tick */
+    int reserved;          /* inside nub_dir_reserve .. commit/rollback */
+    uint64_t work;         /* table slots touched, ever: the counter the
+                              per-call bound tests read */
+};
+
+/* Where a reservation started (nub_dir_reserve), to undo it exactly. */
+struct nub_dir_mark {
+    uint64_t entries_gpa, capacity;
+    uint64_t old_gpa, old_capacity, old_count, mig_next, mig_left, debt;
+    uint64_t grown_gpa;     /* table the reservation allocated, or 0 */
+    uint64_t retired_gpa;   /* old table emptied by the reservation, still */
+    uint64_t retired_capacity; /* allocated until commit (for the heap level) */
 };
 
 /* Home slot of a hash: XXH3_64bits_withSeed(hash, 16, seed) & (capacity-1).
@@ -34,28 +65,60 @@ uint64_t nub_dir_home_slot(const uint8_t hash[16], uint64_t seed, uint64_t capac
  * heap (owner KERNEL). NUB_ST_OK or NUB_ST_NOMEM. */
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed);
 
-/* The entry for hash, or NULL. The pointer is valid until the next
- * mutation (growth moves the table). */
+/* The entry for hash (in either table), or NULL. The pointer is valid
+ * until the next mutation or tick (entries move). */
 struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash[16]);
 
 /* Adds one reference to hash. If it is new, inserts {data_gpa, len, kind}
- * with refcount 1 (growing the table first if the load would pass 3/4) and
- * sets *existed = 0. If it exists with the same len: refcount + 1,
- * *existed = 1 (data_gpa is not stored; the caller drops its copy). Errors,
- * with nothing changed: NUB_ST_EXISTS (same hash, different len),
- * NUB_ST_OVERFLOW (refcount or byte total would wrap), NUB_ST_NOMEM (no
- * room to grow), NUB_ST_QUOTA (table at NUB_DIR_MAX_CAPACITY). */
+ * with refcount 1 into the new table (starting a growth first if the load
+ * would pass 3/4) and sets *existed = 0. If it exists with the same len:
+ * refcount + 1, *existed = 1 (data_gpa is not stored; the caller drops its
+ * copy). Errors, with nothing changed: NUB_ST_EXISTS (same hash, different
+ * len), NUB_ST_OVERFLOW (refcount or byte total would wrap), NUB_ST_NOMEM
+ * (no room to grow), NUB_ST_QUOTA (table at NUB_DIR_MAX_CAPACITY),
+ * NUB_ST_STATE (growth due while a migration is unfinished, or during a
+ * reservation that did not reserve enough: a broken invariant). While a
+ * migration is under way an insert also moves NUB_DIR_MIGRATE_PER_INSERT
+ * old slots (inside a reservation: owes them to the next tick). */
 enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
                             uint64_t len, uint16_t kind, uint32_t *refcount, int *existed);
 
 /* Drops one reference. *left = references remaining. When it reaches 0 the
- * entry is removed (backward-shift deletion) and copied to *removed so the
- * caller can free the data. NUB_ST_NOENT if hash is absent. */
+ * entry is removed from its table (backward-shift deletion) and copied to
+ * *removed so the caller can free the data. NUB_ST_NOENT if hash is absent. */
 enum nub_status nub_dir_release(struct nub_dir *d, const uint8_t hash[16], uint32_t *left,
                                 struct nub_dir_entry *removed);
 
-/* 0 if the published header matches the guest's view and every entry is
- * findable from its home slot without crossing an empty slot (tests). */
+/* The migration work of one successful mutating call: moves up to
+ * debt + NUB_DIR_MIGRATE_PER_CALL old slots into the new table, frees the
+ * old table once it is empty. Does nothing when no migration is under way
+ * or inside a reservation. */
+void nub_dir_tick(struct nub_dir *d);
+
+/* For a call that puts several entries all or nothing (MOUNT): makes room
+ * for up to `fresh` new entries so that the puts that follow never grow
+ * the table, and records where it started in *m. Growth done here may
+ * first finish a migration under way (its old table is kept allocated
+ * until nub_dir_commit). Puts made after it do not migrate (their debt is
+ * paid by the tick that ends the call). NUB_ST_OK (then exactly one of
+ * commit/rollback must follow), or NUB_ST_NOMEM / NUB_ST_QUOTA with
+ * nothing changed and no reservation open. */
+enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m);
+
+/* Ends a reservation that stays: frees what it retired. */
+void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m);
+
+/* Ends a reservation whose puts were all released again, in reverse order:
+ * gives back the table it grew into, so entries, count, bytes, capacity and
+ * the heap's used level are as at nub_dir_reserve (the generation
+ * advances). O(1): no entry moves. Panics if a put was not released. */
+void nub_dir_rollback(struct nub_dir *d, const struct nub_dir_mark *m);
+
+/* 0 if the published header matches the guest's view, every entry is
+ * findable from its home slot in its own table without crossing an empty
+ * slot, no hash is in both tables, the scanned part of the old table is
+ * empty and the migration is on schedule (tests); a negative code
+ * otherwise. */
 int nub_dir_check(const struct nub_dir *d);
 
 #endif /* NUB_GUEST_DIR_H */

@@ -2,10 +2,17 @@
  *
  * Blocks are described out of band, in a descriptor pool carved from the
  * start of the heap at init (bounded: one descriptor per
- * NUB_HEAP_BYTES_PER_DESC bytes of heap, clamped). Every operation costs
- * O(number of blocks) at worst and usually O(1): free blocks sit in
- * power-of-two size bins, used blocks in an address-keyed hash, and all
- * blocks in an address-ordered list so neighbours coalesce in O(1).
+ * NUB_HEAP_BYTES_PER_DESC bytes of heap, clamped). Used blocks sit in an
+ * address-keyed hash, all blocks in an address-ordered list so neighbours
+ * coalesce in O(1), and free blocks in segregated size classes (each power
+ * of two split into NUB_HEAP_SUBCLASSES) with bitmaps of the non-empty
+ * ones. Allocation is good fit, O(1) plus a constant: the request is
+ * widened by its worst alignment padding (size + align - granule), so any
+ * block of the first non-empty class above that fits without a search;
+ * only when there is none does it look at no more than NUB_HEAP_FIT_SCAN
+ * smaller blocks that might still fit. So aligned requests never walk the
+ * sub-alignment gaps that earlier aligned allocations left behind, and
+ * free, set_owner and block_size are O(1) as well (expected, hash).
  *
  * Zeroing is the host's job (DESIGN §3): the heap starts out zero (fresh
  * memfd pages); a freed range goes into quarantine, is reported in the
@@ -24,7 +31,10 @@
 #define NUB_HEAP_BYTES_PER_DESC 2048ull
 #define NUB_HEAP_MIN_DESCS 1024ull
 #define NUB_HEAP_MAX_DESCS (1ull << 24)
-#define NUB_HEAP_BINS 64
+#define NUB_HEAP_SL_BITS 3               /* size classes per power of two: 8 */
+#define NUB_HEAP_SUBCLASSES (1u << NUB_HEAP_SL_BITS)
+#define NUB_HEAP_CLASSES (64u * NUB_HEAP_SUBCLASSES)
+#define NUB_HEAP_FIT_SCAN 16u             /* blocks an allocation may examine */
 
 /* Who owns a used block: FREE and PUT only accept blocks of the right owner,
  * so the host cannot free the directory's table or a published cap. */
@@ -45,14 +55,17 @@ struct nub_heap {
     uint32_t fresh;        /* next never-used descriptor */
     uint32_t spare;        /* stack of recycled descriptors */
     uint32_t map_mask;     /* used-block hash: capacity - 1 */
-    uint32_t bins[NUB_HEAP_BINS]; /* heads of free lists by floor(log2 size) */
-    uint64_t bin_bits;     /* bit b set iff bins[b] is non-empty */
+    uint64_t fl_bits;      /* bit f set iff sl_bits[f] != 0 */
+    uint8_t sl_bits[64];   /* bit s of [f] set iff bins[f * SUBCLASSES + s] non-empty */
+    uint32_t bins[NUB_HEAP_CLASSES]; /* heads of the free lists by size class */
     uint32_t pending;      /* quarantine not yet reported to the host */
     uint32_t reported;     /* quarantine reported in the last scrub list */
     uint32_t pending_count;
     uint32_t used_blocks;
     uint32_t free_blocks;
     uint32_t live_descs;
+    uint64_t visits;       /* free blocks examined by nub_heap_alloc, ever:
+                              the work counter the complexity tests bound */
 };
 
 /* Sets up an empty heap over [start, end) (rounded to pages). The memory
@@ -62,7 +75,12 @@ enum nub_status nub_heap_init(struct nub_heap *h, uint64_t start, uint64_t end);
 
 /* size bytes (0 is one granule) aligned to align (0 = granule; else a power
  * of two <= NUB_HEAP_MAX_ALIGN), zeroed. NUB_ST_OK and *gpa, or
- * NUB_ST_INVAL (bad alignment) / NUB_ST_NOMEM. */
+ * NUB_ST_INVAL (bad alignment) / NUB_ST_NOMEM. It succeeds whenever a free
+ * block of at least size + align - granule, rounded up to the next size
+ * class boundary, exists (good fit); otherwise it tries at most
+ * NUB_HEAP_FIT_SCAN smaller free blocks (largest classes first) before
+ * NUB_ST_NOMEM, so a nearly full heap fails fast instead of walking every
+ * fragment. Examines at most 1 + NUB_HEAP_FIT_SCAN free blocks. */
 enum nub_status nub_heap_alloc(struct nub_heap *h, uint64_t size, uint64_t align,
                                enum nub_heap_owner owner, uint64_t *gpa);
 

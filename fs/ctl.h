@@ -1,0 +1,111 @@
+/* The control directory's state, shared by ctl_table.c (the table and
+ * its buffers), ctl_ops.c (the FUSE operations), mounter.c (mount,
+ * replace, unmount), recover.c (re-mount after a reboot) and
+ * mounts_ops.c (mounts/ shows the mounted entries). */
+#ifndef NUBFS_CTL_H
+#define NUBFS_CTL_H
+
+#include <limits.h>
+
+#include "mount_host.h"
+#include "nubfs.h"
+
+/* Most files ctl/ holds at once (packages and staged dot-files). */
+#define NUBFS_CTL_MAX_ENTRIES 1024u
+/* <name> of <name>.rvf: at most this many bytes (a mount name, abi.h). */
+#define NUBFS_PKG_NAME_MAX (NUB_MOUNT_NAME_LEN - 1)
+
+/* Package bytes: a reference-counted anonymous mapping of `cap` bytes
+ * (reserved, not committed: pages appear as they are written, and holes
+ * read as zero). A buffer that was mounted is never written again. */
+struct nubfs_buf {
+    unsigned refs; /* atomic */
+    uint8_t *p;
+    size_t len; /* bytes of content */
+    size_t cap; /* bytes mapped */
+};
+struct nubfs_buf *nubfs_buf_new(size_t cap);
+struct nubfs_buf *nubfs_buf_ref(struct nubfs_buf *b);
+void nubfs_buf_unref(struct nubfs_buf *b);
+/* Sets len to n: zeroes what is cut off, so growing again reads zeros.
+ * n must be <= cap. */
+void nubfs_buf_resize(struct nubfs_buf *b, size_t n);
+
+enum nubfs_ctl_name {
+    NUBFS_CTL_NAME_BAD = 0, /* EINVAL: not <name>.rvf and not a dot-file */
+    NUBFS_CTL_NAME_DOT,     /* .anything: staged, never mounted (rsync's temp files) */
+    NUBFS_CTL_NAME_PKG,     /* <name>.rvf: mounted on flush or rename */
+};
+enum nubfs_ctl_name nubfs_ctl_name_kind(const char *name);
+
+struct nubfs_ctl_entry {
+    uint64_t id; /* inode = NUBFS_INO_CTL_BIT | id */
+    char name[NAME_MAX + 1];
+    bool linked;     /* listed in ctl/ (false once removed) */
+    unsigned opens;  /* open file handles */
+    mode_t mode;     /* permission bits */
+    uid_t uid;
+    gid_t gid;
+    struct timespec atime, mtime, ctime;
+
+    /* The mounted package (pkg != NULL and handle != 0), or nothing. */
+    struct nubfs_buf *pkg;
+    uint64_t handle;  /* guest mount handle (changes when re-mounted after a reboot) */
+    uint64_t mseq;    /* mount serial: inodes of mounts/<name>/ (survives reboots) */
+    uint64_t order;   /* mount order, for re-mounting in the same order */
+    struct timespec mounted_at;
+    struct nub_mount_result res; /* package name, version, signer, counts, times */
+    uint8_t (*caps)[16];         /* its segments' cap hashes (not the signature) */
+    uint32_t ncaps;
+
+    /* Writes since the last flush go here (NULL: none; content is pkg). */
+    struct nubfs_buf *stage;
+    bool dirty;       /* written (or created, truncated) since the last flush */
+    int stage_err;    /* sticky error of the writes (EFBIG), reported by flush */
+    uint64_t stage_t0; /* first write, for the receive time */
+};
+
+/* ctl_table.c. Every function below runs with t->mu held (ctl_lock). */
+struct nubfs_ctl_table {
+    pthread_mutex_t mu;
+    struct nubfs_ctl_entry **v; /* by increasing id (ids are never reused) */
+    size_t n, cap;
+    uint64_t next_id, next_mseq, next_order;
+};
+int nubfs_ctl_table_init(struct nubfs *fs);
+void nubfs_ctl_table_destroy(struct nubfs *fs);
+void nubfs_ctl_lock(struct nubfs *fs);
+void nubfs_ctl_unlock(struct nubfs *fs);
+struct nubfs_ctl_entry *nubfs_ctl_by_name(struct nubfs *fs, const char *name);
+struct nubfs_ctl_entry *nubfs_ctl_by_id(struct nubfs *fs, uint64_t id);
+/* The mounted, linked entry with this mount serial / package name. */
+struct nubfs_ctl_entry *nubfs_ctl_by_mseq(struct nubfs *fs, uint64_t mseq);
+struct nubfs_ctl_entry *nubfs_ctl_by_mount_name(struct nubfs *fs, const char *pkgname);
+/* A new linked entry; NULL with *err (-ENOSPC, -ENOMEM). */
+struct nubfs_ctl_entry *nubfs_ctl_new(struct nubfs *fs, const char *name, mode_t mode, uid_t uid,
+                                      gid_t gid, int *err);
+/* Removes it from ctl/ (it lives on while open). */
+void nubfs_ctl_remove(struct nubfs *fs, struct nubfs_ctl_entry *e);
+/* Drops an open handle; frees a removed entry with none left. */
+void nubfs_ctl_close(struct nubfs *fs, struct nubfs_ctl_entry *e);
+/* The i-th entry in id order (readdir), or NULL. */
+struct nubfs_ctl_entry *nubfs_ctl_at(struct nubfs *fs, size_t i);
+size_t nubfs_ctl_count(struct nubfs *fs, size_t *mounted, size_t *staged);
+/* Content as a reader sees it: the staged bytes if any, else the package. */
+struct nubfs_buf *nubfs_ctl_content(struct nubfs_ctl_entry *e);
+/* "hello.rvf" -> "hello" (into out, NUBFS_PKG_NAME_MAX + 1 bytes). */
+void nubfs_ctl_mount_name(const char *ctlname, char *out);
+
+/* mounter.c. Everything with fs->change_mu held, no ctl lock. Each
+ * returns 0 or -errno, logs what happened (with the reason), and has
+ * already asked the kernel to forget what changed when it returns. */
+/* Mounts buf under entry e (named ctlname); on success e holds buf and the
+ * package it replaces (if any) is unmounted. On failure e is unchanged. */
+int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
+                      struct nubfs_buf *buf);
+/* Unmounts what e holds (e keeps its name). */
+int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e);
+/* Re-mounts every mounted entry into a freshly booted guest (recover.c). */
+void nubfs_remount_all(struct nubfs *fs);
+
+#endif /* NUBFS_CTL_H */

@@ -1,0 +1,594 @@
+/* ctl/: mounting by copying (DESIGN §6). A file written here is staged in
+ * host memory (writes by offset, out of order, holes zero, at most
+ * max_package bytes: EFBIG) and mounted on the first flush after writes,
+ * so close() -- what cp, install and `cat >` check -- returns the mount's
+ * errno. Dot-files (rsync's .<name>.XXXXXX) are staged and never mounted;
+ * renaming one onto <name>.rvf mounts it and rename() returns the errno.
+ * Writing over a mounted name mounts the new package, then unmounts the
+ * old one (on failure the old stays). rm unmounts. Only the daemon's user
+ * may change anything here (EACCES for others, even with allow_other).
+ * Other names are refused with EINVAL. Entries and attributes have zero
+ * kernel timeouts: a failed first mount removes its entry behind the
+ * kernel's back, and sizes change on replace. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+static bool is_owner(fuse_req_t req, struct nubfs *fs)
+{
+    return fuse_req_ctx(req)->uid == fs->uid;
+}
+
+static uint64_t id_of(fuse_ino_t ino)
+{
+    return (uint64_t)ino & ~NUBFS_INO_CTL_BIT;
+}
+
+/* Attributes of e; ctl lock held. */
+static void attr_of(struct nubfs_ctl_entry *e, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = NUBFS_INO_CTL_BIT | e->id;
+    st->st_mode = S_IFREG | (e->mode & 07777);
+    st->st_nlink = e->linked ? 1 : 0;
+    st->st_uid = e->uid;
+    st->st_gid = e->gid;
+    const struct nubfs_buf *b = nubfs_ctl_content(e);
+    st->st_size = b ? (off_t)b->len : 0;
+    st->st_blocks = (st->st_size + 511) / 512;
+    st->st_blksize = 1 << 20; /* invites large writes */
+    st->st_atim = e->atime;
+    st->st_mtim = e->mtime;
+    st->st_ctim = e->ctime;
+}
+
+static void entry_of(struct nubfs_ctl_entry *e, struct fuse_entry_param *ep)
+{
+    memset(ep, 0, sizeof(*ep));
+    ep->ino = NUBFS_INO_CTL_BIT | e->id;
+    attr_of(e, &ep->attr);
+    ep->attr_timeout = 0;
+    ep->entry_timeout = 0;
+}
+
+static void touch(struct timespec *a, struct timespec *b)
+{
+    clock_gettime(CLOCK_REALTIME, a);
+    if (b)
+        *b = *a;
+}
+
+/* Starts a staging buffer holding the current content (for a write that
+ * does not begin with truncation). ctl lock held. */
+static int stage_begin(struct nubfs *fs, struct nubfs_ctl_entry *e, bool empty)
+{
+    if (e->stage != NULL && !empty)
+        return 0;
+    struct nubfs_buf *b = nubfs_buf_new(fs->opts.max_package);
+    if (b == NULL)
+        return -ENOMEM;
+    if (!empty && e->pkg != NULL) {
+        memcpy(b->p, e->pkg->p, e->pkg->len);
+        b->len = e->pkg->len;
+    }
+    nubfs_buf_unref(e->stage);
+    e->stage = b;
+    e->stage_err = 0;
+    e->stage_t0 = nub_now_ns();
+    return 0;
+}
+
+void nubfs_ctl_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
+{
+    struct fuse_entry_param ep;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
+    if (e != NULL)
+        entry_of(e, &ep);
+    nubfs_ctl_unlock(fs);
+    if (e == NULL)
+        fuse_reply_err(req, ENOENT);
+    else
+        fuse_reply_entry(req, &ep);
+}
+
+int nubfs_ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    if (e != NULL)
+        attr_of(e, st);
+    nubfs_ctl_unlock(fs);
+    return e ? 0 : -ENOENT;
+}
+
+/* Offsets: 1 after ".", 2 after "..", id + 2 after an entry (ids only
+ * grow, so a listing resumes after the last entry it returned). */
+void nubfs_ctl_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+{
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    struct fuse_entry_param ep = {0};
+    static const char *const dots[2] = {".", ".."};
+    for (off_t i = off < 0 ? 0 : off; i < 2; i++) {
+        nubfs_dir_attr(fs, i == 0 ? NUBFS_INO_CTL : NUBFS_INO_ROOT, &ep.attr);
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, dots[i], &ep, i + 1))
+            goto out;
+    }
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e;
+    for (size_t i = 0; (e = nubfs_ctl_at(fs, i)) != NULL; i++) {
+        if (!e->linked || (off_t)(e->id + 2) <= off)
+            continue;
+        entry_of(e, &ep);
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, e->name, &ep, (off_t)(e->id + 2)))
+            break;
+    }
+    nubfs_ctl_unlock(fs);
+out:
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+}
+
+/* Opens e for this request (ctl lock held): permission, O_TRUNC. */
+static int open_entry(fuse_req_t req, struct nubfs *fs, struct nubfs_ctl_entry *e,
+                      struct fuse_file_info *fi)
+{
+    int acc = fi->flags & O_ACCMODE;
+    bool owner = is_owner(req, fs);
+    if (acc != O_RDONLY && !owner)
+        return -EACCES;
+    if (acc != O_WRONLY && !owner && !(e->mode & S_IROTH))
+        return -EACCES;
+    if (acc != O_RDONLY && (fi->flags & O_TRUNC)) {
+        /* Starts over, but is not yet a change: see nubfs_ctl_flush. */
+        int rc = stage_begin(fs, e, true);
+        if (rc != 0)
+            return rc;
+        touch(&e->mtime, &e->ctime);
+    }
+    e->opens++;
+    fi->fh = e->id;
+    fi->direct_io = 1; /* content changes under the kernel on replace */
+    fi->keep_cache = 0;
+    return 0;
+}
+
+void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
+                      struct fuse_file_info *fi)
+{
+    if (!is_owner(req, fs)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    if (nubfs_ctl_name_kind(name) == NUBFS_CTL_NAME_BAD) {
+        nubfs_log("ctl: refused file name \"%.80s\": want <name>.rvf (name up to %u bytes) or a "
+                  "dot-file",
+                  name, NUBFS_PKG_NAME_MAX);
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct fuse_entry_param ep;
+    int rc = 0;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
+    if (e != NULL) {
+        if (fi->flags & O_EXCL)
+            rc = -EEXIST;
+        else
+            rc = open_entry(req, fs, e, fi);
+    } else {
+        e = nubfs_ctl_new(fs, name, mode, ctx->uid, ctx->gid, &rc);
+        if (e != NULL) {
+            rc = stage_begin(fs, e, true);
+            if (rc == 0) {
+                e->opens++;
+                fi->fh = e->id;
+                fi->direct_io = 1;
+            } else {
+                nubfs_ctl_remove(fs, e);
+            }
+        }
+    }
+    if (rc == 0)
+        entry_of(e, &ep);
+    nubfs_ctl_unlock(fs);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    if (fuse_reply_create(req, &ep, fi) != 0) {
+        nubfs_ctl_lock(fs);
+        nubfs_ctl_close(fs, e);
+        nubfs_ctl_unlock(fs);
+    }
+}
+
+void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode)
+{
+    if (!is_owner(req, fs)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    if (!S_ISREG(mode)) {
+        fuse_reply_err(req, EPERM);
+        return;
+    }
+    if (nubfs_ctl_name_kind(name) == NUBFS_CTL_NAME_BAD) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct fuse_entry_param ep;
+    int rc = 0;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
+    if (e != NULL) {
+        rc = -EEXIST;
+    } else if ((e = nubfs_ctl_new(fs, name, mode, ctx->uid, ctx->gid, &rc)) != NULL) {
+        rc = stage_begin(fs, e, true);
+        if (rc == 0) {
+            entry_of(e, &ep);
+        } else {
+            nubfs_ctl_remove(fs, e);
+        }
+    }
+    nubfs_ctl_unlock(fs);
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_entry(req, &ep);
+}
+
+void nubfs_ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    int rc = e ? open_entry(req, fs, e, fi) : -ENOENT;
+    nubfs_ctl_unlock(fs);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    if (fuse_reply_open(req, fi) != 0) {
+        nubfs_ctl_lock(fs);
+        nubfs_ctl_close(fs, e);
+        nubfs_ctl_unlock(fs);
+    }
+}
+
+void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+{
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    struct nubfs_buf *b = e ? nubfs_buf_ref(nubfs_ctl_content(e)) : NULL;
+    size_t len = b ? b->len : 0;
+    nubfs_ctl_unlock(fs);
+    if (e == NULL) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    size_t o = (uint64_t)off >= len ? len : (size_t)off;
+    size_t n = len - o < size ? len - o : size;
+    /* A mounted buffer is never written again, so it is read unlocked;
+     * a staged one may be, which is what a reader of a file being
+     * written sees on any file system. */
+    fuse_reply_buf(req, n ? (const char *)b->p + o : NULL, n);
+    nubfs_buf_unref(b);
+}
+
+void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *data,
+                     size_t size, off_t off)
+{
+    if (off < 0) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    int rc = 0;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    if (e == NULL) {
+        rc = -ENOENT;
+    } else if ((uint64_t)off > fs->opts.max_package || size > fs->opts.max_package - (uint64_t)off) {
+        /* Sticky: the flush reports it too, and nothing is mounted. */
+        e->stage_err = EFBIG;
+        e->dirty = true;
+        rc = -EFBIG;
+    } else if ((rc = stage_begin(fs, e, false)) == 0) {
+        /* Under the lock: a flush detaches the buffer to mount it, and
+         * bytes must not change between its hash check and the copy. */
+        struct nubfs_buf *b = e->stage;
+        memcpy(b->p + off, data, size);
+        if ((size_t)off + size > b->len)
+            b->len = (size_t)off + size;
+        e->dirty = true;
+        touch(&e->mtime, &e->ctime);
+    }
+    nubfs_ctl_unlock(fs);
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_write(req, size);
+}
+
+/* Only writes (and truncation to a length) make a file dirty; creating
+ * it or opening it with O_TRUNC does not. A shell's `cat > ctl/x.rvf`
+ * opens, dup2()s and closes the first descriptor before cat writes a
+ * byte: that close's flush must not mount an empty file. */
+void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+{
+    /* Most closes (readers, a dup'd descriptor) have nothing to mount:
+     * answer them without waiting for a mount in progress. */
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *q = nubfs_ctl_by_id(fs, id_of(ino));
+    bool dirty = q != NULL && q->dirty;
+    nubfs_ctl_unlock(fs);
+    if (!dirty) {
+        fuse_reply_err(req, 0);
+        return;
+    }
+    pthread_mutex_lock(&fs->change_mu);
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    if (e == NULL || !e->dirty) { /* nothing written since the last flush */
+        nubfs_ctl_unlock(fs);
+        pthread_mutex_unlock(&fs->change_mu);
+        fuse_reply_err(req, 0);
+        return;
+    }
+    e->dirty = false;
+    enum nubfs_ctl_name kind = nubfs_ctl_name_kind(e->name);
+    char name[NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", e->name);
+    if (!e->linked || kind != NUBFS_CTL_NAME_PKG) {
+        /* A dot-file stays staged; a removed file has no name to mount. */
+        nubfs_ctl_unlock(fs);
+        pthread_mutex_unlock(&fs->change_mu);
+        fuse_reply_err(req, 0);
+        return;
+    }
+    int rc = -e->stage_err;
+    struct nubfs_buf *buf = e->stage;
+    e->stage = NULL; /* detached: later writes start a new one */
+    e->stage_err = 0;
+    nubfs_ctl_unlock(fs);
+    if (rc == 0 && buf == NULL)
+        rc = -EBADMSG; /* cannot happen: dirty implies a buffer */
+    if (rc == -EFBIG) {
+        fs->mc.mount_failures++;
+        nubfs_log("refused %s: %s: package is larger than max_package (%llu bytes) (%s)", name,
+                  name, (unsigned long long)fs->opts.max_package, strerror(EFBIG));
+    } else if (rc == 0) {
+        rc = nubfs_mount_entry(fs, e, name, buf);
+    }
+    nubfs_buf_unref(buf);
+    if (rc != 0) {
+        nubfs_ctl_lock(fs);
+        e->stage_t0 = 0;
+        if (e->pkg == NULL && e->linked)
+            nubfs_ctl_remove(fs, e); /* never mounted: it leaves ctl/ (still open) */
+        nubfs_ctl_unlock(fs);
+    }
+    pthread_mutex_unlock(&fs->change_mu);
+    fuse_reply_err(req, -rc);
+}
+
+/* The last close of a file that was opened to write but not written:
+ * a mounted package keeps its content (an O_TRUNC alone changes
+ * nothing), a created <name>.rvf that never got a byte leaves ctl/
+ * (ctl/ lists mounted packages and staged dot-files). */
+void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+{
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    if (e != NULL && e->opens == 1 && !e->dirty && e->stage != NULL && e->linked &&
+        nubfs_ctl_name_kind(e->name) == NUBFS_CTL_NAME_PKG) {
+        nubfs_buf_unref(e->stage);
+        e->stage = NULL;
+        if (e->pkg == NULL)
+            nubfs_ctl_remove(fs, e); /* still open: freed by the close below */
+    }
+    if (e != NULL)
+        nubfs_ctl_close(fs, e);
+    nubfs_ctl_unlock(fs);
+    fuse_reply_err(req, 0);
+}
+
+void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
+                       int to_set)
+{
+    if (!is_owner(req, fs)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    int rc = 0;
+    struct stat st;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
+    if (e == NULL) {
+        rc = -ENOENT;
+    } else if ((to_set & FUSE_SET_ATTR_SIZE) &&
+               (attr->st_size < 0 || (uint64_t)attr->st_size > fs->opts.max_package)) {
+        rc = attr->st_size < 0 ? -EINVAL : -EFBIG;
+    } else {
+        if (to_set & FUSE_SET_ATTR_SIZE) {
+            rc = stage_begin(fs, e, false);
+            if (rc == 0) {
+                nubfs_buf_resize(e->stage, (size_t)attr->st_size);
+                /* Truncating to 0 starts over, like O_TRUNC; a length
+                 * is content, mounted by the next flush. */
+                e->dirty = attr->st_size > 0;
+                touch(&e->mtime, NULL);
+            }
+        }
+        if (to_set & FUSE_SET_ATTR_MODE)
+            e->mode = attr->st_mode & 07777;
+        if (to_set & FUSE_SET_ATTR_UID)
+            e->uid = attr->st_uid;
+        if (to_set & FUSE_SET_ATTR_GID)
+            e->gid = attr->st_gid;
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+            touch(&e->atime, NULL);
+        else if (to_set & FUSE_SET_ATTR_ATIME)
+            e->atime = attr->st_atim;
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+            touch(&e->mtime, NULL);
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+            e->mtime = attr->st_mtim;
+        if (rc == 0)
+            touch(&e->ctime, NULL);
+    }
+    if (e != NULL)
+        attr_of(e, &st);
+    nubfs_ctl_unlock(fs);
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, 0);
+}
+
+void nubfs_ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name)
+{
+    if (!is_owner(req, fs)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    pthread_mutex_lock(&fs->change_mu);
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
+    nubfs_ctl_unlock(fs);
+    int rc = e ? nubfs_unmount_entry(fs, e) : -ENOENT;
+    if (rc == 0) {
+        nubfs_ctl_lock(fs);
+        nubfs_ctl_remove(fs, e);
+        nubfs_ctl_unlock(fs);
+    }
+    pthread_mutex_unlock(&fs->change_mu);
+    fuse_reply_err(req, -rc);
+}
+
+/* rename within ctl/, change_mu held. */
+static int do_rename(struct nubfs *fs, const char *name, const char *newname, unsigned flags)
+{
+    enum nubfs_ctl_name kind = nubfs_ctl_name_kind(newname);
+    if (kind == NUBFS_CTL_NAME_BAD)
+        return -EINVAL;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *s = nubfs_ctl_by_name(fs, name);
+    struct nubfs_ctl_entry *t = nubfs_ctl_by_name(fs, newname);
+    bool s_mounted = s && s->handle != 0, t_mounted = t && t->handle != 0;
+    bool s_staged = s && s->stage != NULL;
+    int serr = s ? s->stage_err : 0;
+    struct nubfs_buf *buf = s_staged ? nubfs_buf_ref(s->stage) : NULL;
+    nubfs_ctl_unlock(fs);
+    int rc = 0;
+    if (s == NULL)
+        rc = -ENOENT;
+    else if (t != NULL && (flags & RENAME_NOREPLACE))
+        rc = -EEXIST;
+    else if (s == t)
+        rc = 0;
+    else if (kind == NUBFS_CTL_NAME_DOT) {
+        /* Onto a dot-file: it is only staged, so s stops being mounted. */
+        if (s_mounted)
+            rc = nubfs_unmount_entry(fs, s);
+        if (rc == 0 && t_mounted)
+            rc = nubfs_unmount_entry(fs, t);
+    } else if (s_staged || !s_mounted) {
+        /* rsync: mount the staged bytes under the new name; then the
+         * package that had the name goes (mount new, then unmount old). */
+        if (serr != 0)
+            rc = -serr;
+        else if (buf == NULL)
+            rc = -EBADMSG;
+        else
+            rc = nubfs_mount_entry(fs, s, newname, buf);
+        if (rc == 0) {
+            nubfs_ctl_lock(fs);
+            if (s->stage == buf) {
+                nubfs_buf_unref(s->stage);
+                s->stage = NULL;
+                s->dirty = false;
+            }
+            nubfs_ctl_unlock(fs);
+            if (t_mounted)
+                nubfs_unmount_entry(fs, t); /* logged; a crash there is recovered */
+        }
+    } else if (t_mounted) {
+        /* A mounted package renamed over another: the other goes. */
+        rc = nubfs_unmount_entry(fs, t);
+    }
+    nubfs_buf_unref(buf);
+    if (rc != 0 || s == t)
+        return rc;
+    char oldm[NUBFS_PKG_NAME_MAX + 1], newm[NUBFS_PKG_NAME_MAX + 1];
+    nubfs_ctl_lock(fs);
+    if (t != NULL)
+        nubfs_ctl_remove(fs, t);
+    nubfs_ctl_mount_name(s->name, oldm);
+    nubfs_ctl_mount_name(newname, newm);
+    snprintf(s->name, sizeof(s->name), "%s", newname);
+    touch(&s->ctime, NULL);
+    bool mounted = s->handle != 0;
+    nubfs_ctl_unlock(fs);
+    if (mounted && s_mounted && !s_staged)
+        nubfs_log("renamed %s to %s", name, newname);
+    nubfs_notify_mount(fs, oldm);
+    nubfs_notify_mount(fs, newm);
+    return 0;
+}
+
+void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
+                      unsigned flags)
+{
+    if (!is_owner(req, fs)) {
+        fuse_reply_err(req, EACCES);
+        return;
+    }
+    if (flags & ~(unsigned)RENAME_NOREPLACE) {
+        fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+        return;
+    }
+    pthread_mutex_lock(&fs->change_mu);
+    int rc = do_rename(fs, name, newname, flags);
+    pthread_mutex_unlock(&fs->change_mu);
+    fuse_reply_err(req, -rc);
+}
+
+int nubfs_ctl_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size)
+{
+    if (!fs->opts.test_ops)
+        return -ENOTSUP;
+    char v[32];
+    if (size >= sizeof(v))
+        return -EINVAL;
+    memcpy(v, value, size);
+    v[size] = '\0';
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || (*end != '\0' && *end != '\n'))
+        return -EINVAL;
+    pthread_mutex_lock(&fs->change_mu);
+    int rc = 0;
+    if (strcmp(name, "user.nubfs.test_fail_step") == 0 && n <= NUB_MOUNT_STEP_TASKS)
+        fs->test_fail_step = (unsigned)n;
+    else if (strcmp(name, "user.nubfs.test_crash_mount") == 0)
+        fs->test_crash_mount = n != 0;
+    else
+        rc = -EINVAL;
+    pthread_mutex_unlock(&fs->change_mu);
+    if (rc == 0)
+        nubfs_log("test knob %s = %lu", name, n);
+    return rc;
+}

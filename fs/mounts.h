@@ -1,0 +1,67 @@
+/* mounts/: the inode scheme and the view of one mounted package, shared
+ * by mounts_ops.c (the tree) and mounts_json.c (its JSON files). */
+#ifndef NUBFS_MOUNTS_H
+#define NUBFS_MOUNTS_H
+
+#include "ctl.h"
+#include "mount_reader.h"
+
+/* Node kinds (bits 16..23 of the inode). */
+enum mnt_kind {
+    MK_MDIR = 1,     /* mounts/<name>/ */
+    MK_INFO = 2,     /* mounts/<name>/info */
+    MK_COMPS = 3,    /* mounts/<name>/components/ */
+    MK_REGIONS = 4,  /* mounts/<name>/regions/ */
+    MK_QUEUES = 5,   /* mounts/<name>/queues */
+    MK_TASKS = 6,    /* mounts/<name>/tasks */
+    MK_COMP = 7,     /* components/<comp>/ (index) */
+    MK_MODULE = 8,   /* components/<comp>/module -> ../../../../caps/<hash> */
+    MK_GRANTS = 9,   /* components/<comp>/grants */
+    MK_ENTRY = 10,   /* components/<comp>/entry */
+    MK_REGION = 11,  /* regions/<region> (index) */
+};
+
+#define MNT_SEQ_BITS 37
+static inline fuse_ino_t mnt_ino(uint64_t mseq, unsigned kind, uint32_t idx)
+{
+    return NUBFS_INO_MNT_BIT | ((mseq & ((1ull << MNT_SEQ_BITS) - 1)) << 24) |
+           ((uint64_t)(kind & 0xff) << 16) | (idx & 0xffff);
+}
+static inline uint64_t mnt_seq(fuse_ino_t ino)
+{
+    return ((uint64_t)ino >> 24) & ((1ull << MNT_SEQ_BITS) - 1);
+}
+static inline unsigned mnt_kind(fuse_ino_t ino)
+{
+    return (unsigned)((ino >> 16) & 0xff);
+}
+static inline uint32_t mnt_idx(fuse_ino_t ino)
+{
+    return (uint32_t)(ino & 0xffff);
+}
+
+/* One mounted package as seen now: the daemon's facts (copied from its
+ * ctl/ entry) and the guest's mount record. view_begin takes the sandbox
+ * read lock (held even on failure; view_end drops it). */
+struct mview {
+    uint64_t mseq;
+    char ctlname[NAME_MAX + 1];
+    char name[NUBFS_PKG_NAME_MAX + 1];
+    struct timespec mounted_at;
+    uint64_t package_len;
+    struct nub_mount_reader mr;
+    struct nub_mount_info m;
+};
+int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v);
+void mview_end(struct nubfs *fs);
+
+/* mounts_json.c: the JSON files (malloc'd, NUL-terminated, ends in a
+ * newline), rendered from a view with the read lock held. NULL on error
+ * (*err = -EIO for bad guest data, -ENOMEM). */
+char *mnt_json_info(const struct mview *v, size_t *len, int *err);
+char *mnt_json_queues(const struct mview *v, size_t *len, int *err);
+char *mnt_json_tasks(const struct mview *v, size_t *len, int *err);
+char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *err);
+char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err);
+
+#endif /* NUBFS_MOUNTS_H */

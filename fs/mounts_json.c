@@ -1,0 +1,263 @@
+/* The JSON files of mounts/<name>/: info, queues, tasks and each
+ * component's grants and entry, rendered from the guest's mount record
+ * (copied out and validated by mount_reader) with the read lock held. */
+#include "mounts.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char *finish(json_t *j, size_t *len, int *err)
+{
+    if (j == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (s == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    size_t n = strlen(s);
+    char *out = realloc(s, n + 2);
+    if (out == NULL) {
+        free(s);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *len = n + 1;
+    return out;
+}
+
+static json_t *hex(const uint8_t *b, size_t n)
+{
+    char s[2 * 32 + 1];
+    static const char d[] = "0123456789abcdef";
+    if (n > 32)
+        n = 32;
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = d[b[i] >> 4];
+        s[2 * i + 1] = d[b[i] & 15];
+    }
+    s[2 * n] = '\0';
+    return json_string(s);
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+static json_t *num(uint64_t v)
+{
+    return json_integer((json_int_t)(v & INT64_MAX));
+}
+
+/* The mount's components (names for queues, tasks, grants). */
+static struct nub_mount_component *components(const struct mview *v, int *err)
+{
+    struct nub_mount_component *c = calloc(v->m.ncomponents ? v->m.ncomponents : 1, sizeof(*c));
+    if (c == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    if (v->m.ncomponents &&
+        nub_mount_reader_components(&v->mr, &v->m, 0, v->m.ncomponents, c) != 0) {
+        free(c);
+        *err = -EIO;
+        return NULL;
+    }
+    return c;
+}
+
+char *mnt_json_info(const struct mview *v, size_t *len, int *err)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return finish(NULL, len, err);
+    char when[40];
+    struct tm tm;
+    gmtime_r(&v->mounted_at.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(o, "name", json_string(v->name));
+    json_object_set_new(o, "file", json_string(v->ctlname));
+    json_object_set_new(o, "handle", num(v->m.handle));
+    json_object_set_new(o, "package", json_string(v->m.name));
+    json_object_set_new(o, "version", json_string(v->m.version));
+    json_object_set_new(o, "signer", all_zero(v->m.signer, sizeof(v->m.signer))
+                                         ? json_null()
+                                         : hex(v->m.signer, sizeof(v->m.signer)));
+    json_object_set_new(o, "manifest", hex(v->m.manifest_hash, 16));
+    json_object_set_new(o, "bytes", num(v->m.package_len));
+    json_object_set_new(o, "components", num(v->m.ncomponents));
+    json_object_set_new(o, "regions", num(v->m.nregions));
+    json_object_set_new(o, "queues", num(v->m.nqueues));
+    json_object_set_new(o, "tasks", num(v->m.ntasks));
+    json_object_set_new(o, "grants", num(v->m.ngrants));
+    json_object_set_new(o, "caps", num(v->m.ncaps));
+    json_object_set_new(o, "mounted_at", json_string(when));
+    json_object_set_new(o, "mounted_at_unix", num((uint64_t)v->mounted_at.tv_sec));
+    json_object_set_new(o, "generation", num(v->m.generation));
+    return finish(o, len, err);
+}
+
+static const char *state_name(uint32_t s)
+{
+    switch (s) {
+    case NUB_TASK_READY:
+        return "ready";
+    case NUB_TASK_RUNNING:
+        return "running";
+    case NUB_TASK_STOPPED:
+        return "stopped";
+    }
+    return "unknown";
+}
+
+char *mnt_json_tasks(const struct mview *v, size_t *len, int *err)
+{
+    struct nub_mount_component *c = components(v, err);
+    if (c == NULL)
+        return NULL;
+    json_t *a = json_array();
+    struct nub_mount_task t;
+    for (uint32_t i = 0; a != NULL && i < v->m.ntasks; i++) {
+        if (nub_mount_reader_tasks(&v->mr, &v->m, i, 1, &t) != 0 ||
+            t.component >= v->m.ncomponents) {
+            json_decref(a);
+            free(c);
+            *err = -EIO;
+            return NULL;
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "entry", json_string(t.entry));
+        json_object_set_new(o, "component", json_string(c[t.component].name));
+        json_object_set_new(o, "priority", num(t.priority));
+        json_object_set_new(o, "state", json_string(state_name(t.state)));
+        json_array_append_new(a, o);
+    }
+    free(c);
+    return finish(a, len, err);
+}
+
+char *mnt_json_queues(const struct mview *v, size_t *len, int *err)
+{
+    struct nub_mount_component *c = components(v, err);
+    if (c == NULL)
+        return NULL;
+    json_t *a = json_array();
+    struct nub_mount_queue q;
+    for (uint32_t i = 0; a != NULL && i < v->m.nqueues; i++) {
+        struct nub_ring ring;
+        if (nub_mount_reader_queues(&v->mr, &v->m, i, 1, &q) != 0 ||
+            q.src >= v->m.ncomponents || q.dst >= v->m.ncomponents ||
+            nub_mount_reader_ring(&v->mr, &q, &ring) != 0) {
+            json_decref(a);
+            free(c);
+            *err = -EIO;
+            return NULL;
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "index", num(i));
+        json_object_set_new(o, "from", json_sprintf("%s.%s", c[q.src].name, q.src_port));
+        json_object_set_new(o, "to", json_sprintf("%s.%s", c[q.dst].name, q.dst_port));
+        json_object_set_new(o, "capacity", num(q.capacity));
+        json_object_set_new(o, "max_message", num(q.max_msg));
+        json_object_set_new(o, "head", num(ring.head));
+        json_object_set_new(o, "tail", num(ring.tail));
+        json_object_set_new(o, "pending", num(ring.tail - ring.head));
+        json_array_append_new(a, o);
+    }
+    free(c);
+    return finish(a, len, err);
+}
+
+/* "region:banner", "queue:0", "component:hello": the manifest's spelling. */
+static json_t *object_name(const struct mview *v, const struct nub_mount_component *c,
+                           const struct nub_mount_grant *g)
+{
+    switch (g->kind) {
+    case NUB_OBJ_REGION: {
+        struct nub_mount_region r;
+        if (g->object < v->m.nregions &&
+            nub_mount_reader_regions(&v->mr, &v->m, g->object, 1, &r) == 0)
+            return json_sprintf("region:%s", r.name);
+        break;
+    }
+    case NUB_OBJ_QUEUE:
+        if (g->object < v->m.nqueues)
+            return json_sprintf("queue:%u", g->object);
+        break;
+    case NUB_OBJ_COMPONENT:
+        if (g->object < v->m.ncomponents)
+            return json_sprintf("component:%s", c[g->object].name);
+        break;
+    }
+    return NULL;
+}
+
+char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *err)
+{
+    struct nub_mount_component *c = components(v, err);
+    if (c == NULL)
+        return NULL;
+    uint32_t first, n;
+    if (comp >= v->m.ncomponents ||
+        nub_mount_reader_component_grants(&v->m, &c[comp], &first, &n) != 0) {
+        free(c);
+        *err = -EIO;
+        return NULL;
+    }
+    static const char *const rights[] = {"read", "write", "grant", "revoke", "execute"};
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < n; i++) {
+        struct nub_mount_grant g;
+        json_t *obj = NULL;
+        if (nub_mount_reader_grants(&v->mr, &v->m, first + i, 1, &g) != 0 ||
+            (obj = object_name(v, c, &g)) == NULL) {
+            json_decref(a);
+            free(c);
+            *err = -EIO;
+            return NULL;
+        }
+        json_t *o = json_object();
+        json_object_set_new(o, "object", obj);
+        json_t *r = json_array();
+        for (unsigned b = 0; b < 5; b++)
+            if (g.rights & (1u << b))
+                json_array_append_new(r, json_string(rights[b]));
+        json_object_set_new(o, "rights", r);
+        json_array_append_new(a, o);
+    }
+    free(c);
+    return finish(a, len, err);
+}
+
+char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err)
+{
+    struct nub_mount_component c;
+    if (comp >= v->m.ncomponents || nub_mount_reader_components(&v->mr, &v->m, comp, 1, &c) != 0 ||
+        c.first_task > v->m.ntasks || c.nentries > v->m.ntasks - c.first_task) {
+        *err = -EIO;
+        return NULL;
+    }
+    json_t *a = json_array();
+    for (uint32_t i = 0; a != NULL && i < c.nentries; i++) {
+        struct nub_mount_task t;
+        if (nub_mount_reader_tasks(&v->mr, &v->m, c.first_task + i, 1, &t) != 0) {
+            json_decref(a);
+            *err = -EIO;
+            return NULL;
+        }
+        json_array_append_new(a, json_string(t.entry));
+    }
+    return finish(a, len, err);
+}

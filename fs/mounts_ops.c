@@ -1,0 +1,405 @@
+/* mounts/: what each mount created, read from the guest's mount table
+ * (mount_reader, under the sandbox read lock, never a guest call):
+ *   mounts/<name>/info                      JSON (mounts_json.c)
+ *   mounts/<name>/components/<c>/module     -> ../../../../caps/<hash>
+ *   mounts/<name>/components/<c>/grants     JSON
+ *   mounts/<name>/components/<c>/entry      JSON list of entry points
+ *   mounts/<name>/regions/<region>          live region content, read-only
+ *   mounts/<name>/queues, tasks             JSON
+ * <name> is the ctl/ file name without ".rvf". Inodes carry the mount
+ * serial (mounts.h), so a replaced or removed package's nodes answer
+ * ENOENT; the kernel is told to forget mounts/<name> when it changes. */
+#include "mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v)
+{
+    memset(v, 0, sizeof(*v));
+    uint64_t handle = 0;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_mseq(fs, mseq);
+    if (e != NULL && nubfs_ctl_name_kind(e->name) == NUBFS_CTL_NAME_PKG) {
+        handle = e->handle;
+        v->mseq = mseq;
+        snprintf(v->ctlname, sizeof(v->ctlname), "%s", e->name);
+        nubfs_ctl_mount_name(e->name, v->name);
+        v->mounted_at = e->mounted_at;
+        v->package_len = e->pkg ? e->pkg->len : 0;
+    }
+    nubfs_ctl_unlock(fs);
+    nub_sandbox_rdlock(fs->sb);
+    if (handle == 0)
+        return -ENOENT;
+    int rc = nub_mount_reader_open(&v->mr, nub_sandbox_mem(fs->sb),
+                                   nub_sandbox_boot_info_gpa(fs->sb));
+    if (rc == 0)
+        rc = nub_mount_reader_find(&v->mr, handle, &v->m);
+    return rc; /* -ENOENT while a rebooted guest is being refilled */
+}
+
+void mview_end(struct nubfs *fs)
+{
+    nub_sandbox_rdunlock(fs->sb);
+}
+
+/* A guest-supplied name that can be a file name. */
+static bool usable(const char *n)
+{
+    return n[0] != '\0' && strchr(n, '/') == NULL && strcmp(n, ".") != 0 && strcmp(n, "..") != 0;
+}
+
+struct child {
+    char name[NUB_MOUNT_NAME_LEN];
+    fuse_ino_t ino;
+};
+
+/* The children of directory ino (malloc'd). 0, -ENOENT, -ENOTDIR, -EIO. */
+static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (ino == NUBFS_INO_MOUNTS) {
+        nubfs_ctl_lock(fs);
+        size_t cap = fs->ctl->n ? fs->ctl->n : 1, k = 0;
+        struct child *c = calloc(cap, sizeof(*c));
+        struct nubfs_ctl_entry *e;
+        for (size_t i = 0; c != NULL && (e = nubfs_ctl_at(fs, i)) != NULL; i++) {
+            if (!e->linked || e->handle == 0 || nubfs_ctl_name_kind(e->name) != NUBFS_CTL_NAME_PKG)
+                continue;
+            nubfs_ctl_mount_name(e->name, c[k].name);
+            c[k++].ino = mnt_ino(e->mseq, MK_MDIR, 0);
+        }
+        nubfs_ctl_unlock(fs);
+        if (c == NULL)
+            return -ENOMEM;
+        *out = c;
+        *n = k;
+        return 0;
+    }
+    uint64_t seq = mnt_seq(ino);
+    unsigned kind = mnt_kind(ino);
+    uint32_t idx = mnt_idx(ino);
+    static const struct {
+        const char *name;
+        unsigned kind;
+    } top[] = {{"info", MK_INFO},
+               {"components", MK_COMPS},
+               {"regions", MK_REGIONS},
+               {"queues", MK_QUEUES},
+               {"tasks", MK_TASKS}},
+      comp[] = {{"module", MK_MODULE}, {"grants", MK_GRANTS}, {"entry", MK_ENTRY}};
+    if (kind != MK_MDIR && kind != MK_COMPS && kind != MK_REGIONS && kind != MK_COMP)
+        return -ENOTDIR;
+    struct mview v;
+    int rc = mview_begin(fs, seq, &v);
+    struct child *c = NULL;
+    size_t k = 0;
+    if (rc == 0 && kind == MK_MDIR) {
+        c = calloc(5, sizeof(*c));
+        for (size_t i = 0; c && i < 5; i++) {
+            snprintf(c[k].name, sizeof(c[k].name), "%s", top[i].name);
+            c[k++].ino = mnt_ino(seq, top[i].kind, 0);
+        }
+    } else if (rc == 0 && kind == MK_COMP) {
+        if (idx >= v.m.ncomponents) {
+            rc = -ENOENT;
+        } else {
+            c = calloc(3, sizeof(*c));
+            for (size_t i = 0; c && i < 3; i++) {
+                snprintf(c[k].name, sizeof(c[k].name), "%s", comp[i].name);
+                c[k++].ino = mnt_ino(seq, comp[i].kind, idx);
+            }
+        }
+    } else if (rc == 0 && kind == MK_COMPS) {
+        uint32_t cnt = v.m.ncomponents;
+        struct nub_mount_component *a = calloc(cnt ? cnt : 1, sizeof(*a));
+        c = calloc(cnt ? cnt : 1, sizeof(*c));
+        if (a && c && cnt && nub_mount_reader_components(&v.mr, &v.m, 0, cnt, a) != 0)
+            rc = -EIO;
+        for (uint32_t i = 0; rc == 0 && a && c && i < cnt; i++) {
+            if (!usable(a[i].name))
+                continue;
+            snprintf(c[k].name, sizeof(c[k].name), "%s", a[i].name);
+            c[k++].ino = mnt_ino(seq, MK_COMP, i);
+        }
+        free(a);
+    } else if (rc == 0 && kind == MK_REGIONS) {
+        uint32_t cnt = v.m.nregions;
+        struct nub_mount_region *a = calloc(cnt ? cnt : 1, sizeof(*a));
+        c = calloc(cnt ? cnt : 1, sizeof(*c));
+        if (a && c && cnt && nub_mount_reader_regions(&v.mr, &v.m, 0, cnt, a) != 0)
+            rc = -EIO;
+        for (uint32_t i = 0; rc == 0 && a && c && i < cnt; i++) {
+            if (!usable(a[i].name))
+                continue;
+            snprintf(c[k].name, sizeof(c[k].name), "%s", a[i].name);
+            c[k++].ino = mnt_ino(seq, MK_REGION, i);
+        }
+        free(a);
+    }
+    mview_end(fs);
+    if (rc == 0 && c == NULL)
+        rc = -ENOMEM;
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    *n = k;
+    return 0;
+}
+
+/* Renders a JSON node (view held by the caller). */
+static char *render(const struct mview *v, unsigned kind, uint32_t idx, size_t *len, int *err)
+{
+    switch (kind) {
+    case MK_INFO:
+        return mnt_json_info(v, len, err);
+    case MK_QUEUES:
+        return mnt_json_queues(v, len, err);
+    case MK_TASKS:
+        return mnt_json_tasks(v, len, err);
+    case MK_GRANTS:
+        return mnt_json_grants(v, idx, len, err);
+    case MK_ENTRY:
+        return mnt_json_entry(v, idx, len, err);
+    }
+    *err = -EINVAL;
+    return NULL;
+}
+
+/* The symlink target of a component's module. */
+static int module_target(const struct mview *v, uint32_t idx, char out[64])
+{
+    struct nub_mount_component c;
+    if (idx >= v->m.ncomponents)
+        return -ENOENT;
+    if (nub_mount_reader_components(&v->mr, &v->m, idx, 1, &c) != 0)
+        return -EIO;
+    char hex[33];
+    nub_hash_to_hex(c.wasm_hash, hex);
+    snprintf(out, 64, "../../../../caps/%s", hex);
+    return 0;
+}
+
+bool nubfs_mounts_is_dir(fuse_ino_t ino)
+{
+    if (ino == NUBFS_INO_MOUNTS)
+        return true;
+    if (!(ino & NUBFS_INO_MNT_BIT) || (ino & NUBFS_INO_CAP_BIT))
+        return false;
+    unsigned k = mnt_kind(ino);
+    return k == MK_MDIR || k == MK_COMPS || k == MK_REGIONS || k == MK_COMP;
+}
+
+int nubfs_mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+{
+    unsigned kind = mnt_kind(ino);
+    uint32_t idx = mnt_idx(ino);
+    struct mview v;
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    uint64_t size = 0;
+    char target[64];
+    if (rc == 0) {
+        switch (kind) {
+        case MK_MDIR:
+        case MK_COMPS:
+        case MK_REGIONS:
+            break;
+        case MK_COMP:
+            rc = idx < v.m.ncomponents ? 0 : -ENOENT;
+            break;
+        case MK_MODULE:
+            rc = module_target(&v, idx, target);
+            size = rc == 0 ? strlen(target) : 0;
+            break;
+        case MK_REGION: {
+            struct nub_mount_region r;
+            rc = idx >= v.m.nregions ? -ENOENT
+                                     : nub_mount_reader_regions(&v.mr, &v.m, idx, 1, &r) ? -EIO : 0;
+            size = rc == 0 ? r.length : 0;
+            break;
+        }
+        case MK_INFO:
+        case MK_QUEUES:
+        case MK_TASKS:
+        case MK_GRANTS:
+        case MK_ENTRY: {
+            if ((kind == MK_GRANTS || kind == MK_ENTRY) && idx >= v.m.ncomponents) {
+                rc = -ENOENT;
+                break;
+            }
+            char *s = render(&v, kind, idx, &size, &rc);
+            free(s);
+            break;
+        }
+        default:
+            rc = -ENOENT;
+        }
+    }
+    mview_end(fs);
+    if (rc != 0)
+        return rc;
+    if (nubfs_mounts_is_dir(ino)) {
+        nubfs_dir_attr(fs, ino, st);
+    } else {
+        nubfs_file_attr(fs, ino, size, st);
+        if (kind == MK_MODULE)
+            st->st_mode = S_IFLNK | 0777;
+    }
+    st->st_mtim = st->st_ctim = v.mounted_at;
+    return 0;
+}
+
+static void fill_entry(struct nubfs *fs, fuse_ino_t ino, const struct stat *st,
+                       struct fuse_entry_param *e)
+{
+    (void)fs;
+    memset(e, 0, sizeof(*e));
+    e->ino = ino;
+    e->attr = *st;
+    e->entry_timeout = NUBFS_MNT_TIMEOUT;
+    /* Files change size (append-only regions, task states): no attr cache. */
+    e->attr_timeout = S_ISDIR(st->st_mode) ? NUBFS_MNT_TIMEOUT : 0;
+}
+
+void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
+{
+    struct child *c;
+    size_t n;
+    int rc = children(fs, parent, &c, &n);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fuse_ino_t ino = 0;
+    for (size_t i = 0; i < n && ino == 0; i++)
+        if (strcmp(c[i].name, name) == 0)
+            ino = c[i].ino;
+    free(c);
+    struct stat st;
+    if (ino == 0 || (rc = nubfs_mounts_getattr(fs, ino, &st)) != 0) {
+        fuse_reply_err(req, ino == 0 ? ENOENT : -rc); /* not cached */
+        return;
+    }
+    struct fuse_entry_param e;
+    fill_entry(fs, ino, &st, &e);
+    fuse_reply_entry(req, &e);
+}
+
+/* Offsets: i + 1 after entry i of ".", "..", children. */
+void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size,
+                          off_t off, bool plus)
+{
+    struct child *c;
+    size_t n;
+    int rc = children(fs, ino, &c, &n);
+    if (rc != 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        free(c);
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    size_t used = 0;
+    for (size_t i = off < 0 ? 0 : (size_t)off; i < n + 2; i++) {
+        struct fuse_entry_param e = {0};
+        const char *name;
+        if (i < 2) {
+            name = i == 0 ? "." : "..";
+            nubfs_dir_attr(fs, ino, &e.attr);
+        } else {
+            struct stat st;
+            name = c[i - 2].name;
+            if (nubfs_mounts_getattr(fs, c[i - 2].ino, &st) != 0)
+                continue; /* went away meanwhile */
+            fill_entry(fs, c[i - 2].ino, &st, &e);
+        }
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, name, &e, (off_t)i + 1))
+            break;
+    }
+    fuse_reply_buf(req, buf, used);
+    free(buf);
+    free(c);
+}
+
+void nubfs_mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+{
+    if (ino == NUBFS_INO_MOUNTS || mnt_kind(ino) != MK_MODULE) {
+        fuse_reply_err(req, EINVAL);
+        return;
+    }
+    struct mview v;
+    char target[64];
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    if (rc == 0)
+        rc = module_target(&v, mnt_idx(ino), target);
+    mview_end(fs);
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_readlink(req, target);
+}
+
+void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    unsigned kind = mnt_kind(ino);
+    if (kind == MK_REGION) {
+        struct stat st;
+        int rc = nubfs_mounts_getattr(fs, ino, &st);
+        if (rc != 0) {
+            fuse_reply_err(req, -rc);
+            return;
+        }
+        fi->fh = 0;         /* read live from guest memory */
+        fi->direct_io = 1;  /* the content is live: no page cache */
+        fuse_reply_open(req, fi);
+        return;
+    }
+    struct mview v;
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    char *s = NULL;
+    size_t len = 0;
+    if (rc == 0)
+        s = render(&v, kind, mnt_idx(ino), &len, &rc);
+    mview_end(fs);
+    if (s == NULL) {
+        fuse_reply_err(req, rc ? -rc : EIO);
+        return;
+    }
+    nubfs_snapshot_open(req, s, len, fi);
+}
+
+void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+{
+    if (mnt_kind(ino) != MK_REGION) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    if (size > (1u << 20))
+        size = 1u << 20;
+    char *buf = malloc(size ? size : 1);
+    if (buf == NULL) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    struct mview v;
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    int64_t got = 0;
+    if (rc == 0)
+        got = nub_mount_reader_region_read(&v.mr, &v.m, mnt_idx(ino), (uint64_t)off, buf, size);
+    mview_end(fs);
+    if (rc != 0 || got < 0)
+        fuse_reply_err(req, rc ? -rc : (int)-got);
+    else
+        fuse_reply_buf(req, buf, (size_t)got);
+    free(buf);
+}

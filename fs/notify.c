@@ -1,0 +1,198 @@
+/* Kernel cache invalidation (DESIGN §6 "Caps never change ... negative
+ * lookups must not hide"): caps/ entries are cached for a day, so when a
+ * cap leaves the directory (rm of the last package holding it) the kernel
+ * must forget it before `rm` returns; mounts/<name> must be forgotten when
+ * its package is replaced, renamed or unmounted.
+ *
+ * Why a helper thread and a bounded wait. fuse_lowlevel_notify_inval_entry
+ * makes the kernel take the parent directory's lock (caps/ or mounts/).
+ * The request that caused the change may come from a syscall holding
+ * another directory's lock: unlink and rename in ctl/ hold ctl/'s lock
+ * (and its victim's), close()'s flush holds none. We never invalidate
+ * anything in ctl/ itself (the kernel updates ctl/ dentries for its own
+ * create/unlink/rename; ctl/ entries have zero timeouts for the rest), so
+ * the notify never needs a lock the triggering syscall holds. It can still
+ * wait on a third party: e.g. `mv caps/X ctl/Y` locks caps/ and then waits
+ * for ctl/, held by our `rm ctl/Z` that waits for our reply: a cycle if
+ * the handler blocked on the notify forever. Likewise with -s (one thread)
+ * a notify that waits on a lookup in caps/ could not see it answered. So
+ * the handler hands the work to this thread and waits for it at most
+ * WAIT_MS: normally it is done in microseconds and the change is visible
+ * the moment the syscall returns; in the rare cycle the reply goes out,
+ * the cycle breaks, and the notify completes right after (logged).
+ * Nothing here holds a daemon lock while notifying, so FUSE requests
+ * that the kernel issues meanwhile are answered by the other workers. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_MS 2000
+
+struct job {
+    struct job *next;
+    fuse_ino_t parent;
+    fuse_ino_t ino; /* also invalidate this inode (0: none) */
+    uint64_t seq;
+    char name[];
+};
+
+struct nubfs_notifier {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    struct job *head, *tail;
+    uint64_t posted, completed;
+    bool stop;
+    struct nubfs *fs;
+};
+
+static void *run(void *arg)
+{
+    struct nubfs_notifier *n = arg;
+    pthread_mutex_lock(&n->mu);
+    for (;;) {
+        while (n->head == NULL && !n->stop)
+            pthread_cond_wait(&n->work, &n->mu);
+        if (n->head == NULL && n->stop)
+            break;
+        struct job *j = n->head;
+        n->head = j->next;
+        if (n->head == NULL)
+            n->tail = NULL;
+        pthread_mutex_unlock(&n->mu);
+        struct fuse_session *se = n->fs->se;
+        if (se != NULL && !n->stop) {
+            /* -ENOENT: the kernel had nothing cached. */
+            if (j->ino != 0)
+                fuse_lowlevel_notify_inval_inode(se, j->ino, 0, 0);
+            fuse_lowlevel_notify_inval_entry(se, j->parent, j->name, strlen(j->name));
+        }
+        pthread_mutex_lock(&n->mu);
+        n->completed = j->seq;
+        free(j);
+        pthread_cond_broadcast(&n->done);
+    }
+    pthread_mutex_unlock(&n->mu);
+    return NULL;
+}
+
+int nubfs_notify_start(struct nubfs *fs)
+{
+    struct nubfs_notifier *n = calloc(1, sizeof(*n));
+    if (n == NULL)
+        return -ENOMEM;
+    n->fs = fs;
+    pthread_mutex_init(&n->mu, NULL);
+    pthread_cond_init(&n->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->done, &ca);
+    pthread_condattr_destroy(&ca);
+    int rc = pthread_create(&n->th, NULL, run, n);
+    if (rc != 0) {
+        free(n);
+        return -rc;
+    }
+    fs->notifier = n;
+    return 0;
+}
+
+void nubfs_notify_stop(struct nubfs *fs)
+{
+    struct nubfs_notifier *n = fs->notifier;
+    if (n == NULL)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->stop = true;
+    pthread_cond_broadcast(&n->work);
+    pthread_mutex_unlock(&n->mu);
+    pthread_join(n->th, NULL);
+    while (n->head) {
+        struct job *j = n->head;
+        n->head = j->next;
+        free(j);
+    }
+    pthread_cond_destroy(&n->work);
+    pthread_cond_destroy(&n->done);
+    pthread_mutex_destroy(&n->mu);
+    free(n);
+    fs->notifier = NULL;
+}
+
+/* Queues one job (under n->mu); returns its sequence number or 0. */
+static uint64_t queue(struct nubfs_notifier *n, fuse_ino_t parent, const char *name,
+                      fuse_ino_t ino)
+{
+    size_t len = strlen(name);
+    struct job *j = malloc(sizeof(*j) + len + 1);
+    if (j == NULL)
+        return 0;
+    j->next = NULL;
+    j->parent = parent;
+    j->ino = ino;
+    memcpy(j->name, name, len + 1);
+    j->seq = ++n->posted;
+    if (n->tail)
+        n->tail->next = j;
+    else
+        n->head = j;
+    n->tail = j;
+    return j->seq;
+}
+
+/* Waits (bounded) until job `seq` is done. n->mu held. */
+static void wait_for(struct nubfs_notifier *n, uint64_t seq)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += WAIT_MS / 1000;
+    until.tv_nsec += (long)(WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (n->completed < seq) {
+        if (pthread_cond_timedwait(&n->done, &n->mu, &until) == ETIMEDOUT) {
+            nubfs_log("cache invalidation still waiting on a kernel lock after %d ms; "
+                      "answering first (it completes in the background)",
+                      WAIT_MS);
+            break;
+        }
+    }
+}
+
+void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count)
+{
+    struct nubfs_notifier *n = fs->notifier;
+    if (n == NULL || fs->se == NULL || count == 0)
+        return;
+    pthread_mutex_lock(&n->mu);
+    uint64_t last = 0;
+    for (size_t i = 0; i < count; i++) {
+        char hex[33];
+        nub_hash_to_hex(hashes[i], hex);
+        uint64_t s = queue(n, NUBFS_INO_CAPS, hex, nubfs_ino_peek(hashes[i]));
+        if (s)
+            last = s;
+    }
+    pthread_cond_signal(&n->work);
+    if (last)
+        wait_for(n, last);
+    pthread_mutex_unlock(&n->mu);
+}
+
+void nubfs_notify_mount(struct nubfs *fs, const char *name)
+{
+    struct nubfs_notifier *n = fs->notifier;
+    if (n == NULL || fs->se == NULL || name[0] == '\0')
+        return;
+    pthread_mutex_lock(&n->mu);
+    uint64_t s = queue(n, NUBFS_INO_MOUNTS, name, 0);
+    pthread_cond_signal(&n->work);
+    if (s)
+        wait_for(n, s);
+    pthread_mutex_unlock(&n->mu);
+}

@@ -1,0 +1,57 @@
+/* Poison recovery (DESIGN §3): when a guest call crashed the guest, log
+ * why, boot a fresh guest, publish the preloaded files again and re-mount
+ * every package ctl/ holds (the daemon keeps their bytes), so the tree
+ * keeps its content. Also the guest heap level shown by `stats`. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* A package that crashes every fresh guest is dropped by the re-mount;
+ * this bounds the reboots one recovery may take. */
+#define RECOVER_ATTEMPTS 3
+
+void nubfs_heap_refresh(struct nubfs *fs)
+{
+    struct nub_call c = {.op = NUB_OP_STATS};
+    if (nub_sandbox_call(fs->sb, &c) == 0 && c.status == NUB_ST_OK) {
+        __atomic_store_n(&fs->heap_used, c.ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_total, c.ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_gen, c.ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
+    }
+}
+
+int nubfs_recover_locked(struct nubfs *fs)
+{
+    pthread_mutex_lock(&fs->recover_mu);
+    int rc = 0;
+    for (int attempt = 0; attempt < RECOVER_ATTEMPTS && nub_sandbox_poisoned(fs->sb); attempt++) {
+        nubfs_log("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
+        char err[256] = "";
+        rc = nub_sandbox_reboot(fs->sb, err, sizeof(err));
+        if (rc != 0) {
+            nubfs_log("reboot failed: %s", err[0] ? err : strerror(-rc));
+            break;
+        }
+        nubfs_log("guest rebooted");
+        rc = nubfs_republish(fs);
+        if (nub_sandbox_poisoned(fs->sb))
+            continue;
+        nubfs_remount_all(fs);
+    }
+    if (nub_sandbox_poisoned(fs->sb)) {
+        nubfs_log("guest still poisoned after recovery: %s", nub_sandbox_poison_reason(fs->sb));
+        rc = -EIO;
+    }
+    pthread_mutex_unlock(&fs->recover_mu);
+    nubfs_heap_refresh(fs);
+    return rc;
+}
+
+int nubfs_recover(struct nubfs *fs)
+{
+    pthread_mutex_lock(&fs->change_mu);
+    int rc = nubfs_recover_locked(fs);
+    pthread_mutex_unlock(&fs->change_mu);
+    return rc;
+}
