@@ -100,11 +100,8 @@ void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off
     static const char *const dots[2] = {".", ".."};
     for (off_t i = off < 0 ? 0 : off; i < 2; i++) {
         nubfs_dir_attr(fs, i == 0 ? NUBFS_INO_CAPS : NUBFS_INO_ROOT, &e.attr);
-        size_t n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, dots[i], &e, i + 1)
-                        : fuse_add_direntry(req, buf + used, size - used, dots[i], &e.attr, i + 1);
-        if (n > size - used)
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, dots[i], &e, i + 1))
             goto out;
-        used += n;
     }
 
     struct nub_reader r;
@@ -123,26 +120,20 @@ void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off
         rc = 0;
         char name[33];
         nub_hash_to_hex(c.hash, name);
-        size_t n;
         if (plus) {
             uint64_t ino;
             if (nubfs_ino_ref(c.hash, &ino) != 0)
                 continue; /* unnamable (inode probe exhausted): skip it */
             cap_entry(fs, ino, &c, &e);
-            n = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
-                                       (off_t)(cursor + 2));
-            if (n > size - used)
-                nubfs_ino_forget(ino, 1); /* not sent: give the reference back */
         } else {
             nubfs_file_attr(fs, nubfs_ino_peek(c.hash), c.len, &e.attr);
-            n = fuse_add_direntry(req, buf + used, size - used, name, &e.attr,
-                                  (off_t)(cursor + 2));
         }
-        if (n > size - used) {
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, name, &e, (off_t)(cursor + 2))) {
+            if (plus)
+                nubfs_ino_forget(e.ino, 1); /* not sent: give the reference back */
             cursor = before;
             break;
         }
-        used += n;
     }
     nubfs_reader_end(fs);
     if (rc < 0 && used == 0) {

@@ -78,9 +78,8 @@ void nubfs_ctl_lock(struct nubfs *fs);
 void nubfs_ctl_unlock(struct nubfs *fs);
 struct nubfs_ctl_entry *nubfs_ctl_by_name(struct nubfs *fs, const char *name);
 struct nubfs_ctl_entry *nubfs_ctl_by_id(struct nubfs *fs, uint64_t id);
-/* The mounted, linked entry with this mount serial / package name. */
+/* The mounted, linked entry with this mount serial. */
 struct nubfs_ctl_entry *nubfs_ctl_by_mseq(struct nubfs *fs, uint64_t mseq);
-struct nubfs_ctl_entry *nubfs_ctl_by_mount_name(struct nubfs *fs, const char *pkgname);
 /* A new linked entry; NULL with *err (-ENOSPC, -ENOMEM). */
 struct nubfs_ctl_entry *nubfs_ctl_new(struct nubfs *fs, const char *name, mode_t mode, uid_t uid,
                                       gid_t gid, int *err);

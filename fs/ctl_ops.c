@@ -64,8 +64,9 @@ static void touch(struct timespec *a, struct timespec *b)
         *b = *a;
 }
 
-/* Starts a staging buffer holding the current content (for a write that
- * does not begin with truncation). ctl lock held. */
+/* Starts a staging buffer: empty (create, truncation), or holding the
+ * current content for a write that does not begin with truncation (kept
+ * if one is already staged). ctl lock held. */
 static int stage_begin(struct nubfs *fs, struct nubfs_ctl_entry *e, bool empty)
 {
     if (e->stage != NULL && !empty)
@@ -164,6 +165,34 @@ static int open_entry(fuse_req_t req, struct nubfs *fs, struct nubfs_ctl_entry *
     return 0;
 }
 
+/* A name ctl/ does not take: logged, so a failing cp can be explained. */
+static bool bad_name(const char *name)
+{
+    if (nubfs_ctl_name_kind(name) != NUBFS_CTL_NAME_BAD)
+        return false;
+    nubfs_log("ctl: refused file name \"%.80s\": want <name>.rvf (name up to %u bytes) or a "
+              "dot-file",
+              name, NUBFS_PKG_NAME_MAX);
+    return true;
+}
+
+/* A new entry for create or mknod, owned by the caller and staging an
+ * empty file; NULL with *rc set. ctl lock held. */
+static struct nubfs_ctl_entry *new_staged(fuse_req_t req, struct nubfs *fs, const char *name,
+                                          mode_t mode, int *rc)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct nubfs_ctl_entry *e = nubfs_ctl_new(fs, name, mode, ctx->uid, ctx->gid, rc);
+    if (e == NULL)
+        return NULL;
+    *rc = stage_begin(fs, e, true);
+    if (*rc != 0) {
+        nubfs_ctl_remove(fs, e);
+        return NULL;
+    }
+    return e;
+}
+
 void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
@@ -171,14 +200,10 @@ void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t
         fuse_reply_err(req, EACCES);
         return;
     }
-    if (nubfs_ctl_name_kind(name) == NUBFS_CTL_NAME_BAD) {
-        nubfs_log("ctl: refused file name \"%.80s\": want <name>.rvf (name up to %u bytes) or a "
-                  "dot-file",
-                  name, NUBFS_PKG_NAME_MAX);
+    if (bad_name(name)) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
     struct fuse_entry_param ep;
     int rc = 0;
     nubfs_ctl_lock(fs);
@@ -188,18 +213,10 @@ void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t
             rc = -EEXIST;
         else
             rc = open_entry(req, fs, e, fi);
-    } else {
-        e = nubfs_ctl_new(fs, name, mode, ctx->uid, ctx->gid, &rc);
-        if (e != NULL) {
-            rc = stage_begin(fs, e, true);
-            if (rc == 0) {
-                e->opens++;
-                fi->fh = e->id;
-                fi->direct_io = 1;
-            } else {
-                nubfs_ctl_remove(fs, e);
-            }
-        }
+    } else if ((e = new_staged(req, fs, name, mode, &rc)) != NULL) {
+        e->opens++;
+        fi->fh = e->id;
+        fi->direct_io = 1;
     }
     if (rc == 0)
         entry_of(e, &ep);
@@ -225,25 +242,18 @@ void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t 
         fuse_reply_err(req, EPERM);
         return;
     }
-    if (nubfs_ctl_name_kind(name) == NUBFS_CTL_NAME_BAD) {
+    if (bad_name(name)) {
         fuse_reply_err(req, EINVAL);
         return;
     }
-    const struct fuse_ctx *ctx = fuse_req_ctx(req);
     struct fuse_entry_param ep;
     int rc = 0;
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
-    if (e != NULL) {
+    if (e != NULL)
         rc = -EEXIST;
-    } else if ((e = nubfs_ctl_new(fs, name, mode, ctx->uid, ctx->gid, &rc)) != NULL) {
-        rc = stage_begin(fs, e, true);
-        if (rc == 0) {
-            entry_of(e, &ep);
-        } else {
-            nubfs_ctl_remove(fs, e);
-        }
-    }
+    else if ((e = new_staged(req, fs, name, mode, &rc)) != NULL)
+        entry_of(e, &ep);
     nubfs_ctl_unlock(fs);
     if (rc != 0)
         fuse_reply_err(req, -rc);
@@ -288,6 +298,8 @@ void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t siz
     nubfs_buf_unref(b);
 }
 
+/* Writes land in the staging buffer by offset (any order; holes read as
+ * zero). A write past max_package marks the file EFBIG for its flush. */
 void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *data,
                      size_t size, off_t off)
 {
@@ -405,6 +417,8 @@ void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
     fuse_reply_err(req, 0);
 }
 
+/* chmod, chown, utimes and truncate, for the daemon's user only. A new
+ * size is content: staged, and mounted by the next flush. */
 void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
                        int to_set)
 {

@@ -181,21 +181,6 @@ struct nubfs_ctl_entry *nubfs_ctl_by_mseq(struct nubfs *fs, uint64_t mseq)
     return NULL;
 }
 
-struct nubfs_ctl_entry *nubfs_ctl_by_mount_name(struct nubfs *fs, const char *pkgname)
-{
-    struct nubfs_ctl_table *t = fs->ctl;
-    char m[NUBFS_PKG_NAME_MAX + 1];
-    for (size_t i = 0; i < t->n; i++) {
-        struct nubfs_ctl_entry *e = t->v[i];
-        if (!e->linked || e->handle == 0)
-            continue;
-        nubfs_ctl_mount_name(e->name, m);
-        if (strcmp(m, pkgname) == 0)
-            return e;
-    }
-    return NULL;
-}
-
 struct nubfs_ctl_entry *nubfs_ctl_new(struct nubfs *fs, const char *name, mode_t mode, uid_t uid,
                                       gid_t gid, int *err)
 {

@@ -34,6 +34,7 @@ void nubfs_log_stop_stderr(void)
     openlog("nubfs", LOG_PID, LOG_DAEMON);
 }
 
+/* Adds a timestamped line to the recent-events ring (the `log` file). */
 static void append(const char *msg)
 {
     struct timespec ts;

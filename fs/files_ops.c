@@ -59,6 +59,22 @@ void nubfs_snapshot_open(fuse_req_t req, char *data, size_t len, struct fuse_fil
         nubfs_files_release(fi);
 }
 
+char *nubfs_text_file(char *s, size_t *len)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *out = realloc(s, n + 2);
+    if (out == NULL) {
+        free(s);
+        return NULL;
+    }
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *len = n + 1;
+    return out;
+}
+
 void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     size_t len = 0;

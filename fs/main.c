@@ -4,7 +4,6 @@
 #include "nubfs.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "ctl.h"
 #include "daemon.h"
+#include "elf_load.h"
 #include "preflight.h"
 
 #ifndef NUBFS_VERSION
@@ -22,43 +22,6 @@
 
 static struct nubfs g_fs = {.recover_mu = PTHREAD_MUTEX_INITIALIZER,
                             .change_mu = PTHREAD_MUTEX_INITIALIZER};
-
-/* Reads the whole kernel file; 0 or -errno. */
-static int read_file(const char *path, void **data, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > (off_t)(64 << 20)) {
-        int e = errno ? -errno : -EINVAL;
-        close(fd);
-        return S_ISREG(st.st_mode) ? -EFBIG : e;
-    }
-    size_t n = (size_t)st.st_size, at = 0;
-    char *buf = malloc(n);
-    if (buf == NULL) {
-        close(fd);
-        return -ENOMEM;
-    }
-    while (at < n) {
-        ssize_t r = read(fd, buf + at, n - at);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            int e = r < 0 ? -errno : -EIO;
-            free(buf);
-            close(fd);
-            return e;
-        }
-        at += (size_t)r;
-    }
-    close(fd);
-    *data = buf;
-    *size = n;
-    return 0;
-}
 
 /* Adds "-o fsname=...,subtype=nubfs" unless the user named them. */
 static void add_names(struct fuse_args *args, const char *source)
@@ -80,6 +43,8 @@ static void add_names(struct fuse_args *args, const char *source)
         fuse_opt_add_arg(args, "-osubtype=nubfs");
 }
 
+/* Creates the sandbox from the options; the exit code for main (a KVM
+ * that is missing or not ours to use gets NUBFS_EXIT_NODEV). */
 static int boot(struct nubfs *fs)
 {
     char err[512] = "";
@@ -103,6 +68,8 @@ static int boot(struct nubfs *fs)
     return 0;
 }
 
+/* Mounts, tells the waiting parent we are up (ready_fd), and runs the
+ * FUSE loop until unmount or a signal; then unmounts. */
 static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_opts *co,
                  int ready_fd)
 {
@@ -200,9 +167,9 @@ int main(int argc, char *argv[])
         goto out;
     }
     if (fs->opts.kernel != NULL) {
-        int rc = read_file(fs->opts.kernel, &kernel, &fs->sb_opts.kernel_size);
-        if (rc != 0) {
-            fprintf(stderr, "nubfs: kernel=%s: %s\n", fs->opts.kernel, strerror(-rc));
+        if (nub_elf_read_file(fs->opts.kernel, &kernel, &fs->sb_opts.kernel_size, err,
+                              sizeof(err)) != 0) {
+            fprintf(stderr, "%s\n", err);
             ret = NUBFS_EXIT_FAIL;
             goto out;
         }

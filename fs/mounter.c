@@ -28,6 +28,9 @@ static void crash_hook(void *ctx, struct nub_sandbox *sb, nub_gpa gpa)
     nub_sandbox_call_locked(sb, &c);
 }
 
+/* The mount options for one package: the daemon's limits (0 keeps the
+ * default), allow_unsigned, and the test hooks (failing step, crash) when
+ * test_ops is on. */
 static void mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
                        struct nub_mount_opts *o)
 {
@@ -111,6 +114,43 @@ static void log_times(const char *what, const char *ctlname, const struct nub_mo
               ms(t->total_ns));
 }
 
+/* What a mounted entry holds for its package. */
+struct mounted {
+    struct nubfs_buf *pkg;
+    uint8_t (*caps)[16];
+    uint32_t ncaps;
+};
+
+/* Takes the package out of e: it is no longer mounted. ctl lock held. */
+static struct mounted take_mounted(struct nubfs_ctl_entry *e)
+{
+    struct mounted m = {.pkg = e->pkg, .caps = e->caps, .ncaps = e->ncaps};
+    e->pkg = NULL;
+    e->caps = NULL;
+    e->ncaps = 0;
+    e->handle = 0;
+    return m;
+}
+
+/* After the package of ctl/<ctlname> left the guest (or was replaced):
+ * the kernel forgets its caps that left the directory and its mounts/
+ * tree, and what the entry held is freed. */
+static void drop_mounted(struct nubfs *fs, const char *ctlname, struct mounted *m)
+{
+    forget_gone_caps(fs, m->caps, m->ncaps);
+    char mname[NUBFS_PKG_NAME_MAX + 1];
+    nubfs_ctl_mount_name(ctlname, mname);
+    nubfs_notify_mount(fs, mname);
+    free(m->caps);
+    nubfs_buf_unref(m->pkg);
+}
+
+static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub_unmount_result *ur)
+{
+    nubfs_log("unmounted %s (handle %llu): %u caps removed, %.2f ms", ctlname,
+              (unsigned long long)handle, ur->caps_removed, ms(ur->call_ns));
+}
+
 /* Unmounts a handle the daemon no longer shows; a crashed guest is
  * recovered (and then holds nothing of it). */
 static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handle)
@@ -119,8 +159,7 @@ static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handl
     int r = nub_unmount_package(fs->sb, handle, &ur);
     if (r == 0) {
         fs->mc.unmounts++;
-        nubfs_log("unmounted %s (handle %llu): %u caps removed, %.2f ms", ctlname,
-                  (unsigned long long)handle, ur.caps_removed, ms(ur.call_ns));
+        log_unmounted(ctlname, handle, &ur);
     } else if (r == -ENOENT) {
         nubfs_log("unmount %s: handle %llu was already gone", ctlname, (unsigned long long)handle);
     } else {
@@ -159,9 +198,7 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
 
     nubfs_ctl_lock(fs);
     uint64_t old_handle = e->handle;
-    struct nubfs_buf *old_pkg = e->pkg;
-    uint8_t(*old_caps)[16] = e->caps;
-    uint32_t old_ncaps = e->ncaps;
+    struct mounted old = take_mounted(e);
     char old_name[NAME_MAX + 1];
     snprintf(old_name, sizeof(old_name), "%s", e->name);
     e->pkg = nubfs_buf_ref(buf);
@@ -187,17 +224,12 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     log_times("mounted", ctlname, res, receive_ns);
     free(res);
 
-    char mname[NUBFS_PKG_NAME_MAX + 1];
     if (old_handle != 0) {
         /* Replace: the new package is mounted, now the old one goes. */
         fs->mc.replaces++;
         unmount_handle(fs, old_name, old_handle);
-        forget_gone_caps(fs, old_caps, old_ncaps);
     }
-    nubfs_ctl_mount_name(old_name, mname);
-    nubfs_notify_mount(fs, mname); /* a replaced package's tree, or a stale one */
-    free(old_caps);
-    nubfs_buf_unref(old_pkg);
+    drop_mounted(fs, old_name, &old); /* a replaced package's tree, or a stale one */
     nubfs_heap_refresh(fs);
     return 0;
 }
@@ -218,13 +250,7 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
         return r;
     }
     nubfs_ctl_lock(fs);
-    struct nubfs_buf *pkg = e->pkg;
-    uint8_t(*caps)[16] = e->caps;
-    uint32_t ncaps = e->ncaps;
-    e->pkg = NULL;
-    e->handle = 0;
-    e->caps = NULL;
-    e->ncaps = 0;
+    struct mounted m = take_mounted(e);
     nubfs_ctl_unlock(fs);
     fs->mc.unmounts++;
     if (r == -EIO) {
@@ -233,15 +259,9 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
         nubfs_log("unmount %s: %s; recovering", name, ur.reason);
         nubfs_recover_locked(fs);
     } else {
-        nubfs_log("unmounted %s (handle %llu): %u caps removed, %.2f ms", name,
-                  (unsigned long long)handle, ur.caps_removed, ms(ur.call_ns));
+        log_unmounted(name, handle, &ur);
     }
-    forget_gone_caps(fs, caps, ncaps);
-    char mname[NUBFS_PKG_NAME_MAX + 1];
-    nubfs_ctl_mount_name(name, mname);
-    nubfs_notify_mount(fs, mname);
-    free(caps);
-    nubfs_buf_unref(pkg);
+    drop_mounted(fs, name, &m);
     nubfs_heap_refresh(fs);
     return 0;
 }
@@ -291,8 +311,7 @@ void nubfs_remount_all(struct nubfs *fs)
                     : -ENOMEM;
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;
-        uint8_t(*caps)[16] = NULL;
-        uint32_t ncaps = 0;
+        struct mounted gone = {0};
         if (r == 0) {
             e->handle = res->handle;
             e->res.handle = res->handle;
@@ -300,13 +319,7 @@ void nubfs_remount_all(struct nubfs *fs)
             ok++;
         } else {
             /* It cannot come back: it leaves ctl/ and its caps go. */
-            caps = e->caps;
-            ncaps = e->ncaps;
-            e->caps = NULL;
-            e->ncaps = 0;
-            e->handle = 0;
-            nubfs_buf_unref(e->pkg);
-            e->pkg = NULL;
+            gone = take_mounted(e);
             nubfs_ctl_remove(fs, e);
         }
         nubfs_ctl_unlock(fs);
@@ -316,11 +329,7 @@ void nubfs_remount_all(struct nubfs *fs)
             fs->mc.remount_failures++;
             nubfs_log("re-mount %s failed, dropped: %s (%s)", v[i].name, res ? res->reason : "",
                       strerror(-r));
-            forget_gone_caps(fs, caps, ncaps);
-            char mname[NUBFS_PKG_NAME_MAX + 1];
-            nubfs_ctl_mount_name(v[i].name, mname);
-            nubfs_notify_mount(fs, mname);
-            free(caps);
+            drop_mounted(fs, v[i].name, &gone);
         }
         nubfs_buf_unref(v[i].buf);
         if (r == -EIO) {

@@ -41,8 +41,8 @@ static inline uint32_t mnt_idx(fuse_ino_t ino)
 }
 
 /* One mounted package as seen now: the daemon's facts (copied from its
- * ctl/ entry) and the guest's mount record. view_begin takes the sandbox
- * read lock (held even on failure; view_end drops it). */
+ * ctl/ entry) and the guest's mount record. mview_begin takes the sandbox
+ * read lock (held even on failure; mview_end drops it). */
 struct mview {
     uint64_t mseq;
     char ctlname[NAME_MAX + 1];

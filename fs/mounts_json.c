@@ -9,31 +9,19 @@
 #include <string.h>
 #include <time.h>
 
+/* Serialises j (consumed) as an indented JSON file. NULL with
+ * *err = -ENOMEM (also when j is NULL: building it ran out of memory). */
 static char *finish(json_t *j, size_t *len, int *err)
 {
-    if (j == NULL) {
-        *err = -ENOMEM;
-        return NULL;
-    }
-    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = j != NULL ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(j);
-    if (s == NULL) {
+    char *out = nubfs_text_file(s, len);
+    if (out == NULL)
         *err = -ENOMEM;
-        return NULL;
-    }
-    size_t n = strlen(s);
-    char *out = realloc(s, n + 2);
-    if (out == NULL) {
-        free(s);
-        *err = -ENOMEM;
-        return NULL;
-    }
-    out[n] = '\n';
-    out[n + 1] = '\0';
-    *len = n + 1;
     return out;
 }
 
+/* Lowercase hex of up to 32 bytes (hashes, the signer key). */
 static json_t *hex(const uint8_t *b, size_t n)
 {
     char s[2 * 32 + 1];
@@ -56,9 +44,20 @@ static bool all_zero(const uint8_t *b, size_t n)
     return true;
 }
 
+/* JSON integers are signed 64-bit: a guest value never becomes negative. */
 static json_t *num(uint64_t v)
 {
     return json_integer((json_int_t)(v & INT64_MAX));
+}
+
+/* Drops a half-built document and the component list: a record failed
+ * its checks, so the file reads as EIO. */
+static char *fail_io(json_t *doc, struct nub_mount_component *c, int *err)
+{
+    json_decref(doc);
+    free(c);
+    *err = -EIO;
+    return NULL;
 }
 
 /* The mount's components (names for queues, tasks, grants). */
@@ -132,10 +131,7 @@ char *mnt_json_tasks(const struct mview *v, size_t *len, int *err)
     for (uint32_t i = 0; a != NULL && i < v->m.ntasks; i++) {
         if (nub_mount_reader_tasks(&v->mr, &v->m, i, 1, &t) != 0 ||
             t.component >= v->m.ncomponents) {
-            json_decref(a);
-            free(c);
-            *err = -EIO;
-            return NULL;
+            return fail_io(a, c, err);
         }
         json_t *o = json_object();
         json_object_set_new(o, "entry", json_string(t.entry));
@@ -160,10 +156,7 @@ char *mnt_json_queues(const struct mview *v, size_t *len, int *err)
         if (nub_mount_reader_queues(&v->mr, &v->m, i, 1, &q) != 0 ||
             q.src >= v->m.ncomponents || q.dst >= v->m.ncomponents ||
             nub_mount_reader_ring(&v->mr, &q, &ring) != 0) {
-            json_decref(a);
-            free(c);
-            *err = -EIO;
-            return NULL;
+            return fail_io(a, c, err);
         }
         json_t *o = json_object();
         json_object_set_new(o, "index", num(i));
@@ -212,9 +205,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
     uint32_t first, n;
     if (comp >= v->m.ncomponents ||
         nub_mount_reader_component_grants(&v->m, &c[comp], &first, &n) != 0) {
-        free(c);
-        *err = -EIO;
-        return NULL;
+        return fail_io(NULL, c, err);
     }
     static const char *const rights[] = {"read", "write", "grant", "revoke", "execute"};
     json_t *a = json_array();
@@ -223,10 +214,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
         json_t *obj = NULL;
         if (nub_mount_reader_grants(&v->mr, &v->m, first + i, 1, &g) != 0 ||
             (obj = object_name(v, c, &g)) == NULL) {
-            json_decref(a);
-            free(c);
-            *err = -EIO;
-            return NULL;
+            return fail_io(a, c, err);
         }
         json_t *o = json_object();
         json_object_set_new(o, "object", obj);
@@ -253,9 +241,7 @@ char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err
     for (uint32_t i = 0; a != NULL && i < c.nentries; i++) {
         struct nub_mount_task t;
         if (nub_mount_reader_tasks(&v->mr, &v->m, c.first_task + i, 1, &t) != 0) {
-            json_decref(a);
-            *err = -EIO;
-            return NULL;
+            return fail_io(a, NULL, err);
         }
         json_array_append_new(a, json_string(t.entry));
     }

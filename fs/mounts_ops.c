@@ -58,7 +58,38 @@ struct child {
     fuse_ino_t ino;
 };
 
-/* The children of directory ino (malloc'd). 0, -ENOENT, -ENOTDIR, -EIO. */
+struct fixed_child {
+    const char *name;
+    unsigned kind;
+};
+
+#define NFIXED(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The fixed children of a mount's or a component's directory (malloc'd,
+ * *k of them); NULL without memory. */
+static struct child *fixed_children(const struct fixed_child *t, size_t n, uint64_t seq,
+                                    uint32_t idx, size_t *k)
+{
+    struct child *c = calloc(n, sizeof(*c));
+    for (size_t i = 0; c != NULL && i < n; i++) {
+        snprintf(c[i].name, sizeof(c[i].name), "%s", t[i].name);
+        c[i].ino = mnt_ino(seq, t[i].kind, idx);
+    }
+    *k = c != NULL ? n : 0;
+    return c;
+}
+
+/* Appends a child named by the guest, unless the name cannot be a file name. */
+static void add_named(struct child *c, size_t *k, const char *name, fuse_ino_t ino)
+{
+    if (!usable(name))
+        return;
+    snprintf(c[*k].name, sizeof(c[*k].name), "%s", name);
+    c[(*k)++].ino = ino;
+}
+
+/* The children of directory ino (malloc'd). 0, -ENOENT, -ENOTDIR, -EIO,
+ * -ENOMEM. */
 static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t *n)
 {
     *out = NULL;
@@ -84,15 +115,13 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
     uint64_t seq = mnt_seq(ino);
     unsigned kind = mnt_kind(ino);
     uint32_t idx = mnt_idx(ino);
-    static const struct {
-        const char *name;
-        unsigned kind;
-    } top[] = {{"info", MK_INFO},
-               {"components", MK_COMPS},
-               {"regions", MK_REGIONS},
-               {"queues", MK_QUEUES},
-               {"tasks", MK_TASKS}},
-      comp[] = {{"module", MK_MODULE}, {"grants", MK_GRANTS}, {"entry", MK_ENTRY}};
+    static const struct fixed_child top[] = {{"info", MK_INFO},
+                                             {"components", MK_COMPS},
+                                             {"regions", MK_REGIONS},
+                                             {"queues", MK_QUEUES},
+                                             {"tasks", MK_TASKS}};
+    static const struct fixed_child comp[] = {
+        {"module", MK_MODULE}, {"grants", MK_GRANTS}, {"entry", MK_ENTRY}};
     if (kind != MK_MDIR && kind != MK_COMPS && kind != MK_REGIONS && kind != MK_COMP)
         return -ENOTDIR;
     struct mview v;
@@ -100,46 +129,33 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
     struct child *c = NULL;
     size_t k = 0;
     if (rc == 0 && kind == MK_MDIR) {
-        c = calloc(5, sizeof(*c));
-        for (size_t i = 0; c && i < 5; i++) {
-            snprintf(c[k].name, sizeof(c[k].name), "%s", top[i].name);
-            c[k++].ino = mnt_ino(seq, top[i].kind, 0);
-        }
+        c = fixed_children(top, NFIXED(top), seq, 0, &k);
     } else if (rc == 0 && kind == MK_COMP) {
-        if (idx >= v.m.ncomponents) {
+        if (idx >= v.m.ncomponents)
             rc = -ENOENT;
-        } else {
-            c = calloc(3, sizeof(*c));
-            for (size_t i = 0; c && i < 3; i++) {
-                snprintf(c[k].name, sizeof(c[k].name), "%s", comp[i].name);
-                c[k++].ino = mnt_ino(seq, comp[i].kind, idx);
-            }
-        }
+        else
+            c = fixed_children(comp, NFIXED(comp), seq, idx, &k);
     } else if (rc == 0 && kind == MK_COMPS) {
         uint32_t cnt = v.m.ncomponents;
         struct nub_mount_component *a = calloc(cnt ? cnt : 1, sizeof(*a));
         c = calloc(cnt ? cnt : 1, sizeof(*c));
-        if (a && c && cnt && nub_mount_reader_components(&v.mr, &v.m, 0, cnt, a) != 0)
+        if (a == NULL)
+            rc = -ENOMEM;
+        else if (c && cnt && nub_mount_reader_components(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
-        for (uint32_t i = 0; rc == 0 && a && c && i < cnt; i++) {
-            if (!usable(a[i].name))
-                continue;
-            snprintf(c[k].name, sizeof(c[k].name), "%s", a[i].name);
-            c[k++].ino = mnt_ino(seq, MK_COMP, i);
-        }
+        for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
+            add_named(c, &k, a[i].name, mnt_ino(seq, MK_COMP, i));
         free(a);
     } else if (rc == 0 && kind == MK_REGIONS) {
         uint32_t cnt = v.m.nregions;
         struct nub_mount_region *a = calloc(cnt ? cnt : 1, sizeof(*a));
         c = calloc(cnt ? cnt : 1, sizeof(*c));
-        if (a && c && cnt && nub_mount_reader_regions(&v.mr, &v.m, 0, cnt, a) != 0)
+        if (a == NULL)
+            rc = -ENOMEM;
+        else if (c && cnt && nub_mount_reader_regions(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
-        for (uint32_t i = 0; rc == 0 && a && c && i < cnt; i++) {
-            if (!usable(a[i].name))
-                continue;
-            snprintf(c[k].name, sizeof(c[k].name), "%s", a[i].name);
-            c[k++].ino = mnt_ino(seq, MK_REGION, i);
-        }
+        for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
+            add_named(c, &k, a[i].name, mnt_ino(seq, MK_REGION, i));
         free(a);
     }
     mview_end(fs);

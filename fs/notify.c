@@ -48,6 +48,8 @@ struct nubfs_notifier {
     struct nubfs *fs;
 };
 
+/* The helper thread: runs queued invalidations in order, holding no lock
+ * while it notifies, and wakes the waiters as each completes. */
 static void *run(void *arg)
 {
     struct nubfs_notifier *n = arg;

@@ -207,6 +207,9 @@ void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
                       struct fuse_file_info *fi);
 /* Opens a snapshot of data[0, len) (takes ownership of the malloc'd data). */
 void nubfs_snapshot_open(fuse_req_t req, char *data, size_t len, struct fuse_file_info *fi);
+/* s (malloc'd text, consumed) with the newline a text file ends in; *len
+ * gets its length. NULL if s is NULL or without memory. */
+char *nubfs_text_file(char *s, size_t *len);
 void nubfs_files_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
 void nubfs_files_release(struct fuse_file_info *fi);
 

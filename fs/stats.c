@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
 
 static json_t *ms(uint64_t ns)
 {
@@ -89,17 +87,5 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
 
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(o);
-    if (s == NULL)
-        return NULL;
-    /* Text files end in a newline. */
-    size_t n = strlen(s);
-    char *out = malloc(n + 2);
-    if (out != NULL) {
-        memcpy(out, s, n);
-        out[n] = '\n';
-        out[n + 1] = '\0';
-        *len = n + 1;
-    }
-    free(s);
-    return out;
+    return nubfs_text_file(s, len);
 }

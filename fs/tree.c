@@ -236,18 +236,9 @@ static void root_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t of
         struct fuse_entry_param e = {.attr_timeout = NUBFS_DIR_TIMEOUT,
                                      .entry_timeout = NUBFS_DIR_TIMEOUT};
         fixed_attr(fs, all[i].ino, &e.attr);
-        size_t n;
-        if (plus) {
-            e.ino = i < 2 ? 0 : all[i].ino; /* ino 0: no lookup taken for . and .. */
-            n = fuse_add_direntry_plus(req, buf + used, size - used, all[i].name, &e,
-                                       (off_t)i + 1);
-        } else {
-            n = fuse_add_direntry(req, buf + used, size - used, all[i].name, &e.attr,
-                                  (off_t)i + 1);
-        }
-        if (n > size - used)
+        e.ino = i < 2 ? 0 : all[i].ino; /* ino 0: no lookup taken for . and .. */
+        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, all[i].name, &e, (off_t)i + 1))
             break;
-        used += n;
     }
     fuse_reply_buf(req, buf, used);
     free(buf);

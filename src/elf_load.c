@@ -6,16 +6,16 @@
 #include "elf_load.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "errbuf.h"
+#include "file_util.h"
 #include "nub/abi.h"
 
 #define MAX_KERNEL_FILE (64u << 20)
@@ -65,6 +65,10 @@ static int check_ident(const uint8_t *p, size_t size, char *err, size_t errlen)
     return 0;
 }
 
+/* Collects the PT_LOAD segments. Each must lie inside the file, be
+ * identity-mapped (vaddr == paddr: the guest runs on identity page tables),
+ * sit above the host-built page tables, fit in guest RAM and not overlap
+ * another; the entry point must be in an executable one. */
 static int parse_segments(Elf *e, const GElf_Ehdr *eh, size_t size, uint64_t mem_size,
                           struct nub_elf_image *img, char *err, size_t errlen)
 {
@@ -306,51 +310,23 @@ int nub_elf_load(const struct nub_elf_image *img, const struct nub_guest_mem *gm
 
 int nub_elf_read_file(const char *path, void **data, size_t *size, char *err, size_t errlen)
 {
-    *data = NULL;
-    *size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "nubfs: kernel=%s: %s", path, strerror(e));
-        return -e;
+    uint8_t *buf;
+    char why[PATH_MAX + 128];
+    int r = nub_read_file(path, MAX_KERNEL_FILE, &buf, size, NULL, why, sizeof(why));
+    if (r == 0 && *size == 0) {
+        free(buf);
+        r = -EINVAL;
     }
-    struct stat st;
-    int r = 0;
-    uint8_t *buf = NULL;
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        snprintf(err, errlen, "nubfs: kernel=%s: %s", path, strerror(-r));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > MAX_KERNEL_FILE) {
+    /* Not a file a kernel could be in: the same answer as a bad ELF. */
+    if (r == -EINVAL || r == -EFBIG) {
         r = -ENOEXEC;
-        snprintf(err, errlen, "nubfs: kernel=%s: not a regular file of 1 byte to %u MiB", path,
-                 MAX_KERNEL_FILE >> 20);
-        goto out;
+        nub_set_err(err, errlen, "nubfs: kernel=%s: not a regular file of 1 byte to %u MiB", path,
+                    MAX_KERNEL_FILE >> 20);
+    } else if (r < 0) {
+        nub_set_err(err, errlen, "nubfs: kernel=%s", why);
     }
-    buf = malloc((size_t)st.st_size);
-    if (buf == NULL) {
-        r = -ENOMEM;
-        snprintf(err, errlen, "nubfs: kernel=%s: out of memory", path);
-        goto out;
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            r = n < 0 ? -errno : -EIO;
-            snprintf(err, errlen, "nubfs: kernel=%s: read failed: %s", path, strerror(-r));
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    *data = buf;
-    *size = got;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
+    *data = r == 0 ? buf : NULL;
+    if (r < 0)
+        *size = 0;
     return r;
 }

@@ -43,7 +43,9 @@ int nub_elf_parse(const void *data, size_t size, uint64_t mem_size, struct nub_e
  * (memsz beyond filesz). Only for an image nub_elf_parse accepted. */
 int nub_elf_load(const struct nub_elf_image *img, const struct nub_guest_mem *gm);
 
-/* Reads a whole kernel file (at most 64 MiB) into a malloc'd buffer. */
+/* Reads a whole kernel file (1 byte to 64 MiB) into a malloc'd buffer, as
+ * nubfs -o kernel=PATH does. 0, or -errno (-ENOEXEC: not a regular file of
+ * that size) with "nubfs: kernel=PATH: reason" in err. */
 int nub_elf_read_file(const char *path, void **data, size_t *size, char *err, size_t errlen);
 
 #endif /* NUB_ELF_LOAD_H */

@@ -147,6 +147,8 @@ static void piece_write(const struct nub_gm_region *r, uint64_t roff, size_t don
     memcpy(r->host + roff, (const uint8_t *)ctx + done, n);
 }
 
+/* Zeroes one piece; whole pages of a memfd-backed region are punched
+ * out instead, so zeroing a large range also gives the memory back. */
 static void piece_zero(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
                        void *ctx)
 {
@@ -178,6 +180,26 @@ int nub_gm_read(const struct nub_guest_mem *gm, nub_gpa gpa, void *dst, size_t l
 int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, size_t len)
 {
     return walk(gm, gpa, len, piece_write, (void *)src);
+}
+
+struct compare_ctx {
+    const uint8_t *data;
+    int differs;
+};
+
+static void piece_compare(const struct nub_gm_region *r, uint64_t roff, size_t done, size_t n,
+                          void *ctx)
+{
+    struct compare_ctx *c = ctx;
+    if (!c->differs && memcmp(r->host + roff, c->data + done, n) != 0)
+        c->differs = 1;
+}
+
+int nub_gm_compare(const struct nub_guest_mem *gm, nub_gpa gpa, const void *data, uint64_t len)
+{
+    struct compare_ctx c = {.data = data, .differs = 0};
+    int r = walk(gm, gpa, len, piece_compare, &c);
+    return r != 0 ? r : c.differs;
 }
 
 int nub_gm_zero(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)

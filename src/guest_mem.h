@@ -56,6 +56,11 @@ bool nub_gm_checked_offset(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t
 int nub_gm_read(const struct nub_guest_mem *gm, nub_gpa gpa, void *dst, size_t len);
 int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, size_t len);
 
+/* Compares guest [gpa, gpa+len) with data, region by region, without a
+ * copy: 0 if equal, 1 if they differ, -EFAULT if the range is not all guest
+ * memory. The caller keeps the guest from running meanwhile. */
+int nub_gm_compare(const struct nub_guest_mem *gm, nub_gpa gpa, const void *data, uint64_t len);
+
 /* Zero a guest range (punches a hole in the backing fd when whole pages
  * allow it, so the pages return to the kernel). -EFAULT if out of range. */
 int nub_gm_zero(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len);

@@ -1,6 +1,15 @@
 # libnub host core: guest memory, ELF loading, KVM, the sandbox, the
 # directory reader, plus the embedded guest kernel image.
 find_package(Threads REQUIRED)
+
+# Whole-file reads and error-message formatting, shared by nubhost, nubsign
+# and nubpackspec (src/pack/pack.cmake); it links nothing of ours, so no cycle.
+add_library(nubutil STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/errbuf.c
+  ${CMAKE_CURRENT_LIST_DIR}/file_util.c)
+target_include_directories(nubutil PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(nubutil PRIVATE nub_host_flags)
+
 add_library(nubhost STATIC
   ${CMAKE_CURRENT_LIST_DIR}/guest_mem.c
   ${CMAKE_CURRENT_LIST_DIR}/reader.c
@@ -15,7 +24,7 @@ add_library(nubhost STATIC
 # mount_host checks packages (nubrvf) and their signatures (nubsign, from
 # src/pack/pack.cmake; it links only nubrvf, so there is no cycle).
 target_link_libraries(nubhost PUBLIC nub_host_flags PkgConfig::LIBELF PkgConfig::XXHASH
-  Threads::Threads nubsign nubrvf)
+  Threads::Threads nubsign nubrvf nubutil)
 
 # Embed the guest kernel: copy the nub-guest ELF to a fixed path (a file
 # dependency on the kernel), and .incbin that path; the .S object depends

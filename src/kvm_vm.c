@@ -6,14 +6,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "nub/abi.h"
 
 /* Layout of the host-built structures, all inside [NUB_PT_BASE, NUB_PT_LIMIT). */
@@ -48,16 +47,6 @@ _Static_assert(PD_GPA + MAX_GIB * 0x1000 <= NUB_PT_LIMIT, "tables end below NUB_
 #define CR4_PAE 0x20ull
 #define EFER_LME 0x100ull
 #define EFER_LMA 0x400ull
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 const char *nub_kvm_exit_name(uint32_t reason)
 {
@@ -98,15 +87,15 @@ static int open_kvm(char *err, size_t errlen)
         return fd;
     int e = errno;
     if (e == ENOENT || e == ENXIO || e == ENODEV)
-        set_err(err, errlen,
-                "nubfs: /dev/kvm not found: load kvm (modprobe kvm_intel or kvm_amd) or run on "
-                "a host with virtualization");
+        nub_set_err(err, errlen,
+                    "nubfs: /dev/kvm not found: load kvm (modprobe kvm_intel or kvm_amd) or run on "
+                    "a host with virtualization");
     else if (e == EACCES || e == EPERM)
-        set_err(err, errlen,
-                "nubfs: /dev/kvm: permission denied: add yourself to the kvm group "
-                "(usermod -aG kvm $USER, then log in again)");
+        nub_set_err(err, errlen,
+                    "nubfs: /dev/kvm: permission denied: add yourself to the kvm group "
+                    "(usermod -aG kvm $USER, then log in again)");
     else
-        set_err(err, errlen, "nubfs: cannot open /dev/kvm: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: cannot open /dev/kvm: %s", strerror(e));
     return -e;
 }
 
@@ -123,19 +112,19 @@ static int setup_cpuid(struct nub_vm *vm, char *err, size_t errlen)
             free(c);
             if (e == E2BIG)
                 continue;
-            set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+            nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
             return -e;
         }
         int r = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
         int e = errno;
         free(c);
         if (r < 0) {
-            set_err(err, errlen, "nubfs: KVM_SET_CPUID2: %s", strerror(e));
+            nub_set_err(err, errlen, "nubfs: KVM_SET_CPUID2: %s", strerror(e));
             return -e;
         }
         return 0;
     }
-    set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: too many entries");
+    nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: too many entries");
     return -E2BIG;
 }
 
@@ -192,7 +181,7 @@ static int create_vm_vcpu(struct nub_vm *vm, char *err, size_t errlen)
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0) {
         e = errno;
-        set_err(err, errlen, "nubfs: KVM_CREATE_VM: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_CREATE_VM: %s", strerror(e));
         return -e;
     }
     /* Only needed for real mode on Intel; harmless elsewhere. Some KVMs
@@ -209,21 +198,21 @@ static int create_vm_vcpu(struct nub_vm *vm, char *err, size_t errlen)
     };
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
         e = errno;
-        set_err(err, errlen, "nubfs: KVM_SET_USER_MEMORY_REGION (%llu bytes): %s",
-                (unsigned long long)vm->mem_size, strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_SET_USER_MEMORY_REGION (%llu bytes): %s",
+                    (unsigned long long)vm->mem_size, strerror(e));
         return -e;
     }
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0) {
         e = errno;
-        set_err(err, errlen, "nubfs: KVM_CREATE_VCPU: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_CREATE_VCPU: %s", strerror(e));
         return -e;
     }
     vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
     if (vm->run == MAP_FAILED) {
         e = errno;
         vm->run = NULL;
-        set_err(err, errlen, "nubfs: mmap of the vCPU run area: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: mmap of the vCPU run area: %s", strerror(e));
         return -e;
     }
     open_stats(vm);
@@ -254,9 +243,10 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     vm->insn_stat_off = -1;
     nub_gm_init(&vm->gm);
     if (mem_size < NUB_MIN_MEM || mem_size > NUB_MAX_MEM || mem_size % NUB_PAGE_SIZE != 0) {
-        set_err(err, errlen,
-                "nubfs: guest_mem=%llu: must be a multiple of 4 KiB between %llu MiB and %llu GiB",
-                (unsigned long long)mem_size, NUB_MIN_MEM >> 20, NUB_MAX_MEM >> 30);
+        nub_set_err(
+            err, errlen,
+            "nubfs: guest_mem=%llu: must be a multiple of 4 KiB between %llu MiB and %llu GiB",
+            (unsigned long long)mem_size, NUB_MIN_MEM >> 20, NUB_MAX_MEM >> 30);
         return -EINVAL;
     }
     vm->mem_size = mem_size;
@@ -267,19 +257,19 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     int e;
     int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
     if (api != KVM_API_VERSION) {
-        set_err(err, errlen, "nubfs: /dev/kvm speaks API %d, need %d", api, KVM_API_VERSION);
+        nub_set_err(err, errlen, "nubfs: /dev/kvm speaks API %d, need %d", api, KVM_API_VERSION);
         r = -ENOTSUP;
         goto fail;
     }
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
-        set_err(err, errlen, "nubfs: this KVM lacks KVM_CAP_IMMEDIATE_EXIT (needed by the "
-                             "call watchdog): use Linux 4.11 or newer");
+        nub_set_err(err, errlen, "nubfs: this KVM lacks KVM_CAP_IMMEDIATE_EXIT (needed by the "
+                                 "call watchdog): use Linux 4.11 or newer");
         r = -ENOTSUP;
         goto fail;
     }
     int rs = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (rs < (int)sizeof(struct kvm_run)) {
-        set_err(err, errlen, "nubfs: KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        nub_set_err(err, errlen, "nubfs: KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
         r = -EIO;
         goto fail;
     }
@@ -288,14 +278,14 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     vm->mem_fd = memfd_create("nubfs-guest-ram", MFD_CLOEXEC);
     if (vm->mem_fd < 0) {
         e = errno;
-        set_err(err, errlen, "nubfs: memfd_create: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: memfd_create: %s", strerror(e));
         r = -e;
         goto fail;
     }
     if (ftruncate(vm->mem_fd, (off_t)mem_size) < 0) {
         e = errno;
-        set_err(err, errlen, "nubfs: cannot size guest RAM to %llu bytes: %s",
-                (unsigned long long)mem_size, strerror(e));
+        nub_set_err(err, errlen, "nubfs: cannot size guest RAM to %llu bytes: %s",
+                    (unsigned long long)mem_size, strerror(e));
         r = -e;
         goto fail;
     }
@@ -303,15 +293,15 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
                    vm->mem_fd, 0);
     if (m == MAP_FAILED) {
         e = errno;
-        set_err(err, errlen, "nubfs: mmap of %llu bytes of guest RAM: %s",
-                (unsigned long long)mem_size, strerror(e));
+        nub_set_err(err, errlen, "nubfs: mmap of %llu bytes of guest RAM: %s",
+                    (unsigned long long)mem_size, strerror(e));
         r = -e;
         goto fail;
     }
     vm->mem = m;
     r = nub_gm_add_region(&vm->gm, 0, mem_size, vm->mem, vm->mem_fd, 0);
     if (r < 0) {
-        set_err(err, errlen, "nubfs: guest memory map: %s", strerror(-r));
+        nub_set_err(err, errlen, "nubfs: guest memory map: %s", strerror(-r));
         goto fail;
     }
     r = create_vm_vcpu(vm, err, errlen);
@@ -328,7 +318,7 @@ int nub_vm_reset(struct nub_vm *vm, char *err, size_t errlen)
     destroy_vm_vcpu(vm);
     int r = nub_gm_zero(&vm->gm, 0, vm->mem_size);
     if (r < 0) {
-        set_err(err, errlen, "nubfs: zeroing guest RAM: %s", strerror(-r));
+        nub_set_err(err, errlen, "nubfs: zeroing guest RAM: %s", strerror(-r));
         return r;
     }
     return create_vm_vcpu(vm, err, errlen);
@@ -404,7 +394,7 @@ int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t 
     struct kvm_sregs s;
     if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0) {
         int e = errno;
-        set_err(err, errlen, "nubfs: KVM_GET_SREGS: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_GET_SREGS: %s", strerror(e));
         return -e;
     }
     struct kvm_segment code = {.base = 0, .limit = 0xffffffff, .selector = SEL_CODE,
@@ -428,13 +418,13 @@ int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t 
     s.efer = EFER_LME | EFER_LMA;
     if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0) {
         int e = errno;
-        set_err(err, errlen, "nubfs: KVM_SET_SREGS (long mode): %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_SET_SREGS (long mode): %s", strerror(e));
         return -e;
     }
     struct kvm_regs regs = {.rip = entry, .rflags = 0x2};
     if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0) {
         int e = errno;
-        set_err(err, errlen, "nubfs: KVM_SET_REGS: %s", strerror(e));
+        nub_set_err(err, errlen, "nubfs: KVM_SET_REGS: %s", strerror(e));
         return -e;
     }
     return 0;

@@ -14,8 +14,6 @@
 #include "reader.h"
 #include "sign_pkg.h"
 
-#define COMPARE_CHUNK (256u * 1024u)
-
 void nub_mount_opts_default(struct nub_mount_opts *o)
 {
     memset(o, 0, sizeof(*o));
@@ -98,30 +96,6 @@ static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, cons
                 nub_sandbox_poison_reason(sb));
 }
 
-/* 0 if guest memory [gpa, gpa+len) equals data, 1 if not, -EIO if it
- * is not guest memory. Lock held (the guest is not running). */
-static int differs(const struct nub_guest_mem *gm, nub_gpa gpa, const uint8_t *data,
-                   uint64_t len)
-{
-    const void *host = nub_gm_host_addr(gm, gpa, len);
-    if (host != NULL)
-        return memcmp(host, data, len) != 0;
-    uint8_t *buf = malloc(COMPARE_CHUNK);
-    if (buf == NULL)
-        return -ENOMEM;
-    int r = 0;
-    for (uint64_t off = 0; off < len && r == 0;) {
-        size_t n = len - off < COMPARE_CHUNK ? (size_t)(len - off) : COMPARE_CHUNK;
-        if (nub_gm_read(gm, gpa + off, buf, n) != 0)
-            r = -EIO;
-        else if (memcmp(buf, data + off, n) != 0)
-            r = 1;
-        off += n;
-    }
-    free(buf);
-    return r;
-}
-
 /* Step 5: a segment whose hash is already a cap must have its bytes. The
  * sandbox lock is held (either kind). *gen gets the directory generation
  * the comparison saw. */
@@ -150,9 +124,11 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, uin
         if (r < 0)
             return fail(out, name, EIO, "segment %u: guest directory entry for cap %s is corrupt",
                         i, hex);
-        r = cap.len != s->payload_len ? 1 : differs(gm, cap.data_gpa, rvf_payload(p, s), cap.len);
+        r = cap.len != s->payload_len
+                ? 1
+                : nub_gm_compare(gm, cap.data_gpa, rvf_payload(p, s), cap.len);
         if (r < 0)
-            return fail(out, name, -r, "segment %u: cannot read cap %s from guest memory", i, hex);
+            return fail(out, name, EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
         if (r > 0)
             return fail(out, name, EEXIST,
                         "segment %u: cap %s already exists with different content", i, hex);

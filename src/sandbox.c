@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "elf_load.h"
+#include "errbuf.h"
 #include "guest_image.h"
 #include "kvm_vm.h"
 #include "reader.h"
@@ -31,7 +32,6 @@
 #define MAX_SCRUB_ROUNDS 4096u /* NOP calls (x64 ranges) to drain one call's scrub list */
 #define LOG_LINE_MAX 512u
 #define REASON_MAX 512u
-#define COMPARE_CHUNK (64u * 1024u)
 
 struct nub_sandbox {
     pthread_rwlock_t lock;
@@ -55,16 +55,6 @@ struct nub_sandbox {
 static void bump(uint64_t *c)
 {
     __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* Replaces anything but printable ASCII, so guest text cannot inject
@@ -440,11 +430,11 @@ static int read_boot_info(struct nub_sandbox *sb, struct nub_boot_info *bi, char
                           size_t errlen)
 {
     if (nub_gm_read(&sb->vm.gm, sb->img.boot_info_gpa, bi, sizeof(*bi)) != 0) {
-        set_err(err, errlen, "nubfs: guest boot info outside guest memory");
+        nub_set_err(err, errlen, "nubfs: guest boot info outside guest memory");
         return -EIO;
     }
     if (bi->magic != NUB_BOOT_MAGIC || bi->abi_version != NUB_ABI_VERSION) {
-        set_err(err, errlen, "nubfs: guest overwrote its boot info magic/ABI version");
+        nub_set_err(err, errlen, "nubfs: guest overwrote its boot info magic/ABI version");
         return -EIO;
     }
     return 0;
@@ -455,14 +445,17 @@ static int read_boot_info(struct nub_sandbox *sb, struct nub_boot_info *bi, char
 static int take_heap_start(struct nub_sandbox *sb, uint64_t heap, char *err, size_t errlen)
 {
     if (heap % NUB_PAGE_SIZE != 0 || heap < sb->img.image_end || heap >= sb->vm.mem_size) {
-        set_err(err, errlen, "nubfs: guest reported a bad heap start 0x%llx",
-                (unsigned long long)heap);
+        nub_set_err(err, errlen, "nubfs: guest reported a bad heap start 0x%llx",
+                    (unsigned long long)heap);
         return -EIO;
     }
     sb->heap_start = heap;
     return 0;
 }
 
+/* (Re)creates the VM, loads the kernel and runs it to READY and INIT.
+ * Used for the first boot and for a reboot after poisoning, so every
+ * per-guest field is reset here. */
 static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
 {
     uint64_t t0 = nub_now_ns();
@@ -483,13 +476,13 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
     const struct nub_guest_mem *gm = &sb->vm.gm;
     r = nub_elf_load(&sb->img, gm);
     if (r < 0) {
-        set_err(err, errlen, "nubfs: loading the guest kernel: %s", strerror(-r));
+        nub_set_err(err, errlen, "nubfs: loading the guest kernel: %s", strerror(-r));
         return r;
     }
     uint64_t seed;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
         r = -errno;
-        set_err(err, errlen, "nubfs: getrandom: %s", strerror(errno));
+        nub_set_err(err, errlen, "nubfs: getrandom: %s", strerror(errno));
         return r;
     }
     uint32_t flags = sb->opts.test_ops ? NUB_BOOT_F_TEST_OPS : 0;
@@ -501,7 +494,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
         nub_gm_write(gm, bi + offsetof(struct nub_boot_info, hasher_seed), &seed,
                      sizeof(seed)) ||
         nub_gm_write(gm, sb->img.mailbox_gpa, &mb, sizeof(mb))) {
-        set_err(err, errlen, "nubfs: boot info outside guest memory");
+        nub_set_err(err, errlen, "nubfs: boot info outside guest memory");
         return -EIO;
     }
     r = nub_vm_setup_long_mode(&sb->vm, sb->img.entry, err, errlen);
@@ -512,7 +505,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
 
     r = run_until_done(sb, NUB_OP_READY);
     if (r < 0) {
-        set_err(err, errlen, "nubfs: guest failed to boot: %s", sb->reason);
+        nub_set_err(err, errlen, "nubfs: guest failed to boot: %s", sb->reason);
         return r;
     }
     if (nub_gm_read(gm, sb->img.mailbox_gpa, &mb, sizeof(mb)) != 0)
@@ -520,8 +513,8 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
     mb.msg[sizeof(mb.msg) - 1] = '\0';
     sanitize(mb.msg, sizeof(mb.msg));
     if (mb.op != NUB_OP_READY || mb.status != NUB_ST_OK) {
-        set_err(err, errlen, "nubfs: guest did not report READY (op %u status %u): %s", mb.op,
-                mb.status, mb.msg);
+        nub_set_err(err, errlen, "nubfs: guest did not report READY (op %u status %u): %s", mb.op,
+                    mb.status, mb.msg);
         return -EIO;
     }
     struct nub_boot_info info;
@@ -536,11 +529,12 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
     struct nub_call init = {.op = NUB_OP_INIT};
     r = call_locked(sb, &init);
     if (r < 0) {
-        set_err(err, errlen, "nubfs: guest INIT failed: %s", sb->reason);
+        nub_set_err(err, errlen, "nubfs: guest INIT failed: %s", sb->reason);
         return r;
     }
     if (init.status != NUB_ST_OK) {
-        set_err(err, errlen, "nubfs: guest INIT refused (status %u): %s", init.status, init.msg);
+        nub_set_err(err, errlen, "nubfs: guest INIT refused (status %u): %s", init.status,
+                    init.msg);
         return nub_status_errno(init.status);
     }
     r = read_boot_info(sb, &info, err, errlen);
@@ -550,8 +544,8 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
         return r;
     if (info.directory_gpa == 0 ||
         !nub_gm_check_range(gm, info.directory_gpa, sizeof(struct nub_dir_header))) {
-        set_err(err, errlen, "nubfs: after INIT the guest directory address 0x%llx is invalid",
-                (unsigned long long)info.directory_gpa);
+        nub_set_err(err, errlen, "nubfs: after INIT the guest directory address 0x%llx is invalid",
+                    (unsigned long long)info.directory_gpa);
         return -EIO;
     }
     sb->times.init_ns = nub_now_ns() - t2;
@@ -579,7 +573,8 @@ int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox *
         nub_guest_image(&k, &ksize);
     int r;
     if (ksize == 0) {
-        set_err(err, errlen, "nubfs: no guest kernel (this build embeds none: use -o kernel=PATH)");
+        nub_set_err(err, errlen,
+                    "nubfs: no guest kernel (this build embeds none: use -o kernel=PATH)");
         r = -ENOEXEC;
         goto fail;
     }
@@ -646,26 +641,9 @@ int nub_sandbox_reboot(struct nub_sandbox *sb, char *err, size_t errlen)
 
 /* ---- publishing a blob -------------------------------------------------- */
 
-/* 0 if [gpa, gpa+len) in guest memory equals data, 1 if it differs. */
-static int same_bytes(struct nub_sandbox *sb, nub_gpa gpa, const uint8_t *data, size_t len)
-{
-    _Static_assert(COMPARE_CHUNK <= 1u << 20, "compare chunk");
-    uint8_t *buf = malloc(len < COMPARE_CHUNK ? (len ? len : 1) : COMPARE_CHUNK);
-    if (buf == NULL)
-        return -ENOMEM;
-    int r = 0;
-    for (size_t off = 0; off < len && r == 0;) {
-        size_t n = len - off < COMPARE_CHUNK ? len - off : COMPARE_CHUNK;
-        if (nub_gm_read(&sb->vm.gm, gpa + off, buf, n) != 0)
-            r = -EIO;
-        else if (memcmp(buf, data + off, n) != 0)
-            r = 1;
-        off += n;
-    }
-    free(buf);
-    return r;
-}
-
+/* nub_sandbox_put under the write lock. A hash already present must have
+ * the same bytes (-EEXIST otherwise); it is still PUT, which gives the
+ * caller its own reference (the guest frees the duplicate copy). */
 static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, uint16_t kind,
                       const uint8_t hash[16])
 {
@@ -680,7 +658,7 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
     if (r == 0) {
         if (cap.len != len)
             return -EEXIST;
-        r = same_bytes(sb, cap.data_gpa, data, len);
+        r = nub_gm_compare(&sb->vm.gm, cap.data_gpa, data, len);
         if (r != 0)
             return r > 0 ? -EEXIST : r;
     } else if (r != -ENOENT) {

@@ -6,27 +6,17 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEYFILE_MAX 4096
-#define KEY_HEX 64u /* both files carry 32 bytes */
+#include "errbuf.h"
+#include "file_util.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#define KEYFILE_MAX 4096u
+#define KEY_HEX 64u /* both files carry 32 bytes */
 
 int nub_sign_init(void)
 {
@@ -100,26 +90,27 @@ static int parse_line(const char *text, size_t len, const char *prefix, uint8_t 
     if (len > 0 && text[len - 1] == '\n')
         len--;
     if (len < plen || memcmp(text, prefix, plen) != 0) {
-        seterr(err, errlen, "does not start with \"%.*s\"", (int)(plen - 1), prefix);
+        nub_set_err(err, errlen, "does not start with \"%.*s\"", (int)(plen - 1), prefix);
         return -EINVAL;
     }
     const char *hex = text + plen;
     size_t hlen = len - plen;
     if (hlen != KEY_HEX) {
-        seterr(err, errlen, "expected %u hex digits after \"%.*s\" on one line, found %zu bytes",
-               KEY_HEX, (int)(plen - 1), prefix, hlen);
+        nub_set_err(err, errlen,
+                    "expected %u hex digits after \"%.*s\" on one line, found %zu bytes", KEY_HEX,
+                    (int)(plen - 1), prefix, hlen);
         return -EINVAL;
     }
     for (size_t i = 0; i < hlen; i++) {
         char c = hex[i];
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            seterr(err, errlen, "byte %zu is not a lowercase hex digit", plen + i);
+            nub_set_err(err, errlen, "byte %zu is not a lowercase hex digit", plen + i);
             return -EINVAL;
         }
     }
     size_t got = 0;
     if (sodium_hex2bin(out, 32, hex, hlen, NULL, &got, NULL) != 0 || got != 32) {
-        seterr(err, errlen, "bad hex");
+        nub_set_err(err, errlen, "bad hex");
         return -EINVAL;
     }
     return 0;
@@ -150,100 +141,70 @@ int nub_seckey_parse(const char *text, size_t len, struct nub_seckey *out, char 
     return r;
 }
 
-/* Reads a small regular file into buf (NUL-terminated); returns its length
- * or -errno. `secret` refuses modes that let group/others in. */
-static ssize_t read_keyfile(const char *path, char *buf, size_t bufsz, bool secret, char *err,
-                            size_t errlen)
+/* Reads a key file (at most KEYFILE_MAX bytes) into a malloc'd,
+ * NUL-terminated *text the caller wipes and frees. 0 or -errno. `secret`
+ * refuses a public key file and modes that let group/others in. */
+static int read_keyfile(const char *path, bool secret, char **text, size_t *len, char *err,
+                        size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        int e = errno;
-        seterr(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
+    uint8_t *buf;
+    mode_t mode;
+    int r = nub_read_file(path, KEYFILE_MAX, &buf, len, &mode, err, errlen);
+    if (r == -EFBIG) {
+        nub_set_err(err, errlen, "%s: malformed key file (larger than %u bytes)", path,
+                    KEYFILE_MAX);
+        return -EINVAL;
     }
-    struct stat st;
-    ssize_t ret;
-    if (fstat(fd, &st) < 0) {
-        ret = -errno;
-        seterr(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
+    if (r < 0)
+        return r;
+    const size_t plen = strlen(NUB_PUB_PREFIX);
+    if (secret && *len >= plen && !memcmp(buf, NUB_PUB_PREFIX, plen)) {
+        r = -EINVAL;
+        nub_set_err(err, errlen, "%s: is a public key file; a secret key (.key) is needed here",
+                    path);
+    } else if (secret && (mode & 077)) {
+        /* Checked after reading so a mix-up of .pub and .key gets the message above. */
+        r = -EPERM;
+        nub_set_err(err, errlen, "%s: secret key is accessible by others (mode %04o); chmod 600 it",
+                    path, (unsigned)(mode & 07777));
     }
-    if (!S_ISREG(st.st_mode)) {
-        ret = -EINVAL;
-        seterr(err, errlen, "%s: not a regular file", path);
-        goto out;
+    if (r < 0) {
+        sodium_memzero(buf, *len);
+        free(buf);
+        return r;
     }
-    size_t n = 0;
-    for (;;) {
-        if (n == bufsz - 1) {
-            /* One more byte would exceed the limit: the file is too big. */
-            char c;
-            ssize_t extra = read(fd, &c, 1);
-            if (extra != 0) {
-                ret = -EINVAL;
-                seterr(err, errlen, "%s: malformed key file (larger than %zu bytes)", path,
-                       bufsz - 1);
-                goto out;
-            }
-            break;
-        }
-        ssize_t k = read(fd, buf + n, bufsz - 1 - n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            ret = -errno;
-            seterr(err, errlen, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    buf[n] = '\0';
-    if (secret && n >= strlen(NUB_PUB_PREFIX) && !memcmp(buf, NUB_PUB_PREFIX, strlen(NUB_PUB_PREFIX))) {
-        ret = -EINVAL;
-        seterr(err, errlen, "%s: is a public key file; a secret key (.key) is needed here", path);
-        goto out;
-    }
-    /* Checked after reading so a mix-up of .pub and .key gets the message above. */
-    if (secret && (st.st_mode & 077)) {
-        ret = -EPERM;
-        seterr(err, errlen, "%s: secret key is accessible by others (mode %04o); chmod 600 it",
-               path, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    ret = (ssize_t)n;
-out:
-    close(fd);
-    return ret;
+    *text = (char *)buf;
+    return 0;
 }
 
 int nub_pubkey_load(const char *path, struct nub_pubkey *out, char *err, size_t errlen)
 {
-    char buf[KEYFILE_MAX + 1];
-    ssize_t n = read_keyfile(path, buf, sizeof buf, false, err, errlen);
-    if (n < 0)
-        return (int)n;
-    char why[NUB_SIGN_ERR_MAX];
-    int r = nub_pubkey_parse(buf, (size_t)n, out, why, sizeof why);
+    char *text;
+    size_t n;
+    int r = read_keyfile(path, false, &text, &n, err, errlen);
     if (r < 0)
-        seterr(err, errlen, "%s: malformed public key file (%s)", path, why);
+        return r;
+    char why[NUB_SIGN_ERR_MAX];
+    r = nub_pubkey_parse(text, n, out, why, sizeof why);
+    free(text);
+    if (r < 0)
+        nub_set_err(err, errlen, "%s: malformed public key file (%s)", path, why);
     return r;
 }
 
 int nub_seckey_load(const char *path, struct nub_seckey *out, char *err, size_t errlen)
 {
-    char buf[KEYFILE_MAX + 1];
-    ssize_t n = read_keyfile(path, buf, sizeof buf, true, err, errlen);
-    if (n < 0) {
-        sodium_memzero(buf, sizeof buf);
-        return (int)n;
-    }
-    char why[NUB_SIGN_ERR_MAX];
-    int r = nub_seckey_parse(buf, (size_t)n, out, why, sizeof why);
-    sodium_memzero(buf, sizeof buf);
+    char *text;
+    size_t n;
+    int r = read_keyfile(path, true, &text, &n, err, errlen);
     if (r < 0)
-        seterr(err, errlen, "%s: malformed secret key file (%s)", path, why);
+        return r;
+    char why[NUB_SIGN_ERR_MAX];
+    r = nub_seckey_parse(text, n, out, why, sizeof why);
+    sodium_memzero(text, n);
+    free(text);
+    if (r < 0)
+        nub_set_err(err, errlen, "%s: malformed secret key file (%s)", path, why);
     return r;
 }
 
@@ -273,7 +234,7 @@ static int write_keyfile(const char *path, const char *text, mode_t mode, bool f
     int fd;
     if (force) {
         if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
-            seterr(err, errlen, "%s: path too long", path);
+            nub_set_err(err, errlen, "%s: path too long", path);
             return -ENAMETOOLONG;
         }
         fd = mkostemp(tmp, O_CLOEXEC);
@@ -284,9 +245,9 @@ static int write_keyfile(const char *path, const char *text, mode_t mode, bool f
     if (fd < 0) {
         int e = errno;
         if (e == EEXIST)
-            seterr(err, errlen, "%s: already exists (use --force to replace it)", path);
+            nub_set_err(err, errlen, "%s: already exists (use --force to replace it)", path);
         else
-            seterr(err, errlen, "%s: %s", target, strerror(e));
+            nub_set_err(err, errlen, "%s: %s", target, strerror(e));
         return -e;
     }
     /* The umask may have narrowed the mode; set exactly what we mean. */
@@ -300,7 +261,7 @@ static int write_keyfile(const char *path, const char *text, mode_t mode, bool f
     if (r == 0 && force && rename(tmp, path) < 0)
         r = -errno;
     if (r < 0) {
-        seterr(err, errlen, "%s: %s", target, strerror(-r));
+        nub_set_err(err, errlen, "%s: %s", target, strerror(-r));
         unlink(target);
     }
     return r;
@@ -312,13 +273,13 @@ int nub_key_write_pair(const char *base, const struct nub_seckey *key, bool forc
     char kpath[PATH_MAX], ppath[PATH_MAX];
     if ((size_t)snprintf(kpath, sizeof kpath, "%s.key", base) >= sizeof kpath ||
         (size_t)snprintf(ppath, sizeof ppath, "%s.pub", base) >= sizeof ppath) {
-        seterr(err, errlen, "%s: path too long", base);
+        nub_set_err(err, errlen, "%s: path too long", base);
         return -ENAMETOOLONG;
     }
     struct stat st;
     if (!force && lstat(ppath, &st) == 0) {
         /* Check before creating the .key so a refusal writes nothing. */
-        seterr(err, errlen, "%s: already exists (use --force to replace it)", ppath);
+        nub_set_err(err, errlen, "%s: already exists (use --force to replace it)", ppath);
         return -EEXIST;
     }
     /* prefix + 64 hex + "\n" + NUL */

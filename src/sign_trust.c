@@ -5,11 +5,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include "errbuf.h"
 
 #define TRUST_MAX_KEYS 4096u /* bounds a hostile or mistaken directory */
 
@@ -62,8 +62,8 @@ int nub_trust_add_file(struct nub_trust *t, const char *path, char *err, size_t 
     if (r < 0)
         return r;
     r = nub_trust_add(t, &k);
-    if (r < 0 && err && errlen)
-        snprintf(err, errlen, "%s: %s", path, strerror(-r));
+    if (r < 0)
+        nub_set_err(err, errlen, "%s: %s", path, strerror(-r));
     return r;
 }
 
@@ -87,8 +87,7 @@ int nub_trust_load_dir(struct nub_trust *t, const char *dir, nub_trust_report_fn
         int e = errno;
         char why[NUB_SIGN_ERR_MAX];
         snprintf(why, sizeof why, "%s: %s", dir, strerror(e));
-        if (err && errlen)
-            snprintf(err, errlen, "%s", why);
+        nub_set_err(err, errlen, "%s", why);
         if (report)
             report(ctx, dir, why);
         return -e;
@@ -127,8 +126,7 @@ int nub_trust_load_dir(struct nub_trust *t, const char *dir, nub_trust_report_fn
     if (ret < 0) {
         char why[NUB_SIGN_ERR_MAX];
         snprintf(why, sizeof why, "%s: %s", dir, strerror(-ret));
-        if (err && errlen)
-            snprintf(err, errlen, "%s", why);
+        nub_set_err(err, errlen, "%s", why);
         if (report)
             report(ctx, dir, why);
         goto out;
@@ -151,8 +149,7 @@ int nub_trust_load_dir(struct nub_trust *t, const char *dir, nub_trust_report_fn
             report(ctx, path, why);
         if (ret == 0) {
             ret = -EINVAL;
-            if (err && errlen)
-                snprintf(err, errlen, "%s", why);
+            nub_set_err(err, errlen, "%s", why);
         }
     }
 out:

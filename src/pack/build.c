@@ -82,6 +82,9 @@ out:
     return r;
 }
 
+/* spec -> package: load the spec, encode the manifest, lay out the
+ * segments, sign if a key is given, re-parse the result as nubfs would
+ * (final_check), write it atomically. An exit code; errors reported. */
 static int build(const char *spec_path, const char *out_path, const struct nub_seckey *key)
 {
     struct rvf_limits lim;

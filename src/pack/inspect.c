@@ -133,6 +133,7 @@ static json_t *manifest_json(const struct rvf_manifest *m)
     return root;
 }
 
+/* --json: the spec-shaped manifest plus file, segment and signer facts. */
 static void print_json(const char *path, const struct pack_pkg *p, const bool *hash_ok)
 {
     json_t *root = manifest_json(&p->m);
@@ -182,6 +183,8 @@ static void print_set(const struct rvf_manifest *m, uint32_t first, uint32_t n)
         printf("%s%s", k ? "," : "", comp_name(m, rvf_manifest_list_item(m, first + k)));
 }
 
+/* The container part of the text output: one line per segment, with
+ * MISMATCH where the payload does not hash to its header's cap hash. */
 static void print_segments(const char *path, const struct pack_pkg *p, const bool *hash_ok)
 {
     char hex[33];
@@ -206,6 +209,7 @@ static void print_segments(const char *path, const struct pack_pkg *p, const boo
     }
 }
 
+/* The manifest part of the text output, in the spec's vocabulary. */
 static void print_manifest(const struct rvf_manifest *m)
 {
     char hex[33], a[160], b[160];

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_util.h"
 #include "pack.h"
 #include "spec.h"
 
@@ -11,7 +12,7 @@ int pack_pkg_load(const char *path, const struct rvf_limits *lim, struct pack_pk
 {
     memset(p, 0, sizeof *p);
     char err[PACK_ERR_MAX];
-    if (pack_read_file(path, lim->max_package, &p->data, &p->len, err, sizeof err) < 0) {
+    if (nub_read_file(path, lim->max_package, &p->data, &p->len, NULL, err, sizeof err) < 0) {
         pack_err("%s", err);
         return -1;
     }

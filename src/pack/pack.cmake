@@ -9,12 +9,12 @@ add_library(nubsign STATIC
   ${CMAKE_SOURCE_DIR}/src/sign_trust.c
   ${CMAKE_SOURCE_DIR}/src/sign_pkg.c)
 target_include_directories(nubsign PUBLIC ${CMAKE_SOURCE_DIR}/src)
-target_link_libraries(nubsign PUBLIC PkgConfig::SODIUM nubrvf PRIVATE nub_host_flags)
+target_link_libraries(nubsign PUBLIC PkgConfig::SODIUM nubrvf nubutil PRIVATE nub_host_flags)
 
 # The JSON spec reader and file helpers, a library so unit tests link it.
 add_library(nubpackspec STATIC ${NUB_PACK_DIR}/spec.c ${NUB_PACK_DIR}/util.c)
 target_include_directories(nubpackspec PUBLIC ${NUB_PACK_DIR})
-target_link_libraries(nubpackspec PUBLIC nubrvf PkgConfig::JANSSON PRIVATE nub_host_flags)
+target_link_libraries(nubpackspec PUBLIC nubrvf nubutil PkgConfig::JANSSON PRIVATE nub_host_flags)
 
 add_executable(nubfs-pack
   ${NUB_PACK_DIR}/main.c

@@ -18,14 +18,9 @@ void pack_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* pack_err + "Try 'nubfs-pack --help'." and returns PACK_EXIT_USAGE. */
 int pack_usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Reads a whole regular file (at most max bytes) into a malloc'd buffer.
- * 0, or -errno with a message in err ("PATH: reason"). */
-int pack_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, char *err,
-                   size_t errlen);
 /* Writes buf to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. Mode 0644 less the umask. */
+ * rename, fsync of the directory. Mode 0666 less the umask. */
 int pack_write_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen);
-
 
 int pack_cmd_keygen(int argc, char **argv);
 int pack_cmd_build(int argc, char **argv);

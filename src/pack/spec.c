@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_util.h"
 #include "pack.h"
 
 const char *const pack_right_names[5] = {"read", "write", "grant", "revoke", "execute"};
@@ -222,7 +223,7 @@ static int load_blob(struct ctx *c, const struct jpath *p, const char *rel, uint
     uint8_t *data;
     size_t len;
     char why[PACK_ERR_MAX];
-    if (pack_read_file(path, max, &data, &len, why, sizeof why) < 0)
+    if (nub_read_file(path, max, &data, &len, NULL, why, sizeof why) < 0)
         return fail(c, p, "%s", why);
     uint8_t hash[RVF_HASH_LEN];
     rvf_hash128(data, len, hash);
@@ -260,6 +261,9 @@ static int load_blob(struct ctx *c, const struct jpath *p, const char *rel, uint
     return 0;
 }
 
+/* Spec objects -> manifest descriptors. Each parse_* checks its keys
+ * (an unknown one is an error, so a typo is never silently ignored) and
+ * resolves names to indexes. */
 static int parse_component(struct ctx *c, const struct jpath *p, json_t *o, uint32_t i)
 {
     static const char *const keys[] = {"name", "wasm", "entry", "priority"};

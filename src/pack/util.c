@@ -1,4 +1,5 @@
-/* nubfs-pack helpers: messages, whole-file reads, atomic writes. */
+/* nubfs-pack helpers: messages and atomic writes (whole-file reads are
+ * nub_read_file, src/file_util.c). */
 #include "pack.h"
 
 #include <errno.h>
@@ -12,13 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* "nubfs-pack: <message>" on stderr. */
+static void report(const char *fmt, va_list ap)
+{
+    fputs(PACK_PROG ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void pack_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs(PACK_PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report(fmt, ap);
     va_end(ap);
 }
 
@@ -26,77 +33,10 @@ int pack_usage_err(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs(PACK_PROG ": ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    report(fmt, ap);
     va_end(ap);
     fputs("Try '" PACK_PROG " --help' for more information.\n", stderr);
     return PACK_EXIT_USAGE;
-}
-
-int pack_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, char *err,
-                   size_t errlen)
-{
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(e));
-        return -e;
-    }
-    struct stat st;
-    int r = 0;
-    uint8_t *buf = NULL;
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = -EINVAL;
-        snprintf(err, errlen, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)st.st_size > max) {
-        r = -EFBIG;
-        snprintf(err, errlen, "%s: larger than %llu bytes", path, (unsigned long long)max);
-        goto out;
-    }
-    size_t size = (size_t)st.st_size;
-    /* +1 so an empty file still gets a buffer, and growth shows as a read past size */
-    buf = malloc(size + 1);
-    if (!buf) {
-        r = -ENOMEM;
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = 0;
-    while (n < size + 1) {
-        ssize_t k = read(fd, buf + n, size + 1 - n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    if (n != size) {
-        r = -EAGAIN;
-        snprintf(err, errlen, "%s: file changed while being read", path);
-        goto out;
-    }
-    *out = buf;
-    *len = size;
-    buf = NULL;
-out:
-    free(buf);
-    close(fd);
-    return r;
 }
 
 int pack_write_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen)

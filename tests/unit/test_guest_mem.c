@@ -180,6 +180,25 @@ static void test_copy_across_regions(void **state)
     assert_int_equal(nub_gm_write(&gm, UINT64_MAX, NULL, 0), 0);
 }
 
+static void test_compare(void **state)
+{
+    (void)state;
+    struct nub_guest_mem gm;
+    setup_mem(&gm);
+    /* Equal across the A|B boundary, then one byte off on the B side. */
+    static uint8_t same[2 * PG];
+    memcpy(same, buf_a + PG, PG);
+    memcpy(same + PG, buf_b, PG);
+    assert_int_equal(nub_gm_compare(&gm, 0x2000, same, sizeof(same)), 0);
+    same[PG + 7] ^= 1;
+    assert_int_equal(nub_gm_compare(&gm, 0x2000, same, sizeof(same)), 1);
+    /* Into the hole, or wrapping past 2^64: not guest memory. */
+    assert_int_equal(nub_gm_compare(&gm, 0x4800, same, 0x1000), -EFAULT);
+    assert_int_equal(nub_gm_compare(&gm, UINT64_MAX, same, 2), -EFAULT);
+    /* Empty ranges are equal anywhere. */
+    assert_int_equal(nub_gm_compare(&gm, 0x6000, NULL, 0), 0);
+}
+
 static void test_copy_all_or_nothing(void **state)
 {
     (void)state;
@@ -334,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_check_range),
         cmocka_unit_test(test_checked_offset),
         cmocka_unit_test(test_copy_across_regions),
+        cmocka_unit_test(test_compare),
         cmocka_unit_test(test_copy_all_or_nothing),
         cmocka_unit_test(test_zero),
         cmocka_unit_test(test_host_addr),
