@@ -1,6 +1,8 @@
 /* The daemon's recent-events ring behind the `log` file: boot, guest log
- * lines, poisoning, reboots, preload results. Also copied to stderr while
- * the daemon runs in the foreground, or to syslog once it is detached. */
+ * lines, poisoning, reboots, preload results. In the foreground (-f, -d)
+ * every line is also copied to stderr. As a daemon, lines go to syslog, and
+ * warnings also reach the terminal until the daemon detaches, so a
+ * successful start is as quiet as mount(8) and a doubtful one says why. */
 #include "nubfs.h"
 
 #include <stdarg.h>
@@ -18,24 +20,27 @@ static struct {
     pthread_mutex_t mu;
     char lines[LOG_LINES][LOG_LINE_MAX];
     uint64_t next; /* running count of lines ever logged */
-    bool to_stderr;
+    bool foreground;
+    bool detached;
 } g_log = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-void nubfs_log_init(bool to_stderr)
+void nubfs_log_init(bool foreground)
 {
-    g_log.to_stderr = to_stderr;
+    g_log.foreground = foreground;
+    if (!foreground)
+        openlog("nubfs", LOG_PID, LOG_DAEMON);
 }
 
-void nubfs_log_stop_stderr(void)
+void nubfs_log_detached(void)
 {
     pthread_mutex_lock(&g_log.mu);
-    g_log.to_stderr = false;
+    g_log.detached = true;
     pthread_mutex_unlock(&g_log.mu);
-    openlog("nubfs", LOG_PID, LOG_DAEMON);
 }
 
-/* Adds a timestamped line to the recent-events ring (the `log` file). */
-static void append(const char *msg)
+/* Adds a timestamped line to the recent-events ring (the `log` file) and
+ * copies it to stderr and/or syslog (see the top of the file). */
+static void append(int prio, const char *msg)
 {
     struct timespec ts;
     struct tm tm;
@@ -52,22 +57,36 @@ static void append(const char *msg)
         if (*p == '\n' || *p == '\r' || (unsigned char)*p < 0x20)
             *p = ' ';
     g_log.next++;
-    bool err = g_log.to_stderr;
+    bool fg = g_log.foreground;
+    bool tty = fg || (prio <= LOG_WARNING && !g_log.detached);
     pthread_mutex_unlock(&g_log.mu);
-    if (err)
+    if (tty)
         fprintf(stderr, "nubfs: %s\n", msg);
-    else
-        syslog(LOG_INFO, "%s", msg);
+    if (!fg)
+        syslog(prio, "%s", msg);
+}
+
+static void vlog(int prio, const char *fmt, va_list ap)
+{
+    char msg[LOG_MSG_MAX];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    append(prio, msg);
 }
 
 void nubfs_log(const char *fmt, ...)
 {
-    char msg[LOG_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vlog(LOG_INFO, fmt, ap);
     va_end(ap);
-    append(msg);
+}
+
+void nubfs_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(LOG_WARNING, fmt, ap);
+    va_end(ap);
 }
 
 void nubfs_log_sandbox(void *ctx, const char *line)

@@ -11,6 +11,7 @@ add_executable(nubfs
   ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
   ${CMAKE_CURRENT_LIST_DIR}/preload.c
+  ${CMAKE_CURRENT_LIST_DIR}/test_knobs.c
   ${CMAKE_CURRENT_LIST_DIR}/recover.c
   ${CMAKE_CURRENT_LIST_DIR}/trust.c
   ${CMAKE_CURRENT_LIST_DIR}/notify.c

@@ -85,13 +85,13 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
         goto out_signals;
     fs->se = se;
     if (nubfs_notify_start(fs) != 0) {
-        nubfs_log("cannot start the cache invalidation thread");
+        nubfs_warn("cannot start the cache invalidation thread");
         goto out_unmount;
     }
     nubfs_log("mounted on %s", co->mountpoint);
     nubfs_daemon_ready(ready_fd);
     if (ready_fd >= 0)
-        nubfs_log_stop_stderr();
+        nubfs_log_detached();
 
     int rc;
     if (co->singlethread) {
@@ -195,7 +195,7 @@ int main(int argc, char *argv[])
             goto out;
         }
     }
-    nubfs_log_init(true);
+    nubfs_log_init(co.foreground);
     nubfs_inodes_init();
     if (nubfs_ctl_table_init(fs) != 0 || nubfs_trust_load(fs) != 0) {
         ret = NUBFS_EXIT_FAIL;
@@ -211,6 +211,10 @@ int main(int argc, char *argv[])
     if (ret != 0)
         goto out;
     if (fs->opts.preload != NULL && nubfs_preload(fs, fs->opts.preload) != 0) {
+        ret = NUBFS_EXIT_FAIL;
+        goto out_sandbox;
+    }
+    if (fs->opts.test_forge_cap != NULL && nubfs_test_forge_cap(fs) != 0) {
         ret = NUBFS_EXIT_FAIL;
         goto out_sandbox;
     }

@@ -62,6 +62,10 @@ struct nubfs_opts {
     int test_crash_mount;      /* hidden, needs test_ops: the next mount
                                   crashes the guest (xattr
                                   user.nubfs.test_crash_mount) */
+    char *test_forge_cap;      /* hidden, needs test_ops: at boot, publish
+                                  a junk blob under this cap hash (32 hex
+                                  digits), as an XXH3-128 collision would
+                                  (test_knobs.c) */
     char *trust;               /* -o trust=DIR */
     int allow_unsigned;        /* -o allow_unsigned */
     char *max_package_s;       /* -o max_package=SIZE as given */
@@ -81,13 +85,15 @@ void nubfs_usage(const char *prog);
 int nubfs_parse_size(const char *s, uint64_t *out);
 
 /* ---- event log (eventlog.c): recent events behind `log` ---- */
-void nubfs_log_init(bool to_stderr);
+void nubfs_log_init(bool foreground);
 void nubfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like nubfs_log, but also shown on the terminal until the daemon detaches. */
+void nubfs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log callback for the sandbox (guest lines and sandbox events). */
 void nubfs_log_sandbox(void *ctx, const char *line);
 /* Renders the ring, oldest first, into a malloc'd buffer. */
 char *nubfs_log_render(size_t *len);
-void nubfs_log_stop_stderr(void);
+void nubfs_log_detached(void);
 
 /* ---- inode map (inodes.c) ---- */
 void nubfs_inodes_init(void);
@@ -148,6 +154,7 @@ struct nubfs {
     /* Test knobs (need test_ops), see nubfs_opts. */
     unsigned test_fail_step;
     int test_crash_mount;
+    bool test_forged; /* test_forge_cap published (re-published on reboot) */
 };
 
 /* The reader for the current directory, with the sandbox read lock held
@@ -159,9 +166,16 @@ void nubfs_reader_end(struct nubfs *fs);
 
 /* preload.c: PUT every regular file of dir; 0 or -errno (message logged). */
 int nubfs_preload(struct nubfs *fs, const char *dir);
-/* Re-publishes the preloaded files into a fresh guest. */
+/* Re-publishes the preloaded files (and a test_forge_cap blob) into a
+ * fresh guest. */
 int nubfs_republish(struct nubfs *fs);
 void nubfs_preload_free(struct nubfs *fs);
+
+/* test_knobs.c: -o test_forge_cap=HEX after boot and preload: a raw
+ * ALLOC/write/PUT of junk bytes under that hash; sets fs->test_forged, and
+ * nubfs_republish does it again in a rebooted guest. 0 or -errno (message
+ * logged). */
+int nubfs_test_forge_cap(struct nubfs *fs);
 
 /* recover.c: if the sandbox is poisoned: log why, reboot, re-publish the
  * preloaded files, re-mount every package held. 0 if healthy afterwards.

@@ -23,6 +23,7 @@ static const struct fuse_opt specs[] = {
     OPT("test_crash_after=%u", test_crash_after),
     OPT("test_fail_step=%u", test_fail_step),
     OPT("test_crash_mount", test_crash_mount),
+    OPT("test_forge_cap=%s", test_forge_cap),
     OPT("trust=%s", trust),
     OPT("allow_unsigned", allow_unsigned),
     OPT("max_package=%s", max_package_s),
@@ -150,8 +151,18 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
-    if ((opts->test_fail_step || opts->test_crash_mount) && !opts->test_ops) {
-        fprintf(stderr, "nubfs: test_fail_step and test_crash_mount need test_ops\n");
+    if ((opts->test_fail_step || opts->test_crash_mount || opts->test_forge_cap) &&
+        !opts->test_ops) {
+        fprintf(stderr, "nubfs: test_fail_step, test_crash_mount and test_forge_cap need "
+                        "test_ops\n");
+        return -1;
+    }
+    /* The syntax of nub_hash_from_hex, checked here for a usage error
+     * (test_knobs.c parses it; options.c links without the reader). */
+    if (opts->test_forge_cap != NULL && (strlen(opts->test_forge_cap) != 32 ||
+                                         strspn(opts->test_forge_cap, "0123456789abcdef") != 32)) {
+        fprintf(stderr, "nubfs: test_forge_cap=%s: want 32 lowercase hex digits\n",
+                opts->test_forge_cap);
         return -1;
     }
     if (opts->test_fail_step != 0 &&
@@ -170,6 +181,7 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->preload);
     free(opts->trust);
     free(opts->max_package_s);
+    free(opts->test_forge_cap);
     free(opts->source);
     free(opts->mountpoint);
     memset(opts, 0, sizeof(*opts));

@@ -26,11 +26,11 @@ int nubfs_recover_locked(struct nubfs *fs)
     pthread_mutex_lock(&fs->recover_mu);
     int rc = 0;
     for (int attempt = 0; attempt < RECOVER_ATTEMPTS && nub_sandbox_poisoned(fs->sb); attempt++) {
-        nubfs_log("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
+        nubfs_warn("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
         char err[256] = "";
         rc = nub_sandbox_reboot(fs->sb, err, sizeof(err));
         if (rc != 0) {
-            nubfs_log("reboot failed: %s", err[0] ? err : strerror(-rc));
+            nubfs_warn("reboot failed: %s", err[0] ? err : strerror(-rc));
             break;
         }
         nubfs_log("guest rebooted");

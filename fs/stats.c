@@ -42,6 +42,10 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     nub_sandbox_counters(fs->sb, &c);
     json_object_set_new(o, "guest_calls", json_integer((json_int_t)c.calls));
     json_object_set_new(o, "exits", json_integer((json_int_t)c.exits));
+    /* Instructions KVM emulated for the guest: every one on kvm-pvm, only
+     * the few trapped ones on hardware virtualization. */
+    json_object_set_new(o, "guest_emulated_instructions",
+                        json_integer((json_int_t)c.emulated_insns));
     json_object_set_new(o, "reboots", json_integer((json_int_t)c.reboots));
     json_object_set_new(o, "poisoned", json_integer((json_int_t)c.poisoned));
 

@@ -12,14 +12,14 @@ static void report(void *ctx, const char *path, const char *reason)
 {
     (void)ctx;
     (void)path; /* the reason names the file */
-    nubfs_log("trust: ignoring a key file: %s", reason);
+    nubfs_warn("trust: ignoring a key file: %s", reason);
 }
 
 int nubfs_trust_load(struct nubfs *fs)
 {
     nub_trust_init(&fs->trust);
     if (fs->opts.trust == NULL) {
-        nubfs_log("trust: no trust= directory: signed packages are refused (EKEYREJECTED)%s",
+        nubfs_warn("trust: no trust= directory: signed packages are refused (EKEYREJECTED)%s",
                   fs->opts.allow_unsigned ? "; unsigned ones are allowed" : "");
         return 0;
     }
@@ -41,6 +41,6 @@ int nubfs_trust_load(struct nubfs *fs)
         nubfs_log("trust: key %s", id);
     }
     if (fs->trust.count == 0)
-        nubfs_log("trust: warning: %s holds no usable *.pub key", fs->opts.trust);
+        nubfs_warn("trust: warning: %s holds no usable *.pub key", fs->opts.trust);
     return 0;
 }

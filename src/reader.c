@@ -11,7 +11,13 @@
  * While the guest grows its table incrementally (abi.h) the header names
  * two tables: lookups probe the new one, then the old one; iteration walks
  * the new table's slots, then the old table's, and lists an entry only
- * where its own lookup finds it, so no cap is listed twice. */
+ * where its own lookup finds it, so no cap is listed twice.
+ *
+ * Work is bounded whatever the guest wrote: a probe stops after
+ * NUB_DIR_MAX_PROBE slots (abi.h: the guest keeps every entry that close
+ * to home), so a lookup reads at most 2 * NUB_DIR_MAX_PROBE slots and
+ * listing a whole directory at most (1 + 2 * NUB_DIR_MAX_PROBE) per slot,
+ * instead of a walk over a full table per entry. */
 #include "reader.h"
 
 #include <errno.h>
@@ -19,6 +25,15 @@
 #include <xxhash.h>
 
 #define ENTRY_SIZE ((uint64_t)sizeof(struct nub_dir_entry))
+
+/* Per thread: FUSE serves requests on several threads, and a work counter
+ * must cost nothing on the lookup path (no shared cache line). */
+static _Thread_local uint64_t slots_read;
+
+uint64_t nub_reader_slots_read(void)
+{
+    return slots_read;
+}
 
 const char *nub_reader_strerror(enum nub_reader_error e)
 {
@@ -145,6 +160,7 @@ struct table {
 static int read_entry(const struct nub_reader *r, const struct table *t, uint64_t idx,
                       struct nub_dir_entry *e)
 {
+    slots_read++;
     if (nub_gm_read(r->gm, t->gpa + idx * ENTRY_SIZE, e, sizeof(*e)) != 0)
         return -EIO; /* cannot happen after read_header; never trust that */
     return 0;
@@ -168,15 +184,18 @@ static int entry_to_cap(const struct nub_reader *r, const struct nub_dir_entry *
 }
 
 /* Probes one table for hash. Returns the slot index (>= 0) with *e
- * filled, -ENOENT at an empty slot, -EIO if every slot is full (a table
- * must always keep free slots, so a probe that wraps all the way round
- * means the guest broke its own invariant). */
+ * filled, or -ENOENT at an empty slot or after NUB_DIR_MAX_PROBE used
+ * slots (abi.h: nothing lies further from home, so the hash is absent
+ * even if the run goes on). -EIO if that bound covers the whole table and
+ * every slot is used: a table must always keep free slots, so the guest
+ * broke its own invariant. */
 static int64_t probe(const struct nub_reader *r, const struct table *t, const uint8_t hash[16],
                      struct nub_dir_entry *e)
 {
     uint64_t mask = t->cap - 1;
+    uint64_t limit = t->cap < NUB_DIR_MAX_PROBE ? t->cap : NUB_DIR_MAX_PROBE;
     uint64_t idx = nub_dir_slot(hash, r->seed, t->cap);
-    for (uint64_t n = 0; n < t->cap; n++, idx = (idx + 1) & mask) {
+    for (uint64_t n = 0; n < limit; n++, idx = (idx + 1) & mask) {
         if (read_entry(r, t, idx, e) != 0)
             return -EIO;
         if (!(e->flags & NUB_DIR_F_USED))
@@ -184,7 +203,7 @@ static int64_t probe(const struct nub_reader *r, const struct table *t, const ui
         if (memcmp(e->hash, hash, 16) == 0)
             return (int64_t)idx;
     }
-    return -EIO;
+    return limit == t->cap ? -EIO : -ENOENT;
 }
 
 /* The lookup path: the new table, then (absent there) the old one.
@@ -227,8 +246,13 @@ int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap
     if (read_header(r->gm, r->directory_gpa, &h) != 0)
         return -EIO;
     /* Cursor space: the new table's slots, then the old table's. Bounded
-     * by both capacities: each step advances the cursor by one slot. */
-    uint64_t end = h.capacity + h.old_capacity;
+     * by both capacities: each step advances the cursor by one slot, an
+     * empty slot costs one read, a used one at most 1 + 2 * MAX_PROBE.
+     * Used slots that fail validation cost the most and an honest guest
+     * writes none, so a long run of them ends the call with -EIO, the
+     * cursor past them: a request (readdir) never scans more than
+     * NUB_READER_MAX_BAD_RUN of them per entry it returns. */
+    uint64_t end = h.capacity + h.old_capacity, run = 0;
     for (uint64_t idx = *cursor; idx < end; idx++) {
         struct table t = {h.entries_gpa, h.capacity};
         uint64_t slot = idx;
@@ -244,12 +268,19 @@ int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap
         /* List only what lookup finds: the entry must be the first one its
          * own lookup path (new table, then old) reaches, which drops
          * duplicates within and across the tables and unreachable slots,
-         * and must pass the same validation as get. */
+         * and must pass the same validation as get. An entry too far from
+         * home for any probe to reach is dropped without one (cheap for
+         * the garbage a corrupt table is mostly made of). */
         struct nub_dir_entry seen;
-        int64_t at = lookup(r, &h, e.hash, &seen);
+        uint64_t dist = (slot - nub_dir_slot(e.hash, r->seed, t.cap)) & (t.cap - 1);
+        int64_t at = dist < NUB_DIR_MAX_PROBE ? lookup(r, &h, e.hash, &seen) : -ENOENT;
         if (at != (int64_t)idx || entry_to_cap(r, &seen, out) != 0) {
             if (bad != NULL)
                 (*bad)++;
+            if (++run == NUB_READER_MAX_BAD_RUN) {
+                *cursor = idx + 1;
+                return -EIO;
+            }
             continue;
         }
         *cursor = idx + 1;

@@ -58,7 +58,8 @@ int64_t nub_reader_len(const struct nub_reader *r);
 
 /* 0 and *out filled; -ENOENT if absent; -EIO if the table is corrupt on the
  * probe path (or the entry's data lies outside guest memory). Probes the
- * new table, then the old one while a growth is being migrated. */
+ * new table, then the old one while a growth is being migrated, each for
+ * at most NUB_DIR_MAX_PROBE slots (abi.h). */
 int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out);
 bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16]);
 
@@ -67,11 +68,23 @@ bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16]);
  * While the guest migrates to a grown table, cursors [0, capacity) are the
  * new table's slots and [capacity, capacity + old_capacity) the old one's;
  * each cap is listed once, where its own lookup finds it.
- * Entries that fail validation are skipped (and counted in *bad if non-NULL).
+ * Entries that fail validation are skipped (and counted in *bad if
+ * non-NULL), at most NUB_READER_MAX_BAD_RUN per call: the call that meets
+ * that many returns -EIO with the cursor moved past them (a corrupt
+ * stretch: a caller may go on from there; -EIO for a corrupt header
+ * leaves the cursor alone). So one call reads at most capacity +
+ * old_capacity empty slots plus (NUB_READER_MAX_BAD_RUN + 1) used ones at
+ * (1 + 2 * NUB_DIR_MAX_PROBE) reads each, and a whole listing at most
+ * (1 + 2 * NUB_DIR_MAX_PROBE) reads per slot.
  * The cursor is stable for a given directory generation, so FUSE readdir
  * offsets can be cursors. */
+#define NUB_READER_MAX_BAD_RUN 256u
 int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap *out,
                     uint64_t *bad);
+
+/* Directory slots this thread has read from guest memory so far: a work
+ * counter for tests and statistics (lookups, listing). */
+uint64_t nub_reader_slots_read(void);
 
 /* Home slot of a hash for a given seed and capacity (shared with the guest). */
 uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity);

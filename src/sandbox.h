@@ -79,9 +79,11 @@ int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t alig
  * -ENOENT, BADMSG -EBADMSG, QUOTA -EDQUOT, others -EINVAL / -EIO. */
 int nub_status_errno(uint32_t status);
 
-/* Publishes one blob: hashes it (XXH3-128, natively), and if the hash is
- * already present compares the bytes (-EEXIST if they differ); else ALLOC,
- * copy in, PUT. hash_out gets the canonical hash. Takes the lock itself. */
+/* Publishes one blob (one more reference if it is already there): hashes
+ * it (XXH3-128, natively); if the hash is already present, compares the
+ * bytes (-EEXIST if they differ); then ALLOC, copy in, PUT (for a present
+ * cap the guest takes a reference and frees the new copy). hash_out gets
+ * the canonical hash. Takes the lock itself. */
 int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
                     uint8_t hash_out[16]);
 

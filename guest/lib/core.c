@@ -88,7 +88,10 @@ static enum nub_status op_put(struct nub_core *c, const uint64_t *args, const ui
     case NUB_ST_NOMEM:
         return fail(c, st, "PUT: no memory to grow the directory");
     case NUB_ST_QUOTA:
-        return fail(c, st, "PUT: directory at its maximum size");
+        return fail(c, st, "PUT: directory full (at its maximum size, or no slot within "
+                           "its probe bound until a growth finishes)");
+    case NUB_ST_STATE:
+        return fail(c, st, "PUT: directory busy migrating to a larger table; try again");
     default:
         return fail(c, st, "PUT: count or size overflow");
     }

@@ -52,7 +52,33 @@
  * fresh entry: work proportional to the package, like the rest of MOUNT.
  *
  * Per call, the directory touches O(probe lengths + K * inserts + PER_CALL)
- * slots, whatever the table size (d->work counts them for the tests). */
+ * slots, whatever the table size (d->work counts them for the tests).
+ *
+ * The probe bound (abi.h): every entry lies fewer than NUB_DIR_MAX_PROBE
+ * slots after its home, so lookups stop there, the guest's and the host
+ * reader's alike. Inserts (fresh ones and migrated ones) use Robin Hood
+ * placement: every run of used slots holds its entries in order of home
+ * (a new entry goes in front of the first resident whose home is not
+ * before its own, and the rest of the run moves up one slot). That gives
+ * the smallest longest distance any placement of the same hashes could
+ * (~30 at load 3/4 and 2^26 slots, against ~300 for first-come
+ * placement), and the lookups stay plain linear probes.
+ * Backward-shift deletion keeps that order and only shortens distances;
+ * undoing puts in reverse order still restores the layout exactly. An
+ * insert whose placement would still put some entry MAX_PROBE or more from
+ * home changes nothing (a dry run walks first) and:
+ *   - a fresh put grows the table early (the new table is empty, so the
+ *     entry lands at home); the schedule above holds a fortiori, since
+ *     count < 3C/4 at such a growth. If growth is not possible now (a
+ *     migration or reservation under way, or the maximum capacity) the
+ *     put is refused with NUB_ST_QUOTA;
+ *   - a migrated entry stays where it is in the old table and the scan
+ *     stops there (it retries on the next migration step): the old table
+ *     is still valid and every entry findable. A growth that falls due
+ *     meanwhile is refused (NUB_ST_STATE, the schedule check) instead of
+ *     doing unbounded work; releases eventually unblock it.
+ * With random homes (the seed is secret) either case is far too unlikely
+ * to happen by chance; tests force them with chosen hashes. */
 #include <string.h>
 
 #include "nub/guest_addr.h"
@@ -61,6 +87,7 @@
 
 #define K_INSERT ((uint64_t)NUB_DIR_MIGRATE_PER_INSERT)
 #define ENTRY ((uint64_t)sizeof(struct nub_dir_entry))
+#define MAX_PROBE ((uint64_t)NUB_DIR_MAX_PROBE)
 
 static struct nub_dir_entry *table(uint64_t gpa) { return (struct nub_dir_entry *)nub_mem_ptr(gpa); }
 
@@ -97,34 +124,89 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
     return NUB_ST_OK;
 }
 
-/* Probes one table for hash: 1 and its slot, or 0 and the first empty
- * slot. *n += slots looked at. A table is never full (load <= 3/4) unless
- * guest memory was corrupted; the probe is bounded either way. */
+/* Distance of the entry in slot s from its home (Robin Hood order). */
+static uint64_t dist_at(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed, uint64_t s)
+{
+    return (s - nub_dir_home_slot(t[s].hash, seed, cap)) & (cap - 1);
+}
+
+/* Probes one table for hash: 1 and its slot, or 0 if absent: an empty
+ * slot, or NUB_DIR_MAX_PROBE slots without it (abi.h: nothing lies
+ * further from home). *n += slots looked at. */
 static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
                    const uint8_t hash[16], uint64_t *slot, uint64_t *n)
 {
     uint64_t mask = cap - 1, s = nub_dir_home_slot(hash, seed, cap);
-    for (uint64_t i = 0; i < cap; i++, s = (s + 1) & mask) {
+    uint64_t limit = cap < MAX_PROBE ? cap : MAX_PROBE;
+    for (uint64_t i = 0; i < limit; i++, s = (s + 1) & mask) {
         ++*n;
-        if (!used(&t[s])) {
-            *slot = s;
+        if (!used(&t[s]))
             return 0;
-        }
         if (memcmp(t[s].hash, hash, 16) == 0) {
             *slot = s;
             return 1;
         }
     }
+    return 0;
+}
+
+/* Plans a Robin Hood insert into a run kept in order of home: the entry
+ * goes in front of the first resident that is no further from its home
+ * than the entry would be there (so in front of equal homes too), and the
+ * residents from there up to the run's first empty slot move up one.
+ * Sets *at (where the entry goes) and *empty; 0 if the entry or a moved
+ * resident would end MAX_PROBE or more slots from home. Nothing changes.
+ * A table is never full (load <= 3/4) unless guest memory was corrupted;
+ * the walk is bounded by the capacity either way. */
+static int rh_plan(struct nub_dir *d, const struct nub_dir_entry *t, uint64_t cap, uint64_t home,
+                   uint64_t *at, uint64_t *empty)
+{
+    uint64_t mask = cap - 1, s = home;
+    int placed = 0;
+    for (uint64_t dist = 0; dist < cap; dist++, s = (s + 1) & mask) {
+        d->work++;
+        if (!placed && dist >= MAX_PROBE)
+            return 0;
+        if (!used(&t[s])) {
+            if (!placed)
+                *at = s;
+            *empty = s;
+            return 1;
+        }
+        uint64_t r = dist_at(t, cap, d->seed, s);
+        if (!placed && r <= dist) {
+            placed = 1;
+            *at = s;
+        }
+        if (placed && r + 1 >= MAX_PROBE)
+            return 0; /* this resident would move too far */
+    }
     nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)cap);
 }
 
-/* Where find put a hash: its entry and whether it is in the old table;
- * when absent, `free_slot` is where it goes in the new table. */
+/* Puts a copy of e (absent from the table) into the table at gpa by Robin
+ * Hood placement: 1, or 0 with nothing changed if that would break the
+ * probe bound. Deleting it again (backward shift) moves the residents
+ * back down: undoing inserts in reverse order restores the bytes. */
+static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct nub_dir_entry *e)
+{
+    struct nub_dir_entry *t = table(gpa);
+    uint64_t mask = cap - 1, at, empty;
+    if (!rh_plan(d, t, cap, nub_dir_home_slot(e->hash, d->seed, cap), &at, &empty))
+        return 0;
+    for (uint64_t s = empty; s != at; s = (s - 1) & mask) {
+        d->work++;
+        t[s] = t[(s - 1) & mask];
+    }
+    t[at] = *e;
+    return 1;
+}
+
+/* Where find put a hash: its entry and whether it is in the old table. */
 struct where {
     struct nub_dir_entry *e;
     int in_old;
-    uint64_t slot;      /* of e, in its table */
-    uint64_t free_slot; /* absent: empty slot of the new table */
+    uint64_t slot; /* of e, in its table */
 };
 
 /* New table first, then the old one. */
@@ -135,7 +217,6 @@ static int find(const struct nub_dir *d, const uint8_t hash[16], struct where *w
         w->e = &table(d->entries_gpa)[w->slot];
         return 1;
     }
-    w->free_slot = w->slot;
     if (d->old_gpa && find_in(table(d->old_gpa), d->old_capacity, d->seed, hash, &w->slot, n)) {
         w->e = &table(d->old_gpa)[w->slot];
         w->in_old = 1;
@@ -151,17 +232,19 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
     return find(d, hash, &w, &n) ? w.e : NULL;
 }
 
-/* Puts a copy of e (not in the new table) into the new table. */
-static void place(struct nub_dir *d, const struct nub_dir_entry *e)
+/* Moves a copy of old entry e into the new table: 0 if the probe bound
+ * does not let it in now (nothing changed). */
+static int place(struct nub_dir *d, const struct nub_dir_entry *e)
 {
-    struct nub_dir_entry *t = table(d->entries_gpa);
     uint64_t s;
-    if (find_in(t, d->capacity, d->seed, e->hash, &s, &d->work))
+    if (find_in(table(d->entries_gpa), d->capacity, d->seed, e->hash, &s, &d->work))
         nub_panic("directory: migrated hash already in the new table");
-    t[s] = *e;
+    return insert_in(d, d->entries_gpa, d->capacity, e);
 }
 
-/* Scans up to n old slots downwards, moving used ones to the new table. */
+/* Scans up to n old slots downwards, moving used ones to the new table.
+ * Stops early, at the slot, if an entry cannot move (probe bound): the
+ * old table stays valid and the next step tries that slot again. */
 static void migrate_slots(struct nub_dir *d, uint64_t n)
 {
     struct nub_dir_entry *old = table(d->old_gpa);
@@ -170,7 +253,8 @@ static void migrate_slots(struct nub_dir *d, uint64_t n)
         struct nub_dir_entry *e = &old[d->mig_next];
         d->work++;
         if (used(e)) {
-            place(d, e);
+            if (!place(d, e))
+                return; /* stalled: see the top of this file */
             memset(e, 0, sizeof *e);
             d->old_count--;
         }
@@ -227,24 +311,44 @@ static enum nub_status alloc_table(struct nub_dir *d, uint64_t cap, uint64_t *gp
                : NUB_ST_NOMEM;
 }
 
+/* The first empty slot of the new table at or after `from` (load <= 3/4:
+ * one exists). */
+static uint64_t empty_from(struct nub_dir *d, uint64_t from)
+{
+    const struct nub_dir_entry *t = table(d->entries_gpa);
+    uint64_t mask = d->capacity - 1;
+    for (uint64_t i = 0, s = from & mask; i < d->capacity; i++, s = (s + 1) & mask) {
+        d->work++;
+        if (!used(&t[s]))
+            return s;
+    }
+    nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)d->capacity);
+}
+
 /* Growth due at an insert of hash (absent): finish the migration under
- * way if the invariant says it is only unpaid debt, then double. */
-static enum nub_status grow_for(struct nub_dir *d, const uint8_t hash[16])
+ * way if the invariant says it is only unpaid debt, then double. `busy`
+ * is the answer when growing is not possible now (nothing changed). */
+static enum nub_status grow_for(struct nub_dir *d, const uint8_t hash[16], enum nub_status busy)
 {
     if (d->reserved)
-        return NUB_ST_STATE; /* the reservation under-counted */
+        return busy; /* load: the reservation under-counted */
     if (d->old_gpa && d->old_count && d->mig_left > d->debt)
-        return NUB_ST_STATE; /* off schedule: see the top of this file */
+        return busy; /* load: off schedule, or stalled (top of this file) */
     uint64_t gpa;
     enum nub_status st = alloc_table(d, d->capacity * 2, &gpa);
     if (st != NUB_ST_OK)
         return st;
-    if (d->old_gpa)
+    if (d->old_gpa) {
         migrate(d, d->mig_left);
-    struct where w;
-    if (find(d, hash, &w, &d->work))
-        nub_panic("directory: entry appeared while growing");
-    start_growth(d, gpa, d->capacity * 2, w.free_slot);
+        if (d->old_gpa) { /* stalled on the probe bound: give up */
+            nub_heap_free(d->heap, gpa, NUB_OWNER_KERNEL);
+            d->generation++; /* entries may have moved between tables */
+            publish(d);
+            return busy;
+        }
+    }
+    start_growth(d, gpa, d->capacity * 2,
+                 empty_from(d, nub_dir_home_slot(hash, d->seed, d->capacity)));
     return NUB_ST_OK;
 }
 
@@ -267,19 +371,24 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
     if (d->total_bytes + len < d->total_bytes)
         return NUB_ST_OVERFLOW;
     if ((d->count + 1) * 4 > d->capacity * 3) {
-        enum nub_status st = grow_for(d, hash);
+        enum nub_status st = grow_for(d, hash, NUB_ST_STATE);
         if (st != NUB_ST_OK)
             return st;
-        if (find(d, hash, &w, &d->work))
-            nub_panic("directory: entry appeared while growing");
     }
-    struct nub_dir_entry *e = &table(d->entries_gpa)[w.free_slot];
-    memcpy(e->hash, hash, 16);
-    e->data_gpa = data_gpa;
-    e->len = len;
-    e->refcount = 1;
-    e->kind = kind;
-    e->flags = NUB_DIR_F_USED;
+    struct nub_dir_entry e = {.data_gpa = data_gpa,
+                              .len = len,
+                              .refcount = 1,
+                              .kind = kind,
+                              .flags = NUB_DIR_F_USED};
+    memcpy(e.hash, hash, 16);
+    if (!insert_in(d, d->entries_gpa, d->capacity, &e)) {
+        /* Too far from home (top of this file): grow early, or refuse. */
+        enum nub_status st = grow_for(d, hash, NUB_ST_QUOTA);
+        if (st != NUB_ST_OK)
+            return st;
+        if (!insert_in(d, d->entries_gpa, d->capacity, &e)) /* empty table */
+            nub_panic("directory: no room for an entry in a fresh table");
+    }
     d->count++;
     d->total_bytes += len;
     if (d->old_gpa && d->reserved)
@@ -354,18 +463,6 @@ void nub_dir_tick(struct nub_dir *d)
     publish(d);
 }
 
-/* An empty slot of the new table (load <= 3/4: one exists). */
-static uint64_t first_empty(struct nub_dir *d)
-{
-    const struct nub_dir_entry *t = table(d->entries_gpa);
-    for (uint64_t s = 0; s < d->capacity; s++) {
-        d->work++;
-        if (!used(&t[s]))
-            return s;
-    }
-    nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)d->capacity);
-}
-
 enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m)
 {
     if (d->reserved)
@@ -392,10 +489,16 @@ enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_di
             /* Kept allocated until commit, so a rollback can restore the
              * heap level exactly. */
             migrate_slots(d, d->mig_left);
+            if (d->old_count) { /* stalled on the probe bound */
+                nub_heap_free(d->heap, gpa, NUB_OWNER_KERNEL);
+                d->generation++; /* entries may have moved between tables */
+                publish(d);
+                return NUB_ST_QUOTA;
+            }
             m->retired_capacity = d->old_capacity;
             m->retired_gpa = end_migration(d);
         }
-        start_growth(d, gpa, cap, first_empty(d));
+        start_growth(d, gpa, cap, empty_from(d, 0));
         m->grown_gpa = gpa;
     }
     d->reserved = 1;
@@ -443,8 +546,9 @@ void nub_dir_rollback(struct nub_dir *d, const struct nub_dir_mark *m)
     publish(d);
 }
 
-/* Checks one table: every used entry reachable from its home, no hash
- * twice, refcounts nonzero. Adds its entries and bytes to *count, *bytes. */
+/* Checks one table: every used entry reachable from its home within the
+ * probe bound, in Robin Hood order, no hash twice, refcounts nonzero.
+ * Adds its entries and bytes to *count, *bytes. */
 static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, uint64_t cap,
                        uint64_t *count, uint64_t *bytes)
 {
@@ -456,6 +560,13 @@ static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, u
         *bytes += t[i].len;
         if (t[i].refcount == 0)
             return -3;
+        uint64_t dist = dist_at(t, cap, d->seed, i), prev = (i - 1) & mask;
+        if (dist >= MAX_PROBE)
+            return -16;
+        /* Homes never decrease along a run: a distance grows by at most
+         * one from a used slot to the next. */
+        if (used(&t[prev]) && dist > dist_at(t, cap, d->seed, prev) + 1)
+            return -17;
         /* Every slot from home to i is occupied, and none holds the same
          * hash: a lookup from home reaches this entry. */
         for (uint64_t s = nub_dir_home_slot(t[i].hash, d->seed, cap); s != i; s = (s + 1) & mask) {

@@ -48,7 +48,10 @@ enum nub_status mount_caps_publish(struct mctx *c)
         case NUB_ST_NOMEM:
             return mount_fail(c, st, "segment %u: no memory to grow the directory", i);
         case NUB_ST_QUOTA:
-            return mount_fail(c, st, "segment %u: directory at its maximum size", i);
+            return mount_fail(c, st,
+                              "segment %u: directory full (maximum size, or no slot within "
+                              "its probe bound until a growth finishes)",
+                              i);
         case NUB_ST_STATE:
             return mount_fail(c, st, "segment %u: more new caps than the directory reserved", i);
         default:

@@ -66,14 +66,15 @@ set(_nub_src ${CMAKE_SOURCE_DIR}/src)
 set(_fz_seeds ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds)
 add_library(nubhost_fuzz STATIC ${_nub_src}/guest_mem.c ${_nub_src}/reader.c
   ${_nub_src}/mount_reader.c ${_nub_src}/elf_load.c ${_nub_src}/sign.c
-  ${_nub_src}/sign_trust.c)
+  ${_nub_src}/sign_trust.c ${_nub_src}/errbuf.c ${_nub_src}/file_util.c)
 target_include_directories(nubhost_fuzz PUBLIC ${_nub_src} ${CMAKE_SOURCE_DIR}/guest/include)
 target_compile_definitions(nubhost_fuzz PUBLIC _GNU_SOURCE)
 target_compile_options(nubhost_fuzz PRIVATE ${_fuzz_flags} -Wall -Wextra -Werror)
 target_link_libraries(nubhost_fuzz PUBLIC PkgConfig::LIBELF PkgConfig::XXHASH PkgConfig::SODIUM)
 
-add_library(nubpack_fuzz STATIC ${_nub_src}/pack/spec.c ${_nub_src}/pack/util.c)
-target_include_directories(nubpack_fuzz PUBLIC ${_nub_src}/pack)
+add_library(nubpack_fuzz STATIC ${_nub_src}/pack/spec.c ${_nub_src}/pack/util.c
+  ${_nub_src}/errbuf.c ${_nub_src}/file_util.c)
+target_include_directories(nubpack_fuzz PUBLIC ${_nub_src}/pack ${_nub_src})
 target_compile_definitions(nubpack_fuzz PUBLIC _GNU_SOURCE)
 target_compile_options(nubpack_fuzz PRIVATE ${_fuzz_flags} -Wall -Wextra -Werror)
 target_link_libraries(nubpack_fuzz PUBLIC nubrvf_fuzz PkgConfig::JANSSON)

@@ -7,7 +7,11 @@
  *     area (its bytes are copied out, so ASan sees any stray read);
  *   - listing and lookup agree: get(h) succeeds iff h was listed, with the
  *     same cap; every used slot (of the table and, during a growth, of the
- *     old table) is either listed or counted bad; no hash is listed twice.
+ *     old table) is either listed or counted bad (a stretch of
+ *     NUB_READER_MAX_BAD_RUN bad ones ends a call with -EIO: the listing
+ *     goes on after it); no hash is listed twice;
+ *   - work is bounded: a lookup reads at most NUB_DIR_MAX_PROBE slots per
+ *     table, a whole listing at most 1 + 2 * NUB_DIR_MAX_PROBE per slot.
  * Boot-info reserved[6] bit 8 makes the "guest" rewrite the first 48
  * bytes of its directory header (magic .. total_bytes) in the middle of
  * the listing (with reserved[0..5], after reserved[6] & 0xff caps): then
@@ -50,7 +54,9 @@ static void query(const struct nub_reader *r, const uint8_t hash[16], bool stabl
 {
     struct nub_cap c;
     memset(&c, 0, sizeof(c));
+    uint64_t reads0 = nub_reader_slots_read();
     int g = nub_reader_get(r, hash, &c);
+    FUZZ_CHECK(nub_reader_slots_read() - reads0 <= 2 * NUB_DIR_MAX_PROBE);
     FUZZ_CHECK(g == 0 || g == -ENOENT || g == -EIO);
     FUZZ_CHECK(nub_reader_contains(r, hash) == (g == 0));
     if (g == 0) {
@@ -98,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t rewrite_at = bi.reserved[6] & 0xff;
     bool stable = true;
 
-    uint64_t cursor = 0, bad = 0;
+    uint64_t cursor = 0, bad = 0, reads0 = nub_reader_slots_read();
     int k;
     struct nub_cap c;
     nlisted = 0;
@@ -110,8 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             stable = false;
             rewrite = false;
         }
-        uint64_t before = cursor;
+        uint64_t before = cursor, bad_before = bad;
         k = nub_reader_next(&r, &cursor, &c, &bad);
+        if (k == -EIO && cursor > before) {
+            /* A long corrupt stretch: skipped and counted, go on. */
+            FUZZ_CHECK(bad - bad_before == NUB_READER_MAX_BAD_RUN);
+            continue;
+        }
         if (k != 1)
             break;
         FUZZ_CHECK(cursor > before);
@@ -138,6 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         FUZZ_CHECK(nlisted + bad == used);
         FUZZ_CHECK(nlisted <= end);
+        FUZZ_CHECK(nub_reader_slots_read() - reads0 <= end * (1 + 2 * NUB_DIR_MAX_PROBE));
     }
 
     /* Lookups: every slot's hash (listed or not), every listed hash, and

@@ -8,9 +8,12 @@
 # edits (rvf_edit.py). Also: a guest crash during the mount (hidden test
 # knob) -> EIO, reboot, the other packages re-mounted; fault injection
 # after each guest mount step 2..7 -> rolled back. EEXIST needs two
-# different blobs with one XXH3-128 hash, which cannot be made honestly
-# through cp: tests/unit/test_mount_host.c (test_eexist) covers it with a
-# raw PUT of a forged hash. Exits 77 if KVM or FUSE is unusable here.
+# different blobs with one XXH3-128 hash, which cannot be made honestly:
+# daemon C starts with the hidden test knob test_forge_cap=HASH (junk bytes
+# published under the hash of hello.rvf's module, as a collision would
+# leave them), then hello.rvf must be refused, also after a guest reboot
+# (the forged cap is re-published, so the kernel's cached caps/ entry stays
+# true). Exits 77 if KVM or FUSE is unusable here.
 # usage: ctl_errors.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
 NUBFS=${1:?usage}
@@ -118,7 +121,6 @@ refuse efbig 'File too large'
 for what in component region queue task; do
     grep -q "refused .*$what" "$MNT/log" || fail "no EDQUOT reason naming $what in the log"
 done
-echo "EEXIST: not reachable honestly through cp (needs an XXH3-128 collision); covered by tests/unit/test_mount_host.c test_eexist"
 
 # ---- fault injection after each guest step: full rollback ---------------------------------
 for step in 2 3 4 5 6 7; do
@@ -163,5 +165,38 @@ refuse enospc 'No space left on device'
 cp "$EX/pipeline.rvf" "$C/" || fail "the daemon does not serve after ENOSPC"
 caps_ok "$MNT/caps" || fail caps
 ok "ENOSPC: the daemon keeps serving"
+stop_nubfs "$MNT"
+
+# ---- daemon C: a different blob already holds the hash of hello's module ---------------
+"$PACK" inspect --json "$EX/hello.rvf" > "$PK/hello-inspect.json" || fail "nubfs-pack inspect"
+FORGED=$(json "$PK/hello-inspect.json" 'd["components"][0]["wasm"]')
+timeout 10 "$NUBFS" "$MNT" -f -o "test_forge_cap=$FORGED" > /dev/null 2>&1
+[ $? = 2 ] || fail "test_forge_cap without test_ops: want usage error 2"
+cp "$EX/hello.rvf" "$PK/eexist.rvf"
+start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,test_ops,test_forge_cap=$FORGED"
+grep -q "test_forge_cap: published 11 junk bytes under cap $FORGED" "$MNT/log" || fail "log: no forge"
+printf 'forged cap\n' | cmp -s - "$MNT/caps/$FORGED" || fail "the forged cap's bytes"
+cp "$EX/pipeline.rvf" "$C/" || fail "cp pipeline"
+refuse eexist 'File exists'
+grep -q "refused eexist.rvf: .*cap $FORGED already exists with different content" "$MNT/log" ||
+    fail "log does not name the cap: $(grep 'refused eexist' "$MNT/log" | tail -n1)"
+printf 'forged cap\n' | cmp -s - "$MNT/caps/$FORGED" || fail "the forged cap changed"
+# A reboot re-publishes the forged blob (a cap name never changes its
+# bytes while the kernel caches it): hello.rvf is still refused.
+before=$(state "$MNT" | grep -v heap_used)
+python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_crash_mount", b"1")' "$C"
+cp "$EX/fanout.rvf" "$C/" 2>/dev/null && fail "crash: mounted"
+grep -q 're-mounted 1 of 1 packages' "$MNT/log" || fail "log: no re-mount"
+grep -q "test_forge_cap: re-published 11 junk bytes under cap $FORGED" "$MNT/log" ||
+    fail "log: the forged cap was not re-published after the reboot"
+after=$(state "$MNT" | grep -v heap_used)
+[ "$after" = "$before" ] || fail "after the reboot:
+$before
+---
+$after"
+out=$(cp "$PK/eexist.rvf" "$C/" 2>&1) && fail "hello mounted after the reboot"
+echo "$out" | grep -q 'File exists' || fail "cp after the reboot printed '$out'"
+printf 'forged cap\n' | cmp -s - "$MNT/caps/$FORGED" || fail "the forged cap after the reboot"
+ok "EEXIST: junk under the hash of hello's module refuses hello.rvf (cp, rsync), the log names the cap, the junk still reads back; the same after a guest reboot"
 stop_nubfs "$MNT"
 echo PASS

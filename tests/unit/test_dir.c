@@ -755,6 +755,262 @@ static void test_reserve_too_small(void **state)
     assert_int_equal(f->d.capacity, 128);
 }
 
+/* ---- the probe bound (abi.h) ----------------------------------------------
+ * The host build knows the seed, so these tests forge hashes whose home
+ * slots collide, which no package author can do against the secret seed:
+ * they force the rare paths (early growth, refusal, a stalled migration)
+ * and check that the bound holds throughout (nub_dir_check: every entry
+ * fewer than NUB_DIR_MAX_PROBE slots from home, runs in Robin Hood order). */
+#define PB_MAX 400
+
+struct pb {
+    uint8_t h[PB_MAX][16];
+    uint8_t present[PB_MAX];
+    uint64_t n;
+};
+
+/* Adds hash number n: make_hash(n), or if mod: the next hash whose slot
+ * hash is home modulo mod (never equal to a make_hash(i) of a small i). */
+static uint64_t pb_new(struct pb *p, uint64_t mod, uint64_t home)
+{
+    static uint64_t id;
+    assert_true(p->n < PB_MAX);
+    uint8_t *h = p->h[p->n];
+    if (!mod)
+        make_hash(h, p->n);
+    else
+        do
+            make_hash(h, (1ull << 40) + id++);
+        while ((XXH3_64bits_withSeed(h, 16, SEED) & (mod - 1)) != home);
+    return p->n++;
+}
+
+/* PUT of cap i (data at cap_gpa(i), len i % 61), no tick. */
+static enum nub_status pb_put(struct fx *f, struct pb *p, uint64_t i)
+{
+    uint32_t refs;
+    int existed;
+    enum nub_status st =
+        nub_dir_put(&f->d, p->h[i], cap_gpa(i), i % 61, NUB_CAP_BLOB, &refs, &existed);
+    if (st == NUB_ST_OK) {
+        assert_int_equal(existed, 0);
+        p->present[i] = 1;
+    }
+    return st;
+}
+
+static void pb_release(struct fx *f, struct pb *p, uint64_t i)
+{
+    uint32_t left;
+    struct nub_dir_entry gone;
+    assert_int_equal(nub_dir_release(&f->d, p->h[i], &left, &gone), NUB_ST_OK);
+    assert_int_equal(left, 0);
+    p->present[i] = 0;
+}
+
+/* verify_all for a pb set: the guest's check, guest and reader lookups,
+ * the reader's count and a listing naming each present cap once. */
+static void pb_verify(struct fx *f, const struct pb *p)
+{
+    assert_int_equal(nub_dir_check(&f->d), 0);
+    struct nub_reader r;
+    assert_int_equal(nub_reader_open(&r, &f->gm, BOOT_GPA), NUB_READER_OK);
+    uint64_t live = 0;
+    for (uint64_t i = 0; i < p->n; i++) {
+        struct nub_cap c;
+        const struct nub_dir_entry *e = nub_dir_lookup(&f->d, p->h[i]);
+        int rc = nub_reader_get(&r, p->h[i], &c);
+        if (p->present[i]) {
+            assert_non_null(e);
+            assert_int_equal(rc, 0);
+            assert_int_equal(c.data_gpa, cap_gpa(i));
+            live++;
+        } else {
+            assert_null(e);
+            assert_int_equal(rc, -ENOENT);
+        }
+    }
+    assert_int_equal(nub_reader_len(&r), (int64_t)live);
+    uint8_t seen[PB_MAX] = {0};
+    uint64_t cursor = 0, bad = 0, listed = 0;
+    struct nub_cap c;
+    int rc;
+    while ((rc = nub_reader_next(&r, &cursor, &c, &bad)) == 1) {
+        uint64_t i = (c.data_gpa - DATA_GPA) / 64;
+        assert_true(i < p->n && p->present[i]);
+        assert_memory_equal(c.hash, p->h[i], 16);
+        assert_int_equal(++seen[i], 1);
+        listed++;
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(bad, 0);
+    assert_int_equal(listed, live);
+}
+
+/* 200 ordinary caps, ticked until no migration is left: 512 slots. */
+static void pb_base(struct fx *f, struct pb *p)
+{
+    for (uint64_t i = 0; i < 200; i++) {
+        assert_int_equal(pb_put(f, p, pb_new(p, 0, 0)), NUB_ST_OK);
+        nub_dir_tick(&f->d);
+    }
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    boundary(f);
+    assert_int_equal(f->d.capacity, 512);
+}
+
+/* Which table holds cap i: 1 the old one. */
+static int pb_in_old(struct fx *f, const struct pb *p, uint64_t i)
+{
+    const struct nub_dir_entry *e = nub_dir_lookup(&f->d, p->h[i]);
+    assert_non_null(e);
+    uint64_t at = (uint64_t)((const uint8_t *)e - f->base);
+    return f->d.old_gpa && at >= f->d.old_gpa &&
+           at < f->d.old_gpa + f->d.old_capacity * sizeof *e;
+}
+
+/* 100 hashes with one home in 512 slots but two in 1024: the run they
+ * make breaks the bound at load ~0.5, the table grows early, and in the
+ * grown table they fit. Nothing is refused. */
+static void test_probe_bound_grows_early(void **state)
+{
+    struct fx *f = *state;
+    static struct pb p;
+    memset(&p, 0, sizeof p);
+    pb_base(f, &p);
+    int early = 0;
+    for (uint64_t k = 0; k < 100; k++) {
+        uint64_t cap = f->d.capacity, count = f->d.count;
+        uint64_t i = pb_new(&p, 1024, k % 2 ? 100 : 612);
+        assert_int_equal(pb_put(f, &p, i), NUB_ST_OK);
+        if (f->d.capacity != cap) {
+            assert_true((count + 1) * 4 <= cap * 3); /* not due by load */
+            early++;
+        }
+        nub_dir_tick(&f->d);
+        assert_int_equal(nub_dir_check(&f->d), 0);
+    }
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    assert_int_equal(early, 1);
+    assert_int_equal(f->d.capacity, 1024);
+    pb_verify(f, &p);
+}
+
+/* Hashes with one home at every capacity up to 2^14: growing does not
+ * help. The table grows early once; the migration into the grown table
+ * then stalls on the bound (an old entry stays put, everything stays
+ * findable) and further such puts are refused with NUB_ST_QUOTA, changing
+ * nothing, as is a reservation that would need the migration finished.
+ * Other puts still work. Releasing some of the colliding caps lets the
+ * migration finish. */
+static void test_probe_bound_refuses_and_stalls(void **state)
+{
+    struct fx *f = *state;
+    static struct pb p;
+    memset(&p, 0, sizeof p);
+    pb_base(f, &p);
+    uint64_t refused = 0, stalled = 0, first = p.n;
+    for (uint64_t k = 0; k < 90; k++) {
+        uint64_t cap = f->d.capacity, count = f->d.count, gen = f->d.generation;
+        uint64_t left = f->d.mig_left, old = f->d.old_count;
+        boundary(f);
+        uint64_t used = nub_heap_used(&f->h);
+        uint64_t i = pb_new(&p, 1u << 14, 100);
+        enum nub_status st = pb_put(f, &p, i);
+        if (st == NUB_ST_QUOTA) {
+            refused++;
+            assert_non_null(f->d.old_gpa); /* only while migrating */
+            assert_int_equal(f->d.count, count);
+            assert_int_equal(f->d.capacity, cap);
+            assert_int_equal(f->d.generation, gen);
+            assert_int_equal(f->d.mig_left, left);
+            assert_int_equal(f->d.old_count, old);
+            boundary(f);
+            assert_int_equal(nub_heap_used(&f->h), used);
+            assert_null(nub_dir_lookup(&f->d, p.h[i]));
+        } else {
+            assert_int_equal(st, NUB_ST_OK);
+        }
+        left = f->d.mig_left;
+        nub_dir_tick(&f->d);
+        stalled += f->d.old_gpa && f->d.mig_left == left;
+        assert_int_equal(nub_dir_check(&f->d), 0);
+    }
+    assert_int_equal(f->d.capacity, 1024); /* grew early, once */
+    assert_true(refused > 10 && stalled > 10);
+    assert_true(f->d.old_count > 0);
+    pb_verify(f, &p);
+    /* Ordinary caps still go in. */
+    for (int k = 0; k < 20; k++) {
+        assert_int_equal(pb_put(f, &p, pb_new(&p, 0, 0)), NUB_ST_OK);
+        nub_dir_tick(&f->d);
+    }
+    /* A reservation that must grow would first have to finish the
+     * migration: refused, nothing changed, no reservation open. */
+    boundary(f);
+    uint64_t used = nub_heap_used(&f->h), cap = f->d.capacity;
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, 600, &m), NUB_ST_QUOTA);
+    assert_int_equal(f->d.reserved, 0);
+    assert_int_equal(f->d.capacity, cap);
+    boundary(f);
+    assert_int_equal(nub_heap_used(&f->h), used);
+    pb_verify(f, &p);
+    /* Releasing colliding caps from the grown table unblocks it. */
+    for (uint64_t i = first; f->d.old_gpa && i < p.n; i++) {
+        if (p.present[i] && !pb_in_old(f, &p, i)) {
+            pb_release(f, &p, i);
+            nub_dir_tick(&f->d);
+            assert_int_equal(nub_dir_check(&f->d), 0);
+        }
+    }
+    while (f->d.old_gpa)
+        nub_dir_tick(&f->d);
+    pb_verify(f, &p);
+}
+
+/* Inside a reservation (MOUNT) the table cannot grow: a put that breaks
+ * the bound is refused. Releasing the others in reverse order and rolling
+ * back restores the table byte for byte (Robin Hood placement undone by
+ * backward-shift deletion). */
+static void test_probe_bound_in_reservation(void **state)
+{
+    struct fx *f = *state;
+    static struct pb p;
+    static struct nub_dir_entry before[512];
+    memset(&p, 0, sizeof p);
+    pb_base(f, &p);
+    memcpy(before, nub_mem_ptr(f->d.entries_gpa), sizeof before);
+    uint64_t count = f->d.count, first = p.n;
+    struct nub_dir_mark m;
+    assert_int_equal(nub_dir_reserve(&f->d, 100, &m), NUB_ST_OK);
+    assert_int_equal(m.grown_gpa, 0); /* 300 fit in 512 by load */
+    enum nub_status st = NUB_ST_OK;
+    while (st == NUB_ST_OK) {
+        uint64_t gen = f->d.generation;
+        uint64_t i = pb_new(&p, 1u << 14, 300);
+        st = pb_put(f, &p, i);
+        if (st != NUB_ST_OK) {
+            assert_int_equal(st, NUB_ST_QUOTA);
+            assert_int_equal(f->d.generation, gen);
+            assert_null(nub_dir_lookup(&f->d, p.h[i]));
+        }
+        assert_int_equal(nub_dir_check(&f->d), 0);
+    }
+    uint64_t fitted = p.n - 1 - first;
+    assert_true(fitted > NUB_DIR_MAX_PROBE / 2 && fitted <= NUB_DIR_MAX_PROBE);
+    assert_int_equal(f->d.capacity, 512);
+    pb_verify(f, &p);
+    for (uint64_t i = p.n - 1; i-- > first;)
+        pb_release(f, &p, i);
+    nub_dir_rollback(&f->d, &m);
+    assert_int_equal(f->d.count, count);
+    assert_memory_equal(nub_mem_ptr(f->d.entries_gpa), before, sizeof before);
+    pb_verify(f, &p);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -777,6 +1033,9 @@ int main(void)
         T(test_reserve_during_migration_rollback),
         T(test_reserve_during_migration_commit),
         T(test_reserve_too_small),
+        T(test_probe_bound_grows_early),
+        T(test_probe_bound_refuses_and_stalls),
+        T(test_probe_bound_in_reservation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1029,6 +1029,261 @@ static void test_migrating_random_corruption(void **state)
     }
 }
 
+/* ---- bounded work on a hostile table ----------------------------------
+ * abi.h: no entry lies NUB_DIR_MAX_PROBE or more slots from home, so the
+ * reader stops every probe there. A corrupt guest can fill every slot of a
+ * big table; listing it and looking up absent hashes must then cost
+ * O(MAX_PROBE) slot reads per slot and per lookup, counted with
+ * nub_reader_slots_read(), not a walk over the table per entry. */
+#define BIG_CAP (1u << 16)
+#define BIG_OLD_CAP (1u << 15)
+#define BIG_MEM (16 * MIB)
+#define BIG_TAB (NUB_KERNEL_BASE + 0x10000)
+#define BIG_OLD_TAB (BIG_TAB + BIG_CAP * sizeof(struct nub_dir_entry))
+#define PROBE ((uint64_t)NUB_DIR_MAX_PROBE)
+
+struct big {
+    uint8_t *mem;
+    struct nub_guest_mem gm;
+    struct nub_dir_entry *tab, *old; /* host views of the two tables */
+};
+
+static uint64_t home_of(const uint8_t hash[16], uint64_t cap)
+{
+    return XXH3_64bits_withSeed(hash, 16, SEED) & (cap - 1);
+}
+
+static void big_entry(struct nub_dir_entry *e, const uint8_t hash[16])
+{
+    memset(e, 0, sizeof(*e));
+    memcpy(e->hash, hash, 16);
+    e->refcount = 1;
+    e->kind = NUB_CAP_BLOB;
+    e->flags = NUB_DIR_F_USED; /* len 0: valid at any address */
+}
+
+/* Hash number i (distinct for distinct i). */
+static void big_hash(uint8_t h[16], uint64_t i)
+{
+    uint64_t a = i * 0x9E3779B97F4A7C15ull + 0x1234, b = i ^ 0xfeedfacecafebeefull;
+    memcpy(h, &a, 8);
+    memcpy(h + 8, &b, 8);
+}
+
+/* Boot info and a header naming a table of BIG_CAP slots (and, if
+ * old_cap, an old table of that many). */
+static void big_open(struct big *b, uint64_t old_cap)
+{
+    b->mem = calloc(1, BIG_MEM);
+    assert_non_null(b->mem);
+    nub_gm_init(&b->gm);
+    assert_int_equal(nub_gm_add_region(&b->gm, 0, BIG_MEM, b->mem, -1, 0), 0);
+    struct nub_boot_info bi = {.magic = NUB_BOOT_MAGIC,
+                               .abi_version = NUB_ABI_VERSION,
+                               .mem_size = BIG_MEM,
+                               .hasher_seed = SEED,
+                               .directory_gpa = HDR_GPA};
+    memcpy(b->mem + BOOT_GPA, &bi, sizeof(bi));
+    struct nub_dir_header h = {.magic = NUB_DIR_MAGIC,
+                               .capacity = BIG_CAP,
+                               .count = BIG_CAP,
+                               .entries_gpa = BIG_TAB,
+                               .old_entries_gpa = old_cap ? BIG_OLD_TAB : 0,
+                               .old_capacity = old_cap,
+                               .old_count = old_cap};
+    memcpy(b->mem + HDR_GPA, &h, sizeof(h));
+    b->tab = (struct nub_dir_entry *)(b->mem + BIG_TAB);
+    b->old = (struct nub_dir_entry *)(b->mem + BIG_OLD_TAB);
+}
+
+/* Lists everything, going on after the -EIO of a long corrupt stretch.
+ * Returns caps listed; *bad, *stretches (such -EIOs) and *reads (slot
+ * reads) for the whole listing. */
+static uint64_t big_list(struct nub_reader *r, uint64_t *bad, uint64_t *stretches,
+                         uint64_t *reads)
+{
+    uint64_t cursor = 0, n = 0, r0 = nub_reader_slots_read();
+    struct nub_cap c;
+    *bad = *stretches = 0;
+    for (;;) {
+        uint64_t before = cursor, bad0 = *bad, c0 = nub_reader_slots_read();
+        int rc = nub_reader_next(r, &cursor, &c, bad);
+        /* One call: a read per slot it passes, and a bounded lookup for at
+         * most MAX_BAD_RUN + 1 used ones (what a readdir pays per entry). */
+        if (rc != 0)
+            assert_true(nub_reader_slots_read() - c0 <=
+                        (cursor - before) + (NUB_READER_MAX_BAD_RUN + 1) * 2 * PROBE);
+        if (rc == 1) {
+            n++;
+        } else if (rc == -EIO) {
+            /* Exactly one bad run's worth skipped, and the cursor moved on. */
+            assert_true(cursor > before);
+            assert_int_equal(*bad - bad0, NUB_READER_MAX_BAD_RUN);
+            ++*stretches;
+        } else {
+            assert_int_equal(rc, 0);
+            break;
+        }
+    }
+    *reads = nub_reader_slots_read() - r0;
+    return n;
+}
+
+/* Absent hashes: -ENOENT after at most MAX_PROBE reads per table. */
+static void big_absent(struct nub_reader *r, uint64_t tables)
+{
+    for (uint64_t i = 0; i < 1000; i++) {
+        uint8_t h[16];
+        big_hash(h, (1ull << 40) + i);
+        uint64_t r0 = nub_reader_slots_read();
+        struct nub_cap c;
+        assert_int_equal(nub_reader_get(r, h, &c), -ENOENT);
+        assert_true(nub_reader_slots_read() - r0 <= tables * PROBE);
+    }
+}
+
+/* Every slot of both tables used by random hashes: almost every entry is
+ * far from home, unreachable within the bound, so bad; the few that are
+ * within reach are listed and found. */
+static void test_hostile_full_tables_bounded(void **state)
+{
+    (void)state;
+    for (int migrating = 0; migrating < 2; migrating++) {
+        struct big b;
+        uint64_t old_cap = migrating ? BIG_OLD_CAP : 0, total = BIG_CAP + old_cap;
+        big_open(&b, old_cap);
+        for (uint64_t i = 0; i < total; i++) {
+            uint8_t h[16];
+            big_hash(h, i);
+            big_entry(i < BIG_CAP ? &b.tab[i] : &b.old[i - BIG_CAP], h);
+        }
+        struct nub_reader r;
+        assert_int_equal(nub_reader_open(&r, &b.gm, BOOT_GPA), NUB_READER_OK);
+        uint64_t bad, stretches, reads;
+        uint64_t n = big_list(&r, &bad, &stretches, &reads);
+        assert_int_equal(n + bad, total); /* every slot accounted for once */
+        assert_true(n < total / 100);     /* few are within reach */
+        assert_true(stretches > 0);       /* long corrupt stretches: -EIO */
+        /* Each slot: read once, plus one bounded lookup (two tables). */
+        assert_true(reads <= total * (1 + (migrating ? 2 : 1) * PROBE));
+        print_message("hostile full %s: %llu slots, %llu listed, %llu slot reads (%.1f per slot)\n",
+                      migrating ? "new+old tables" : "table", (unsigned long long)total,
+                      (unsigned long long)n, (unsigned long long)reads, (double)reads / total);
+        big_absent(&r, migrating ? 2 : 1);
+        free(b.mem);
+    }
+}
+
+/* The worst a table can be within the bound: every slot used, every entry
+ * 48..63 slots from home, so every entry is valid and listed, and every
+ * lookup walks nearly MAX_PROBE slots. Still at most 1 + MAX_PROBE reads
+ * per slot for the listing. */
+static void test_hostile_entries_at_the_bound(void **state)
+{
+    (void)state;
+    struct big b;
+    big_open(&b, 0);
+    /* Hashes bucketed by home: 4 per home on average. */
+    enum { M = 4 * BIG_CAP };
+    uint64_t *start = calloc(BIG_CAP + 1, sizeof(uint64_t));
+    uint64_t *ids = malloc(M * sizeof(uint64_t)), *homes = malloc(M * sizeof(uint64_t));
+    for (uint64_t i = 0; i < M; i++) {
+        uint8_t h[16];
+        big_hash(h, i);
+        homes[i] = home_of(h, BIG_CAP);
+        start[homes[i] + 1]++;
+    }
+    for (uint64_t k = 0; k < BIG_CAP; k++)
+        start[k + 1] += start[k];
+    uint64_t *next = malloc(BIG_CAP * sizeof(uint64_t));
+    memcpy(next, start, BIG_CAP * sizeof(uint64_t));
+    for (uint64_t i = 0; i < M; i++)
+        ids[next[homes[i]]++] = i;
+    memcpy(next, start, BIG_CAP * sizeof(uint64_t));
+    /* Slot s takes an unused hash whose home is s-63, s-62, ... s-48. */
+    uint64_t far = 0, filler = 1ull << 41;
+    for (uint64_t s = 0; s < BIG_CAP; s++) {
+        uint8_t h[16];
+        big_hash(h, filler++); /* if no such hash is left: any */
+        for (uint64_t j = 0; j < 16; j++) {
+            uint64_t home = (s - (PROBE - 1) + j) & (BIG_CAP - 1);
+            if (next[home] < start[home + 1]) {
+                big_hash(h, ids[next[home]++]);
+                far++;
+                break;
+            }
+        }
+        big_entry(&b.tab[s], h);
+    }
+    assert_true(far > BIG_CAP - BIG_CAP / 100);
+    struct nub_reader r;
+    assert_int_equal(nub_reader_open(&r, &b.gm, BOOT_GPA), NUB_READER_OK);
+    uint64_t bad, stretches, reads;
+    uint64_t n = big_list(&r, &bad, &stretches, &reads);
+    assert_int_equal(n + bad, BIG_CAP);
+    assert_true(n >= far);
+    assert_true(reads <= BIG_CAP * (1 + PROBE));
+    print_message("entries at the bound: %llu listed, %llu slot reads (%.1f per slot)\n",
+                  (unsigned long long)n, (unsigned long long)reads, (double)reads / BIG_CAP);
+    /* Each of them is found, in at most MAX_PROBE reads. */
+    for (uint64_t s = 0; s < BIG_CAP; s += 97) {
+        uint64_t r0 = nub_reader_slots_read();
+        struct nub_cap c;
+        assert_int_equal(nub_reader_get(&r, b.tab[s].hash, &c), 0);
+        assert_true(nub_reader_slots_read() - r0 <= PROBE);
+    }
+    big_absent(&r, 1);
+    free(start);
+    free(ids);
+    free(homes);
+    free(next);
+    free(b.mem);
+}
+
+/* The bound itself: an entry MAX_PROBE - 1 slots from home (the run
+ * before it all used) is found and listed; one slot further it is absent
+ * and listed as bad. */
+static void test_entry_exactly_at_the_bound(void **state)
+{
+    (void)state;
+    struct big b;
+    big_open(&b, 0);
+    uint8_t target[16];
+    big_hash(target, 7);
+    uint64_t home = home_of(target, BIG_CAP);
+    /* Fillers before it: hashes whose home is where they sit. */
+    uint64_t id = 1000;
+    for (uint64_t k = 0; k < PROBE; k++) {
+        uint64_t s = (home + k) & (BIG_CAP - 1);
+        uint8_t h[16];
+        do
+            big_hash(h, id++);
+        while (home_of(h, BIG_CAP) != s);
+        big_entry(&b.tab[s], h);
+    }
+    struct nub_reader r;
+    struct nub_cap c;
+    uint64_t bad, stretches, reads;
+    for (uint64_t dist = PROBE - 1; dist <= PROBE; dist++) {
+        uint64_t s = (home + dist) & (BIG_CAP - 1);
+        struct nub_dir_entry keep = b.tab[s];
+        big_entry(&b.tab[s], target);
+        assert_int_equal(nub_reader_open(&r, &b.gm, BOOT_GPA), NUB_READER_OK);
+        uint64_t n = big_list(&r, &bad, &stretches, &reads);
+        if (dist < PROBE) {
+            assert_int_equal(nub_reader_get(&r, target, &c), 0);
+            assert_int_equal(n, PROBE); /* 63 fillers + the target */
+            assert_int_equal(bad, 0);
+        } else {
+            assert_int_equal(nub_reader_get(&r, target, &c), -ENOENT);
+            assert_int_equal(n, PROBE); /* the 64 fillers */
+            assert_int_equal(bad, 1);
+        }
+        b.tab[s] = keep;
+    }
+    free(b.mem);
+}
+
 /* ---- hex --------------------------------------------------------------- */
 
 static void test_hex_roundtrip(void **state)
@@ -1110,6 +1365,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrating_full_old_table, setup_migrating, teardown),
         cmocka_unit_test_setup_teardown(test_migrating_random_corruption, setup_migrating,
                                         teardown),
+        cmocka_unit_test(test_hostile_full_tables_bounded),
+        cmocka_unit_test(test_hostile_entries_at_the_bound),
+        cmocka_unit_test(test_entry_exactly_at_the_bound),
         cmocka_unit_test(test_hex_roundtrip),
         cmocka_unit_test(test_hex_rejects),
     };

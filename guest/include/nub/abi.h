@@ -174,10 +174,26 @@ struct nub_mailbox {
  *     table, then (if absent there) the old one;
  *   - count and total_bytes cover both tables; old_count is how many of
  *     the count are still in the old table; migrate_next is the next old
- *     slot the guest will move (informational: readers need neither). */
+ *     slot the guest will move (informational: readers need neither).
+ *
+ * Probe bound. Every entry lies fewer than NUB_DIR_MAX_PROBE slots after
+ * its home slot in whichever table holds it: (slot - home) & (capacity - 1)
+ * < NUB_DIR_MAX_PROBE. So a lookup examines at most NUB_DIR_MAX_PROBE slots
+ * per table, and a hash not met within them is absent even if the run of
+ * used slots goes on. Readers stop every probe there, so a hostile table
+ * (every slot used, entries far from home) costs O(NUB_DIR_MAX_PROBE) per
+ * lookup, never a walk over the table. The guest keeps the bound with
+ * Robin Hood insertion (each run of used slots kept in order of home,
+ * which minimises the longest distance: at load 3/4 it stays near 30 at
+ * the maximum capacity, where first-come placement reaches hundreds), and
+ * when an insert would still break it the table grows early; if growing
+ * is impossible right then (a migration or a MOUNT's reservation under
+ * way, or NUB_DIR_MAX_CAPACITY) the insert is refused with NUB_ST_QUOTA.
+ * Backward-shift deletion only ever shortens distances. */
 #define NUB_DIR_MAGIC 0x5249445f4255454eull /* "NEUB_DIR" little-endian */
 #define NUB_DIR_MIN_CAPACITY 64u
 #define NUB_DIR_MAX_CAPACITY (1ull << 26)
+#define NUB_DIR_MAX_PROBE 64u
 
 enum nub_cap_kind {
     NUB_CAP_BLOB = 0,     /* opaque data (PUT from the host) */

@@ -71,13 +71,17 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
 
 /* Adds one reference to hash. If it is new, inserts {data_gpa, len, kind}
  * with refcount 1 into the new table (starting a growth first if the load
- * would pass 3/4) and sets *existed = 0. If it exists with the same len:
- * refcount + 1, *existed = 1 (data_gpa is not stored; the caller drops its
- * copy). Errors, with nothing changed: NUB_ST_EXISTS (same hash, different
- * len), NUB_ST_OVERFLOW (refcount or byte total would wrap), NUB_ST_NOMEM
- * (no room to grow), NUB_ST_QUOTA (table at NUB_DIR_MAX_CAPACITY),
- * NUB_ST_STATE (growth due while a migration is unfinished, or during a
- * reservation that did not reserve enough: a broken invariant). While a
+ * would pass 3/4, or if Robin Hood placement would put an entry
+ * NUB_DIR_MAX_PROBE or more slots from home) and sets *existed = 0. If it
+ * exists with the same len: refcount + 1, *existed = 1 (data_gpa is not
+ * stored; the caller drops its copy). Errors, with nothing changed:
+ * NUB_ST_EXISTS (same hash, different len), NUB_ST_OVERFLOW (refcount or
+ * byte total would wrap), NUB_ST_NOMEM (no room to grow), NUB_ST_QUOTA
+ * (table at NUB_DIR_MAX_CAPACITY, or the probe bound needs a growth that
+ * cannot happen now: a migration or reservation under way), NUB_ST_STATE
+ * (load growth due while a migration is unfinished, or during a
+ * reservation that did not reserve enough: a broken invariant, or a
+ * migration stalled by the probe bound; dir.c). While a
  * migration is under way an insert also moves NUB_DIR_MIGRATE_PER_INSERT
  * old slots (inside a reservation: owes them to the next tick). */
 enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
@@ -101,8 +105,9 @@ void nub_dir_tick(struct nub_dir *d);
  * first finish a migration under way (its old table is kept allocated
  * until nub_dir_commit). Puts made after it do not migrate (their debt is
  * paid by the tick that ends the call). NUB_ST_OK (then exactly one of
- * commit/rollback must follow), or NUB_ST_NOMEM / NUB_ST_QUOTA with
- * nothing changed and no reservation open. */
+ * commit/rollback must follow), or NUB_ST_NOMEM / NUB_ST_QUOTA (maximum
+ * capacity, or a migration to finish first is stalled by the probe bound)
+ * with nothing changed and no reservation open. */
 enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m);
 
 /* Ends a reservation that stays: frees what it retired. */
@@ -116,9 +121,11 @@ void nub_dir_rollback(struct nub_dir *d, const struct nub_dir_mark *m);
 
 /* 0 if the published header matches the guest's view, every entry is
  * findable from its home slot in its own table without crossing an empty
- * slot, no hash is in both tables, the scanned part of the old table is
- * empty and the migration is on schedule (tests); a negative code
- * otherwise. */
+ * slot and fewer than NUB_DIR_MAX_PROBE slots from it (-16; -26 in the old
+ * table), every run of used slots is in Robin Hood order (homes never
+ * decrease: -17, -27), no hash is in both tables, the scanned part of
+ * the old table is empty and the migration is on schedule (tests); a
+ * negative code otherwise. */
 int nub_dir_check(const struct nub_dir *d);
 
 #endif /* NUB_GUEST_DIR_H */
