@@ -175,6 +175,33 @@ void nubfs_ino_forget(uint64_t ino, uint64_t nlookup)
     pthread_mutex_unlock(&g_ino.mu);
 }
 
+struct collect {
+    uint8_t (*hashes)[16];
+    size_t n, cap;
+};
+
+static void collect_one(const void *nodep, VISIT which, void *ctx)
+{
+    struct collect *c = ctx;
+    if ((which == postorder || which == leaf) && c->n < c->cap)
+        memcpy(c->hashes[c->n++], (*(struct ino_node *const *)nodep)->hash, 16);
+}
+
+int nubfs_inodes_hashes(uint8_t (**out)[16], size_t *count)
+{
+    pthread_mutex_lock(&g_ino.mu);
+    struct collect c = {.cap = g_ino.count};
+    c.hashes = malloc((c.cap ? c.cap : 1) * sizeof(*c.hashes));
+    if (c.hashes != NULL)
+        twalk_r(g_ino.root, collect_one, &c);
+    pthread_mutex_unlock(&g_ino.mu);
+    if (c.hashes == NULL)
+        return -ENOMEM;
+    *out = c.hashes;
+    *count = c.n;
+    return 0;
+}
+
 size_t nubfs_inodes_count(void)
 {
     pthread_mutex_lock(&g_ino.mu);

@@ -106,6 +106,8 @@ uint64_t nubfs_ino_peek(const uint8_t hash[16]);
 int nubfs_ino_hash(uint64_t ino, uint8_t hash[16]);
 void nubfs_ino_forget(uint64_t ino, uint64_t nlookup);
 size_t nubfs_inodes_count(void);
+/* Snapshot of the hashes of every cap inode the kernel holds (malloc'd). */
+int nubfs_inodes_hashes(uint8_t (**out)[16], size_t *count);
 
 /* ---- the daemon (main.c state, shared) ---- */
 struct nubfs_preload_item {

@@ -5,6 +5,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A package that crashes every fresh guest is dropped by the re-mount;
@@ -19,6 +20,31 @@ void nubfs_heap_refresh(struct nubfs *fs)
         __atomic_store_n(&fs->heap_total, c.ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
         __atomic_store_n(&fs->heap_gen, c.ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
     }
+}
+
+/* A fresh guest may lack caps the old one had (a package that no longer
+ * mounts, a preloaded file that changed): the kernel caches cap entries
+ * for a day, so forget every cap it holds that is not back. */
+static void forget_lost_caps(struct nubfs *fs)
+{
+    uint8_t(*held)[16] = NULL;
+    size_t n = 0;
+    if (nubfs_inodes_hashes(&held, &n) != 0) {
+        nubfs_warn("after recovery: no memory to check the kernel's cached caps");
+        return;
+    }
+    size_t lost = 0;
+    struct nub_reader r;
+    bool ok = nubfs_reader_begin(fs, &r) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (!ok || !nub_reader_contains(&r, held[i]))
+            memcpy(held[lost++], held[i], 16);
+    nubfs_reader_end(fs);
+    if (lost > 0) {
+        nubfs_log("after recovery: %zu cap%s did not come back", lost, lost == 1 ? "" : "s");
+        nubfs_notify_caps(fs, (const uint8_t(*)[16])held, lost);
+    }
+    free(held);
 }
 
 int nubfs_recover_locked(struct nubfs *fs)
@@ -39,6 +65,8 @@ int nubfs_recover_locked(struct nubfs *fs)
             continue;
         nubfs_remount_all(fs);
     }
+    if (!nub_sandbox_poisoned(fs->sb))
+        forget_lost_caps(fs);
     if (nub_sandbox_poisoned(fs->sb)) {
         nubfs_log("guest still poisoned after recovery: %s", nub_sandbox_poison_reason(fs->sb));
         rc = -EIO;

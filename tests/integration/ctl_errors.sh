@@ -199,4 +199,24 @@ echo "$out" | grep -q 'File exists' || fail "cp after the reboot printed '$out'"
 printf 'forged cap\n' | cmp -s - "$MNT/caps/$FORGED" || fail "the forged cap after the reboot"
 ok "EEXIST: junk under the hash of hello's module refuses hello.rvf (cp, rsync), the log names the cap, the junk still reads back; the same after a guest reboot"
 stop_nubfs "$MNT"
+
+# ---- daemon D: a cap that does not come back after a reboot -------------------------------
+# The kernel caches cap entries for a day; after a reboot the daemon must
+# make it forget the caps the fresh guest no longer has (here: a preloaded
+# file that changed before the crash).
+mkdir -p "$TMP/pre"
+printf 'before the crash\n' > "$TMP/pre/note"
+OLD=$(xxhsum -H2 "$TMP/pre/note" | cut -d' ' -f1)
+start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,test_ops,preload=$TMP/pre"
+C=$MNT/ctl
+stat "$MNT/caps/$OLD" > /dev/null || fail "the preloaded cap"
+printf 'after the crash\n' > "$TMP/pre/note"
+NEW=$(xxhsum -H2 "$TMP/pre/note" | cut -d' ' -f1)
+python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_crash_mount", b"1")' "$C"
+cp "$EX/hello.rvf" "$C/" 2>/dev/null && fail "crash: mounted"
+grep -q 'after recovery: 1 cap did not come back' "$MNT/log" || fail "log: no lost cap"
+stat "$MNT/caps/$OLD" > /dev/null 2>&1 && fail "caps/$OLD still there after the reboot"
+printf 'after the crash\n' | cmp -s - "$MNT/caps/$NEW" || fail "caps/$NEW after the reboot"
+ok "after a reboot, a cap the fresh guest lacks is gone at once (the kernel's cached entry is dropped)"
+stop_nubfs "$MNT"
 echo PASS
