@@ -10,8 +10,10 @@ build=$(realpath "${1:-build}")
 mib=${2:-256}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
-command -v squashfuse >/dev/null && command -v mksquashfs >/dev/null ||
-  { echo "need squashfuse and squashfs-tools (apt-get install squashfuse squashfs-tools)" >&2; exit 1; }
+for t in squashfuse mksquashfs bc; do
+  command -v "$t" >/dev/null ||
+    { echo "need $t (apt-get install squashfuse squashfs-tools bc)" >&2; exit 1; }
+done
 
 work=$(mktemp -d /dev/shm/nubfs-bench.XXXXXX)
 mnt=$work/nub sq=$work/sq

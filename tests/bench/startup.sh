@@ -10,6 +10,7 @@ build=$(realpath "${1:-build}")
 runs=${2:-11}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
+command -v bc >/dev/null || { echo "need bc (apt-get install bc)" >&2; exit 1; }
 mnt=$(mktemp -d /tmp/nubfs-startup.XXXXXX)
 trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
 

@@ -12,7 +12,7 @@ PACK=${2:?usage}
 EX=${3:?usage}
 BIG_MIB=${4:-250}
 RUNS=${NUBFS_BENCH_RUNS:-20}
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 need_tools fusermount3 mountpoint python3
 
 TMP=$(mktemp -d /tmp/nubfs-bench-XXXXXX) || fail mktemp
