@@ -1,7 +1,10 @@
 /* Package intake and the MOUNT/UNMOUNT calls (see mount_host.h): checks
  * a package on the host, compares it with the caps the guest already has,
- * and runs ALLOC + copy + MOUNT (+ FREE on failure) under one hold of the
- * sandbox's exclusive lock, so readers never see a half-mounted state. */
+ * and runs ALLOC + copy + MOUNT (+ FREE on failure) as one sandbox call
+ * sequence: no other call can FREE or reuse the block in between, and
+ * readers, excluded only while the guest runs, can see nothing half-done
+ * (the block is unpublished until MOUNT publishes it whole). The copy
+ * itself therefore does not stall caps/ reads. */
 #include "mount_host.h"
 
 #include <errno.h>
@@ -215,9 +218,11 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
                 nub_sig_status_str(ss));
 }
 
-/* Step 6, exclusive lock held: ALLOC, copy, MOUNT, FREE on failure. The
- * block holds the package, then (64-byte aligned) this mount's limits,
- * which MOUNT args[3] points at (abi.h). */
+/* Step 6, in a call sequence (nub_sandbox_seq_begin): ALLOC, copy, MOUNT,
+ * FREE on failure. The block holds the package, then (64-byte aligned)
+ * this mount's limits, which MOUNT args[3] points at (abi.h). Guest
+ * memory is only read or written into our own block here, so the
+ * sequence hold is enough; each call takes the exclusive lock itself. */
 static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
                         const struct rvf_package *p, const uint8_t *pkg, size_t len,
                         uint64_t gen, struct nub_mount_result *out, const char *name)
@@ -332,10 +337,10 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
         out->times.compare_ns = nub_now_ns() - t;
         if (r == 0) {
             t = nub_now_ns();
-            nub_sandbox_lock(sb);
+            nub_sandbox_seq_begin(sb);
             out->times.lock_ns = nub_now_ns() - t;
             r = mount_locked(sb, opts, &p, pkg, len, gen, out, name);
-            nub_sandbox_unlock(sb);
+            nub_sandbox_seq_end(sb);
         }
     }
     free(segs);

@@ -39,8 +39,9 @@ struct nub_mount_opts {
     uint32_t fail_step;   /* tests: NUB_MOUNT_STEP_* fault injection (needs
                              test_ops in the sandbox); 0 = none */
     const char *name;     /* prefixes every reason, e.g. "hello.rvf"; may be NULL */
-    /* Tests only: called with the exclusive lock held after the package
-     * was copied to pkg_gpa, right before MOUNT (to play a guest that
+    /* Tests only: called inside the mount's call sequence (see
+     * nub_sandbox_seq_begin: readers may run) after the package was
+     * copied to pkg_gpa, right before MOUNT (to play a guest that
      * corrupts itself). Use only *_locked sandbox calls in it. */
     void (*test_before_mount)(void *ctx, struct nub_sandbox *sb, nub_gpa pkg_gpa);
     void *test_ctx;
@@ -54,7 +55,7 @@ struct nub_mount_times {
     uint64_t hash_ns;    /* rvf_check_hashes */
     uint64_t sig_ns;     /* nub_sig_check_package */
     uint64_t compare_ns; /* byte comparison with existing caps (both passes) */
-    uint64_t lock_ns;    /* waiting for the exclusive lock */
+    uint64_t lock_ns;    /* waiting for other calls to finish (call sequence) */
     uint64_t alloc_ns;   /* ALLOC call */
     uint64_t copy_ns;    /* copying the package into guest memory */
     uint64_t call_ns;    /* MOUNT call (incl. FREE on failure) */

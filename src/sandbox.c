@@ -1,8 +1,12 @@
 /* The sandbox: boots the guest kernel in a KVM VM, runs mailbox calls, and
  * poisons itself on any guest misbehaviour until it is rebooted.
  *
- * The vCPU runs in the calling thread (calls are serialized by the write
- * lock), under a per-call watchdog (watchdog.c). */
+ * The vCPU runs in the calling thread under a per-call watchdog
+ * (watchdog.c). Two locks (see sandbox.h): call_mu serializes whole call
+ * sequences and reboots; the rwlock is taken exclusively only while the
+ * guest runs, its freed memory is scrubbed, or it is rebooted, so readers
+ * keep going while a sequence copies bytes into a block it ALLOCed. Order:
+ * call_mu before the rwlock. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -34,7 +38,11 @@
 #define REASON_MAX 512u
 
 struct nub_sandbox {
-    pthread_rwlock_t lock;
+    pthread_mutex_t call_mu;   /* one call sequence / reboot at a time */
+    pthread_rwlock_t lock;     /* exclusive: guest runs, scrubs, reboots */
+    bool excl;                 /* the call_mu holder also holds lock
+                                  exclusively (nub_sandbox_lock); only read
+                                  and written with call_mu held */
     struct nub_sandbox_opts opts;
     void *kernel;              /* our copy of the ELF; img points into it */
     struct nub_elf_image img;
@@ -383,21 +391,55 @@ static int call_locked(struct nub_sandbox *sb, struct nub_call *call)
 
 void nub_sandbox_lock(struct nub_sandbox *sb)
 {
+    pthread_mutex_lock(&sb->call_mu);
     pthread_rwlock_wrlock(&sb->lock);
+    sb->excl = true;
 }
 
 void nub_sandbox_unlock(struct nub_sandbox *sb)
 {
+    sb->excl = false;
     pthread_rwlock_unlock(&sb->lock);
+    pthread_mutex_unlock(&sb->call_mu);
+}
+
+void nub_sandbox_seq_begin(struct nub_sandbox *sb)
+{
+    pthread_mutex_lock(&sb->call_mu);
+}
+
+void nub_sandbox_seq_end(struct nub_sandbox *sb)
+{
+    pthread_mutex_unlock(&sb->call_mu);
+}
+
+/* call_mu held: takes the rwlock exclusively unless the holder already
+ * has it (nub_sandbox_lock). Returns whether it was taken here. */
+static bool excl_enter(struct nub_sandbox *sb)
+{
+    if (sb->excl)
+        return false;
+    pthread_rwlock_wrlock(&sb->lock);
+    return true;
+}
+
+static void excl_leave(struct nub_sandbox *sb, bool taken)
+{
+    if (taken)
+        pthread_rwlock_unlock(&sb->lock);
 }
 
 int nub_sandbox_call_locked(struct nub_sandbox *sb, struct nub_call *call)
 {
-    return call_locked(sb, call);
+    bool taken = excl_enter(sb);
+    int r = call_locked(sb, call);
+    excl_leave(sb, taken);
+    return r;
 }
 
-int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
-                             char *msg)
+/* ALLOC; the rwlock is held exclusively (it poisons on a bad answer). */
+static int alloc_excl(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
+                      char *msg)
 {
     struct nub_call c = {.op = NUB_OP_ALLOC, .args = {len, align}};
     int r = call_locked(sb, &c);
@@ -415,11 +457,20 @@ int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t alig
     return 0;
 }
 
+int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
+                             char *msg)
+{
+    bool taken = excl_enter(sb);
+    int r = alloc_excl(sb, len, align, gpa, msg);
+    excl_leave(sb, taken);
+    return r;
+}
+
 int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call)
 {
-    pthread_rwlock_wrlock(&sb->lock);
+    nub_sandbox_lock(sb);
     int r = call_locked(sb, call);
-    pthread_rwlock_unlock(&sb->lock);
+    nub_sandbox_unlock(sb);
     return r;
 }
 
@@ -565,6 +616,7 @@ int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox *
     if (sb->opts.watchdog_ms == 0)
         sb->opts.watchdog_ms = DEFAULT_WATCHDOG_MS;
     sb->vm.kvm_fd = sb->vm.vm_fd = sb->vm.vcpu_fd = sb->vm.mem_fd = sb->vm.stats_fd = -1;
+    pthread_mutex_init(&sb->call_mu, NULL);
     pthread_rwlock_init(&sb->lock, NULL);
 
     const void *k = opts->kernel;
@@ -611,12 +663,15 @@ void nub_sandbox_destroy(struct nub_sandbox *sb)
     nub_vm_destroy(&sb->vm);
     free(sb->kernel);
     pthread_rwlock_destroy(&sb->lock);
+    pthread_mutex_destroy(&sb->call_mu);
     free(sb);
 }
 
 int nub_sandbox_reboot(struct nub_sandbox *sb, char *err, size_t errlen)
 {
-    pthread_rwlock_wrlock(&sb->lock);
+    /* Both locks: no sequence is between its calls (its blocks are about
+     * to vanish) and no reader sees memory being re-zeroed. */
+    nub_sandbox_lock(sb);
     bump(&sb->ctr.reboots);
     char why[REASON_MAX];
     snprintf(why, sizeof(why), "%s", sb->reason[0] ? sb->reason : "requested");
@@ -635,15 +690,22 @@ int nub_sandbox_reboot(struct nub_sandbox *sb, char *err, size_t errlen)
              (unsigned long long)(sb->times.ready_ns / 1000),
              (unsigned long long)(sb->times.init_ns / 1000));
     }
-    pthread_rwlock_unlock(&sb->lock);
+    nub_sandbox_unlock(sb);
     return r;
 }
 
 /* ---- publishing a blob -------------------------------------------------- */
 
-/* nub_sandbox_put under the write lock. A hash already present must have
- * the same bytes (-EEXIST otherwise); it is still PUT, which gives the
- * caller its own reference (the guest frees the duplicate copy). */
+/* Blobs at least this big are copied in with readers let in (a call
+ * sequence, see sandbox.h); smaller ones are not worth the extra lock
+ * round trips and go in under one exclusive hold. */
+#define PUT_SEQ_MIN (256u * 1024u)
+
+/* nub_sandbox_put with call_mu held (and the rwlock too if sb->excl). A
+ * hash already present must have the same bytes (-EEXIST otherwise); it
+ * is still PUT, which gives the caller its own reference (the guest frees
+ * the duplicate copy). Reading guest memory needs no rwlock: only call_mu
+ * holders change it. */
 static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, uint16_t kind,
                       const uint8_t hash[16])
 {
@@ -673,16 +735,21 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
     r = nub_sandbox_alloc_locked(sb, len, len >= NUB_PAGE_SIZE ? NUB_PAGE_SIZE : 0, &gpa, NULL);
     if (r < 0)
         return r;
-    if (nub_gm_write(&sb->vm.gm, gpa, data, len) != 0)
-        return poison(sb, NUB_OP_ALLOC, "ALLOC returned memory the host cannot write");
+    /* The block is ours and unpublished: no reader looks at it. */
+    if (nub_gm_write(&sb->vm.gm, gpa, data, len) != 0) {
+        bool taken = excl_enter(sb);
+        r = poison(sb, NUB_OP_ALLOC, "ALLOC returned memory the host cannot write");
+        excl_leave(sb, taken);
+        return r;
+    }
     struct nub_call c = {.op = NUB_OP_PUT, .args = {gpa, len, kind}};
     memcpy(c.hash, hash, 16);
-    r = call_locked(sb, &c);
+    r = nub_sandbox_call_locked(sb, &c);
     if (r < 0)
         return r;
     if (c.status != NUB_ST_OK) {
         struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}};
-        int fr = call_locked(sb, &f);
+        int fr = nub_sandbox_call_locked(sb, &f);
         if (fr < 0)
             return fr;
         return nub_status_errno(c.status);
@@ -697,9 +764,16 @@ int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16
     XXH128_canonical_t canon;
     XXH128_canonicalFromHash(&canon, h);
     memcpy(hash_out, canon.digest, 16);
-    pthread_rwlock_wrlock(&sb->lock);
+    bool seq = len >= PUT_SEQ_MIN;
+    if (seq)
+        nub_sandbox_seq_begin(sb);
+    else
+        nub_sandbox_lock(sb);
     int r = put_locked(sb, data, len, kind, hash_out);
-    pthread_rwlock_unlock(&sb->lock);
+    if (seq)
+        nub_sandbox_seq_end(sb);
+    else
+        nub_sandbox_unlock(sb);
     return r;
 }
 

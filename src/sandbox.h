@@ -1,9 +1,13 @@
 /* The sandbox: one KVM VM with one vCPU running the nubfs guest kernel, the
  * mailbox call protocol, and recovery from a misbehaving guest.
  *
- * Locking: calls take the sandbox lock exclusively; readers of guest memory
- * (the FUSE read path) hold it shared via nub_sandbox_rdlock, so the guest
- * never runs while a reader walks its memory. */
+ * Locking: two locks. The call mutex lets one call sequence (or reboot)
+ * at a time drive the guest. The read/write lock is held exclusively only
+ * while the guest actually runs, its freed memory is scrubbed, or it is
+ * rebooted; readers of guest memory (the FUSE read path) hold it shared
+ * via nub_sandbox_rdlock, so they never see the guest running or memory
+ * being zeroed. Host copies into a freshly ALLOCed block happen with
+ * readers let in: nothing published points there yet. */
 #ifndef NUB_SANDBOX_H
 #define NUB_SANDBOX_H
 
@@ -60,15 +64,29 @@ struct nub_call {
 };
 int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call);
 
-/* Several calls under ONE hold of the exclusive lock (e.g. ALLOC, copy
- * in, MOUNT, and FREE on failure), so readers never see a half state.
- * Between nub_sandbox_lock and nub_sandbox_unlock use only the *_locked
- * calls (nub_sandbox_call and nub_sandbox_put would deadlock). */
+/* Several calls under ONE hold of both locks: no other call, no reboot
+ * and no reader in between. Between nub_sandbox_lock and
+ * nub_sandbox_unlock use only the *_locked calls (nub_sandbox_call and
+ * nub_sandbox_put would deadlock). */
 void nub_sandbox_lock(struct nub_sandbox *sb);
 void nub_sandbox_unlock(struct nub_sandbox *sb);
-/* nub_sandbox_call with the lock already held. */
+
+/* A call sequence: holds off every other call and reboot, but not
+ * readers; each *_locked call inside takes the exclusive lock itself for
+ * just the guest run and its scrub. In between, the holder may read guest
+ * memory (nothing else changes it) and write into blocks it ALLOCed and
+ * has not yet handed to the guest (nothing published points there, so no
+ * reader looks); it must not change anything a reader can reach. Used by
+ * the mount path (ALLOC, copy, MOUNT, FREE on failure) so that a long
+ * copy does not stall caps/ reads. The guest cannot be poisoned or
+ * rebooted between the calls of a sequence, only during one of them. Same
+ * rules as nub_sandbox_lock otherwise (use only *_locked calls). */
+void nub_sandbox_seq_begin(struct nub_sandbox *sb);
+void nub_sandbox_seq_end(struct nub_sandbox *sb);
+
+/* nub_sandbox_call inside nub_sandbox_lock or nub_sandbox_seq_begin. */
 int nub_sandbox_call_locked(struct nub_sandbox *sb, struct nub_call *call);
-/* ALLOC with the lock held: *gpa gets a block of len bytes that lies in
+/* ALLOC inside either hold: *gpa gets a block of len bytes that lies in
  * the guest heap (an answer outside it poisons the sandbox: -EIO). Guest
  * refusals map through nub_status_errno (heap exhausted: -ENOSPC); msg
  * (if not NULL, NUB_MAILBOX_MSG bytes) gets the guest's reason. */
@@ -83,7 +101,8 @@ int nub_status_errno(uint32_t status);
  * it (XXH3-128, natively); if the hash is already present, compares the
  * bytes (-EEXIST if they differ); then ALLOC, copy in, PUT (for a present
  * cap the guest takes a reference and frees the new copy). hash_out gets
- * the canonical hash. Takes the lock itself. */
+ * the canonical hash. Takes the locks itself (a large blob is copied in a
+ * call sequence, with readers let in). */
 int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
                     uint8_t hash_out[16]);
 
