@@ -181,13 +181,17 @@ void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t si
     uint64_t n = o >= c.len ? 0 : c.len - o;
     if (n > size)
         n = size;
+    nubfs_reply_guest(req, fs, n ? c.data_gpa + o : 0, n);
+    nubfs_reader_end(fs);
+}
+
+void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n)
+{
     if (n == 0) {
-        nubfs_reader_end(fs);
         fuse_reply_buf(req, NULL, 0);
         return;
     }
     const struct nub_guest_mem *gm = nub_sandbox_mem(fs->sb);
-    nub_gpa at = c.data_gpa + o;
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
     int fd;
     off_t foff;
@@ -201,16 +205,15 @@ void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t si
         copy = malloc(n);
         int err = copy == NULL ? ENOMEM : nub_gm_read(gm, at, copy, n) != 0 ? EIO : 0;
         if (err != 0) {
-            nubfs_reader_end(fs);
             free(copy);
             fuse_reply_err(req, err);
             return;
         }
         bv.buf[0].mem = copy;
     }
-    /* Hold the read lock until the reply has left: the guest must not run
-     * (or be rebooted and zeroed) while the kernel copies these pages. */
+    /* The caller holds the read lock until the reply has left: the guest
+     * must not run (or be rebooted and zeroed) while the kernel copies
+     * these pages. */
     fuse_reply_data(req, &bv, 0);
-    nubfs_reader_end(fs);
     free(copy);
 }

@@ -394,28 +394,29 @@ void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct 
     nubfs_snapshot_open(req, s, len, fi);
 }
 
+/* Live region content, spliced from guest memory like a cap's: the
+ * region record is re-read (append-only regions grow) and its checked
+ * [gpa, gpa + size) holds [0, length). */
 void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
 {
     if (mnt_kind(ino) != MK_REGION) {
         fuse_reply_err(req, EBADF);
         return;
     }
-    if (size > (1u << 20))
-        size = 1u << 20;
-    char *buf = malloc(size ? size : 1);
-    if (buf == NULL) {
-        fuse_reply_err(req, ENOMEM);
+    struct mview v;
+    struct nub_mount_region g;
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    if (rc == 0)
+        rc = nub_mount_reader_regions(&v.mr, &v.m, mnt_idx(ino), 1, &g);
+    if (rc != 0) {
+        mview_end(fs);
+        fuse_reply_err(req, -rc);
         return;
     }
-    struct mview v;
-    int rc = mview_begin(fs, mnt_seq(ino), &v);
-    int64_t got = 0;
-    if (rc == 0)
-        got = nub_mount_reader_region_read(&v.mr, &v.m, mnt_idx(ino), (uint64_t)off, buf, size);
+    uint64_t o = (uint64_t)off;
+    uint64_t n = o >= g.length ? 0 : g.length - o;
+    if (n > size)
+        n = size;
+    nubfs_reply_guest(req, fs, n ? g.gpa + o : 0, n);
     mview_end(fs);
-    if (rc != 0 || got < 0)
-        fuse_reply_err(req, rc ? -rc : (int)-got);
-    else
-        fuse_reply_buf(req, buf, (size_t)got);
-    free(buf);
 }

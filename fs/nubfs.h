@@ -217,6 +217,10 @@ int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
 void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
 void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
+/* Replies with guest bytes [at, at + n), a range already checked, spliced
+ * from the guest memfd when it can be; the caller holds the sandbox read
+ * lock across the call. */
+void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n);
 /* files_ops.c: log, stats and the JSON files of mounts/ (a snapshot
  * rendered at open, served from the copy) */
 void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,

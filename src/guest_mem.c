@@ -124,6 +124,12 @@ bool nub_gm_check_range(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t le
     return walk(gm, gpa, len, NULL, NULL) == 0;
 }
 
+bool nub_gm_check_range_above(const struct nub_guest_mem *gm, nub_gpa floor, nub_gpa gpa,
+                              uint64_t len)
+{
+    return len == 0 || (gpa >= floor && nub_gm_check_range(gm, gpa, len));
+}
+
 bool nub_gm_checked_offset(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t off,
                            nub_gpa *out)
 {

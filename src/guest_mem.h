@@ -47,6 +47,12 @@ nub_gpa nub_gm_last_addr(const struct nub_guest_mem *gm);
  * past 2^64 (always). */
 bool nub_gm_check_range(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len);
 
+/* nub_gm_check_range, and the range starts at or above floor. len == 0 is
+ * true with any address (nothing is ever read from it): the readers' rule
+ * for guest-written addresses, which must never point at the low area. */
+bool nub_gm_check_range_above(const struct nub_guest_mem *gm, nub_gpa floor, nub_gpa gpa,
+                              uint64_t len);
+
 /* gpa + off if that address is guest memory, with *out set; else false. */
 bool nub_gm_checked_offset(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t off,
                            nub_gpa *out);

@@ -140,8 +140,9 @@ static void open_stats(struct nub_vm *vm)
     if (fd < 0)
         return;
     struct kvm_stats_header h;
+    /* name_size >= 1: each name's last byte is forced to NUL below. */
     if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || h.num_desc > 4096 ||
-        h.name_size > 4096) {
+        h.name_size == 0 || h.name_size > 4096) {
         close(fd);
         return;
     }

@@ -101,9 +101,10 @@ static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, cons
 
 /* Step 5: a segment whose hash is already a cap must have its bytes. The
  * sandbox lock is held (either kind). *gen gets the directory generation
- * the comparison saw. */
-static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, uint64_t *gen,
-                        struct nub_mount_result *out, const char *name)
+ * the comparison saw; with `recheck`, a directory still at the *gen given
+ * is not compared again. */
+static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, bool recheck,
+                        uint64_t *gen, struct nub_mount_result *out, const char *name)
 {
     const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
     struct nub_reader rd;
@@ -113,6 +114,8 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, uin
         return fail(out, name, EIO, "guest directory unreadable: %s", nub_reader_strerror(re));
     if (nub_reader_header(&rd, &h) != 0)
         return fail(out, name, EIO, "guest directory header is corrupt");
+    if (recheck && h.generation == *gen)
+        return 0;
     *gen = h.generation;
     for (uint32_t i = 0; i < p->nsegs; i++) {
         const struct rvf_segment *s = &p->segs[i];
@@ -123,7 +126,7 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, uin
         if (r == -ENOENT)
             continue;
         char hex[33];
-        rvf_hash_hex(s->hash, hex);
+        nub_hash_to_hex(s->hash, hex);
         if (r < 0)
             return fail(out, name, EIO, "segment %u: guest directory entry for cap %s is corrupt",
                         i, hex);
@@ -231,19 +234,10 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
         return guest_down(sb, out, name, -ESHUTDOWN, "");
     /* Another mount may have published caps since the read-locked pass. */
     uint64_t t = nub_now_ns();
-    uint64_t gen2 = gen;
-    struct nub_reader rd;
-    struct nub_dir_header h;
-    if (nub_reader_open(&rd, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)) !=
-            NUB_READER_OK ||
-        nub_reader_header(&rd, &h) != 0)
-        return fail(out, name, EIO, "guest directory unreadable");
-    if (h.generation != gen) {
-        int r = compare_caps(sb, p, &gen2, out, name);
-        out->times.compare_ns += nub_now_ns() - t;
-        if (r < 0)
-            return r;
-    }
+    int r = compare_caps(sb, p, true, &gen, out, name);
+    out->times.compare_ns += nub_now_ns() - t;
+    if (r < 0)
+        return r;
 
     char msg[NUB_MAILBOX_MSG] = "";
     nub_gpa gpa = 0;
@@ -252,7 +246,7 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
     struct nub_mount_limits lim;
     abi_limits(&o->limits, &lim);
     t = nub_now_ns();
-    int r = nub_sandbox_alloc_locked(sb, lim_off + sizeof(lim), NUB_PAGE_SIZE, &gpa, msg);
+    r = nub_sandbox_alloc_locked(sb, lim_off + sizeof(lim), NUB_PAGE_SIZE, &gpa, msg);
     out->times.alloc_ns = nub_now_ns() - t;
     if (r == -EIO || r == -ESHUTDOWN)
         return guest_down(sb, out, name, r, "ALLOC");
@@ -332,7 +326,7 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
         uint64_t t = nub_now_ns();
         uint64_t gen = 0;
         nub_sandbox_rdlock(sb);
-        r = compare_caps(sb, &p, &gen, out, name);
+        r = compare_caps(sb, &p, false, &gen, out, name);
         nub_sandbox_rdunlock(sb);
         out->times.compare_ns = nub_now_ns() - t;
         if (r == 0) {

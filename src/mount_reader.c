@@ -11,13 +11,11 @@
 
 #define REC_SIZE ((uint64_t)sizeof(struct nub_mount_rec))
 
-/* [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE; len 0 is
- * accepted with any address (nothing is ever read from it). */
+/* [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE (any gpa
+ * when len is 0: nothing is ever read from it). */
 static bool high_range_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
 {
-    if (len == 0)
-        return true;
-    return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, len);
+    return nub_gm_check_range_above(gm, NUB_KERNEL_BASE, gpa, len);
 }
 
 /* A char[NUB_MOUNT_NAME_LEN] field must hold its NUL. */
@@ -133,33 +131,39 @@ static int rec_to_info(const struct nub_mount_reader *r, const struct nub_mount_
     return 0;
 }
 
-static int read_rec(const struct nub_mount_reader *r, const struct nub_mount_table *h,
-                    uint64_t idx, struct nub_mount_rec *rec)
+/* The first live slot at or after *idx: 1 with *idx at it and *rec its
+ * copy, 0 when there is none (*idx == capacity), -EIO if a slot cannot be
+ * read (its range was checked by read_header; never trust that). */
+static int next_live(const struct nub_mount_reader *r, const struct nub_mount_table *h,
+                     uint64_t *idx, struct nub_mount_rec *rec)
 {
-    /* Range checked by read_header; never trust that. */
-    return nub_gm_read(r->gm, h->slots_gpa + idx * REC_SIZE, rec, sizeof(*rec)) != 0 ? -EIO : 0;
+    for (; *idx < h->capacity; (*idx)++) {
+        if (nub_gm_read(r->gm, h->slots_gpa + *idx * REC_SIZE, rec, sizeof(*rec)) != 0)
+            return -EIO;
+        if (rec->state == NUB_MOUNT_S_LIVE)
+            return 1; /* free or zombie slots are not shown */
+    }
+    return 0;
 }
 
 int nub_mount_reader_next(const struct nub_mount_reader *r, uint64_t *cursor,
                           struct nub_mount_info *out, uint64_t *bad)
 {
     struct nub_mount_table h;
-    if (read_header(r->gm, r->table_gpa, &h) != 0)
+    if (nub_mount_reader_header(r, &h) != 0)
         return -EIO;
-    for (uint64_t idx = *cursor; idx < h.capacity; idx++) {
-        struct nub_mount_rec rec;
-        if (read_rec(r, &h, idx, &rec) != 0)
-            return -EIO;
-        if (rec.state != NUB_MOUNT_S_LIVE)
-            continue; /* free or zombie: not shown */
-        if (rec_to_info(r, &rec, (uint32_t)idx, out) != 0) {
-            if (bad != NULL)
-                (*bad)++;
-            continue;
+    struct nub_mount_rec rec;
+    int k;
+    for (uint64_t idx = *cursor; (k = next_live(r, &h, &idx, &rec)) == 1; idx++) {
+        if (rec_to_info(r, &rec, (uint32_t)idx, out) == 0) {
+            *cursor = idx + 1;
+            return 1;
         }
-        *cursor = idx + 1;
-        return 1;
+        if (bad != NULL)
+            (*bad)++;
     }
+    if (k < 0)
+        return -EIO;
     *cursor = h.capacity;
     return 0;
 }
@@ -167,17 +171,17 @@ int nub_mount_reader_next(const struct nub_mount_reader *r, uint64_t *cursor,
 int nub_mount_reader_find(const struct nub_mount_reader *r, uint64_t handle,
                           struct nub_mount_info *out)
 {
+    if (handle == 0)
+        return -ENOENT;
     struct nub_mount_table h;
-    if (handle == 0 || read_header(r->gm, r->table_gpa, &h) != 0)
-        return handle == 0 ? -ENOENT : -EIO;
-    for (uint64_t idx = 0; idx < h.capacity; idx++) {
-        struct nub_mount_rec rec;
-        if (read_rec(r, &h, idx, &rec) != 0)
-            return -EIO;
-        if (rec.state == NUB_MOUNT_S_LIVE && rec.handle == handle)
+    if (nub_mount_reader_header(r, &h) != 0)
+        return -EIO;
+    struct nub_mount_rec rec;
+    int k;
+    for (uint64_t idx = 0; (k = next_live(r, &h, &idx, &rec)) == 1; idx++)
+        if (rec.handle == handle)
             return rec_to_info(r, &rec, (uint32_t)idx, out);
-    }
-    return -ENOENT;
+    return k < 0 ? -EIO : -ENOENT;
 }
 
 /* Copies items [first, first+n) of an array of `count` items at gpa. */

@@ -59,13 +59,11 @@ uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity)
     return XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1);
 }
 
-/* True if [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE.
- * len 0 is accepted with any address: nothing is ever read from it. */
+/* [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE (any gpa
+ * when len is 0: nothing is ever read from it). */
 static bool high_range_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
 {
-    if (len == 0)
-        return true;
-    return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, len);
+    return nub_gm_check_range_above(gm, NUB_KERNEL_BASE, gpa, len);
 }
 
 /* A table of cap slots at gpa: capacity a power of two within the ABI
@@ -77,7 +75,7 @@ static bool table_ok(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t cap)
     /* cap <= 2^26 so cap * 40 cannot overflow, but keep the check local. */
     if (cap > UINT64_MAX / ENTRY_SIZE)
         return false;
-    return gpa >= NUB_KERNEL_BASE && nub_gm_check_range(gm, gpa, cap * ENTRY_SIZE);
+    return high_range_ok(gm, gpa, cap * ENTRY_SIZE); /* cap > 0 */
 }
 
 /* Copies the header at gpa and validates it. */

@@ -22,7 +22,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "clock.h"
 #include "elf_load.h"
@@ -30,6 +29,7 @@
 #include "guest_image.h"
 #include "kvm_vm.h"
 #include "reader.h"
+#include "rvf.h"
 #include "watchdog.h"
 
 #define DEFAULT_WATCHDOG_MS 5000u
@@ -65,13 +65,19 @@ static void bump(uint64_t *c)
     __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
-/* Replaces anything but printable ASCII, so guest text cannot inject
- * terminal escapes or fake log lines. */
-static void sanitize(char *s, size_t n)
+/* Replaces anything but printable ASCII in s[0..n), so guest text cannot
+ * inject terminal escapes or fake log lines. */
+static void sanitize_n(char *s, size_t n)
 {
-    for (size_t i = 0; i < n && s[i] != '\0'; i++)
+    for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
             s[i] = '?';
+}
+
+/* The same for a NUL-terminated string in a buffer of n bytes. */
+static void sanitize(char *s, size_t n)
+{
+    sanitize_n(s, strnlen(s, n));
 }
 
 static void emit(struct nub_sandbox *sb, const char *fmt, ...)
@@ -161,9 +167,7 @@ static void emit_guest_line(struct nub_sandbox *sb, const char *p, size_t n)
         n = LOG_LINE_MAX;
     memcpy(line, p, n);
     line[n] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e)
-            line[i] = '?';
+    sanitize_n(line, n);
     emit(sb, "guest: %s", line);
 }
 
@@ -212,11 +216,6 @@ static void drain_log(struct nub_sandbox *sb)
 }
 
 /* ---- running the vCPU --------------------------------------------------- */
-
-int nub_sandbox_kick_signal(void)
-{
-    return nub_watchdog_signal();
-}
 
 static const char *internal_suberror(uint32_t s)
 {
@@ -317,19 +316,25 @@ static int run_until_done(struct nub_sandbox *sb, uint32_t op)
 
 /* ---- calls -------------------------------------------------------------- */
 
+/* [gpa, gpa+len) lies inside the heap [heap_start, mem_size); nothing
+ * does before the guest reported its heap. */
+static bool in_heap(const struct nub_sandbox *sb, uint64_t gpa, uint64_t len)
+{
+    uint64_t hi = sb->vm.mem_size;
+    return sb->heap_start != 0 && gpa >= sb->heap_start && gpa <= hi && len <= hi - gpa;
+}
+
 /* Zeroes the ranges the guest freed; each must lie inside the heap. */
 static int scrub(struct nub_sandbox *sb, uint32_t op, const struct nub_mailbox *mb)
 {
     if (mb->scrub_count > NUB_SCRUB_MAX)
         return poison(sb, op, "scrub list of %u ranges (max %u)", mb->scrub_count,
                       NUB_SCRUB_MAX);
-    uint64_t lo = sb->heap_start != 0 ? sb->heap_start : sb->vm.mem_size;
-    uint64_t hi = sb->vm.mem_size;
     for (uint32_t i = 0; i < mb->scrub_count; i++) {
         uint64_t gpa = mb->scrub[i].gpa, len = mb->scrub[i].len;
         if (len == 0)
             continue;
-        if (gpa < lo || gpa > hi || len > hi - gpa)
+        if (!in_heap(sb, gpa, len))
             return poison(sb, op, "scrub range [0x%llx, +0x%llx) outside the heap",
                           (unsigned long long)gpa, (unsigned long long)len);
         if (nub_gm_zero(&sb->vm.gm, gpa, len) != 0)
@@ -450,7 +455,7 @@ static int alloc_excl(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_
     if (c.status != NUB_ST_OK)
         return nub_status_errno(c.status);
     nub_gpa at = c.ret[0];
-    if (at < sb->heap_start || at > sb->vm.mem_size || len > sb->vm.mem_size - at)
+    if (!in_heap(sb, at, len))
         return poison(sb, NUB_OP_ALLOC, "ALLOC returned [0x%llx, +0x%llx) outside the heap",
                       (unsigned long long)at, (unsigned long long)len);
     *gpa = at;
@@ -760,10 +765,7 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
 int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
                     uint8_t hash_out[16])
 {
-    XXH128_hash_t h = XXH3_128bits(data, len);
-    XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, h);
-    memcpy(hash_out, canon.digest, 16);
+    rvf_hash128(data, len, hash_out); /* the same content hash as a package's */
     bool seq = len >= PUT_SEQ_MIN;
     if (seq)
         nub_sandbox_seq_begin(sb);

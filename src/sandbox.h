@@ -132,10 +132,8 @@ bool nub_sandbox_poisoned(const struct nub_sandbox *sb);
  * during op 0x100". Valid until the next reboot. */
 const char *nub_sandbox_poison_reason(const struct nub_sandbox *sb);
 
-/* The signal the call watchdog sends to the calling thread (SIGRTMIN+3);
- * the sandbox installs a handler for it and unblocks it during calls. Do
- * not use it for anything else. */
-int nub_sandbox_kick_signal(void);
+/* Calls run the vCPU under a watchdog that signals the calling thread
+ * with SIGRTMIN+3 (watchdog.h): do not use that signal for anything else. */
 
 /* Throws away the guest and boots a fresh one in the same memory slot
  * (re-zeroed). The caller re-publishes what it holds. */

@@ -93,20 +93,24 @@ static struct nub_dir_entry *table(uint64_t gpa) { return (struct nub_dir_entry 
 
 static int used(const struct nub_dir_entry *e) { return (e->flags & NUB_DIR_F_USED) != 0; }
 
-/* Copies the guest's view into the header the host reads. */
+/* The header the host reads, as the guest's view says it must be. */
+static struct nub_dir_header header_of(const struct nub_dir *d)
+{
+    return (struct nub_dir_header){.magic = NUB_DIR_MAGIC,
+                                   .capacity = d->capacity,
+                                   .count = d->count,
+                                   .entries_gpa = d->entries_gpa,
+                                   .generation = d->generation,
+                                   .total_bytes = d->total_bytes,
+                                   .old_entries_gpa = d->old_gpa,
+                                   .old_capacity = d->old_capacity,
+                                   .old_count = d->old_count,
+                                   .migrate_next = d->mig_next};
+}
+
 static void publish(const struct nub_dir *d)
 {
-    struct nub_dir_header *hd = nub_mem_ptr(d->header_gpa);
-    hd->magic = NUB_DIR_MAGIC;
-    hd->capacity = d->capacity;
-    hd->count = d->count;
-    hd->entries_gpa = d->entries_gpa;
-    hd->generation = d->generation;
-    hd->total_bytes = d->total_bytes;
-    hd->old_entries_gpa = d->old_gpa;
-    hd->old_capacity = d->old_capacity;
-    hd->old_count = d->old_count;
-    hd->migrate_next = d->mig_next;
+    *(struct nub_dir_header *)nub_mem_ptr(d->header_gpa) = header_of(d);
 }
 
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed)
@@ -581,12 +585,8 @@ static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, u
 
 int nub_dir_check(const struct nub_dir *d)
 {
-    const struct nub_dir_header *hd = nub_mem_ptr(d->header_gpa);
-    if (hd->magic != NUB_DIR_MAGIC || hd->capacity != d->capacity || hd->count != d->count ||
-        hd->entries_gpa != d->entries_gpa || hd->generation != d->generation ||
-        hd->total_bytes != d->total_bytes || hd->old_entries_gpa != d->old_gpa ||
-        hd->old_capacity != d->old_capacity || hd->old_count != d->old_count ||
-        hd->migrate_next != d->mig_next)
+    const struct nub_dir_header want = header_of(d); /* all uint64_t: no padding */
+    if (memcmp(nub_mem_ptr(d->header_gpa), &want, sizeof want) != 0)
         return -1;
     if (d->capacity < NUB_DIR_MIN_CAPACITY || d->capacity > NUB_DIR_MAX_CAPACITY ||
         (d->capacity & (d->capacity - 1)) || d->count * 4 > d->capacity * 3)

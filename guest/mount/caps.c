@@ -3,6 +3,8 @@
  * cap already present just gains a reference (the host compared the bytes
  * before the call). Also the reference bookkeeping that unmount and
  * rollback share. */
+#include <string.h>
+
 #include "mount_internal.h"
 #include "nub/guest_addr.h"
 
@@ -31,8 +33,7 @@ enum nub_status mount_caps_publish(struct mctx *c)
         if (n >= c->rec.ncaps)
             return mount_fail(c, NUB_ST_BADMSG, "caps: more segments than counted");
         struct nub_mount_cap *cap = &c->caps[n];
-        for (int k = 0; k < 16; k++)
-            cap->hash[k] = s->hash[k];
+        memcpy(cap->hash, s->hash, sizeof cap->hash);
         cap->gpa = mount_payload_gpa(c, s);
         cap->len = s->payload_len;
         cap->kind = cap_kind(s->type);

@@ -33,17 +33,21 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
     return NUB_ST_OK;
 }
 
+/* The header the host reads, as the guest's view says it must be. */
+static struct nub_mount_table header_of(const struct nub_mounts *m)
+{
+    return (struct nub_mount_table){.magic = NUB_MOUNT_MAGIC,
+                                    .capacity = m->capacity,
+                                    .count = m->live,
+                                    .slots_gpa = m->slots_gpa,
+                                    .generation = m->generation,
+                                    .next_handle = m->next_handle,
+                                    .zombies = m->zombies};
+}
+
 void mount_table_publish(const struct nub_mounts *m)
 {
-    struct nub_mount_table *t = nub_mem_ptr(m->table_gpa);
-    t->magic = NUB_MOUNT_MAGIC;
-    t->capacity = m->capacity;
-    t->count = m->live;
-    t->slots_gpa = m->slots_gpa;
-    t->generation = m->generation;
-    t->next_handle = m->next_handle;
-    t->zombies = m->zombies;
-    t->reserved = 0;
+    *(struct nub_mount_table *)nub_mem_ptr(m->table_gpa) = header_of(m);
 }
 
 struct nub_mount_rec *mount_slot(const struct nub_mounts *m, uint32_t i)
@@ -141,10 +145,8 @@ static int check_live(const struct nub_mounts *m, const struct nub_mount_rec *r)
 
 int nub_mounts_check(const struct nub_mounts *m)
 {
-    const struct nub_mount_table *t = nub_mem_ptr(m->table_gpa);
-    if (t->magic != NUB_MOUNT_MAGIC || t->capacity != m->capacity || t->count != m->live ||
-        t->slots_gpa != m->slots_gpa || t->generation != m->generation ||
-        t->next_handle != m->next_handle || t->zombies != m->zombies)
+    const struct nub_mount_table want = header_of(m); /* all uint64_t: no padding */
+    if (memcmp(nub_mem_ptr(m->table_gpa), &want, sizeof want) != 0)
         return -1;
     uint32_t live = 0, zombies = 0;
     for (uint32_t i = 0; i < m->capacity; i++) {

@@ -2,6 +2,8 @@
  * memory, which is already zero (DESIGN §3: the host zeroes what the guest
  * frees); an immutable region is its DATA segment's bytes in place in the
  * package. No byte of a region is touched here. */
+#include <string.h>
+
 #include "mount_internal.h"
 #include "nub/guest_addr.h"
 
@@ -34,8 +36,7 @@ static enum nub_status make_one(struct mctx *c, uint32_t i, struct nub_mount_reg
         if (s->payload_len > max)
             return mount_fail(c, NUB_ST_QUOTA, "region %s: %llu bytes, limit %llu", r.name,
                               (unsigned long long)s->payload_len, (unsigned long long)max);
-        for (int k = 0; k < 16; k++)
-            out->init_hash[k] = r.init_hash[k];
+        memcpy(out->init_hash, r.init_hash, sizeof out->init_hash);
         out->gpa = mount_payload_gpa(c, s);
         out->size = out->length = s->payload_len;
         return NUB_ST_OK;

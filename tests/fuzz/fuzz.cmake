@@ -94,8 +94,10 @@ endforeach()
 target_link_libraries(fuzz_pack_spec PRIVATE nubpack_fuzz)
 
 # Seeds of the memory readers: valid directories and mount tables.
-add_executable(mem_seedgen ${CMAKE_CURRENT_LIST_DIR}/mem_seedgen.c ${_nub_src}/guest_mem.c)
-target_include_directories(mem_seedgen PRIVATE ${_nub_src} ${CMAKE_SOURCE_DIR}/guest/include)
+add_executable(mem_seedgen ${CMAKE_CURRENT_LIST_DIR}/mem_seedgen.c ${_nub_src}/guest_mem.c
+  ${CMAKE_SOURCE_DIR}/tests/common/mount_table_fixture.c)
+target_include_directories(mem_seedgen PRIVATE ${_nub_src} ${CMAKE_SOURCE_DIR}/guest/include
+  ${CMAKE_SOURCE_DIR}/tests/common)
 target_compile_definitions(mem_seedgen PRIVATE _GNU_SOURCE)
 target_compile_options(mem_seedgen PRIVATE -Wall -Wextra -Werror)
 target_link_libraries(mem_seedgen PRIVATE PkgConfig::XXHASH)

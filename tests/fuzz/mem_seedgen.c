@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "fuzz_gm.h"
+#include "mount_table_fixture.h"
 
 static const char *outdir;
 static struct fz_mem M;
@@ -137,149 +138,23 @@ static void directory(uint64_t capacity, uint64_t old_capacity, int nblobs, uint
 #define MT_TABLE (FZ_B_GPA + 0x100)
 #define MT_SLOTS (FZ_B_GPA + 0x200)
 #define MT_RECS (FZ_B_GPA + 0x1800)
-#define MT_RECS_LEN 0x1000ull
 #define MT_PKG (FZ_B_GPA + 0x2800)
-#define MT_PKG_LEN 0x800ull
 #define MT_RING (FZ_B_GPA + 0x3000)
-#define OFF_COMP 0x0
-#define OFF_REG 0x100
-#define OFF_Q 0x280
-#define OFF_TASK 0x380
-#define OFF_GRANT 0x480
-#define OFF_CAP 0x500
 
-static nub_gpa slot(uint32_t i)
-{
-    return MT_SLOTS + (uint64_t)i * sizeof(struct nub_mount_rec);
-}
-
-/* The unit test's table in small: a zombie, a live "hello" with two
- * components, an immutable and an append-only region (its memory across
- * C/D), a queue with its ring, three tasks, grants and caps, and a live
- * "tiny" with one cap only. */
+/* The unit test's table (tests/common/mount_table_fixture.h) in small,
+ * "tiny" in the last slot and the append-only region's memory across
+ * C/D. */
 static void mount_table(uint64_t capacity)
 {
     clear();
     boot_info(0, MT_TABLE, 1);
-    struct nub_mount_table t = {.magic = NUB_MOUNT_MAGIC,
-                                .capacity = capacity,
-                                .count = 2,
-                                .slots_gpa = MT_SLOTS,
-                                .generation = 7,
-                                .next_handle = 4,
-                                .zombies = 1};
-    wr(MT_TABLE, &t, sizeof(t));
-
-    struct nub_mount_rec z = {.handle = 1, .state = NUB_MOUNT_S_ZOMBIE};
-    strcpy(z.name, "gone");
-    wr(slot(0), &z, sizeof(z));
-
-    struct nub_mount_rec r = {.handle = 2, .state = NUB_MOUNT_S_LIVE, .generation = 6};
-    strcpy(r.name, "hello");
-    strcpy(r.version, "1.0");
-    memset(r.signer, 0xab, sizeof(r.signer));
-    r.package_gpa = MT_PKG;
-    r.package_len = MT_PKG_LEN;
-    r.ncomponents = 2;
-    r.nregions = 2;
-    r.nqueues = 1;
-    r.ntasks = 3;
-    r.ngrants = 3;
-    r.ncaps = 3;
-    r.records_gpa = MT_RECS;
-    r.records_len = MT_RECS_LEN;
-    r.components_gpa = MT_RECS + OFF_COMP;
-    r.regions_gpa = MT_RECS + OFF_REG;
-    r.queues_gpa = MT_RECS + OFF_Q;
-    r.tasks_gpa = MT_RECS + OFF_TASK;
-    r.grants_gpa = MT_RECS + OFF_GRANT;
-    r.caps_gpa = MT_RECS + OFF_CAP;
-    wr(slot(2), &r, sizeof(r));
-
-    struct nub_mount_rec tiny = {.handle = 3,
-                                 .state = NUB_MOUNT_S_LIVE,
-                                 .package_gpa = MT_PKG,
-                                 .package_len = 64,
-                                 .ncaps = 1,
-                                 .records_gpa = MT_RECS,
-                                 .records_len = MT_RECS_LEN,
-                                 .caps_gpa = MT_RECS + OFF_CAP};
-    strcpy(tiny.name, "tiny");
-    wr(slot((uint32_t)capacity - 1), &tiny, sizeof(tiny));
-
-    struct nub_mount_component c[2] = {0};
-    strcpy(c[0].name, "producer");
-    c[0].wasm_gpa = MT_PKG + 0x100;
-    c[0].wasm_len = 0x40;
-    c[0].priority = 10;
-    c[0].nentries = 2;
-    c[0].ngrants = 2;
-    c[0].grants_gpa = MT_RECS + OFF_GRANT;
-    strcpy(c[1].name, "consumer");
-    c[1].wasm_gpa = MT_PKG + 0x200;
-    c[1].wasm_len = 0x40;
-    c[1].nentries = 1;
-    c[1].first_task = 2;
-    c[1].ngrants = 1;
-    c[1].grants_gpa = MT_RECS + OFF_GRANT + sizeof(struct nub_mount_grant) * 2;
-    wr(MT_RECS + OFF_COMP, c, sizeof(c));
-
-    struct nub_mount_region g[2] = {0};
-    strcpy(g[0].name, "banner");
-    g[0].policy = NUB_REGION_IMMUTABLE;
-    g[0].gpa = MT_PKG + 0x300;
-    g[0].size = g[0].length = 11;
-    g[0].readers[0] = 3;
-    strcpy(g[1].name, "log");
-    g[1].policy = NUB_REGION_APPEND_ONLY;
-    g[1].owner = 1;
-    g[1].gpa = FZ_D_GPA - 0x100;
-    g[1].size = 0x200;
-    g[1].length = 0x180;
-    g[1].readers[0] = 2;
-    g[1].writers[0] = 2;
-    wr(MT_RECS + OFF_REG, g, sizeof(g));
-    wr(MT_PKG + 0x300, "hello world", 11);
-    for (int i = 0; i < 0x180; i++) {
-        uint8_t b = (uint8_t)('a' + i % 26);
-        wr(g[1].gpa + (uint64_t)i, &b, 1);
-    }
-
-    struct nub_mount_queue q = {.src = 0, .dst = 1, .capacity = 4, .max_msg = 20,
-                                .ring_gpa = MT_RING, .ring_len = 64 + 4 * 32};
-    strcpy(q.src_port, "out");
-    strcpy(q.dst_port, "in");
-    wr(MT_RECS + OFF_Q, &q, sizeof(q));
-    struct nub_ring ring = {.magic = NUB_RING_MAGIC, .capacity = 4, .max_msg = 20,
-                            .slot_size = 32, .head = 5, .tail = 7};
-    wr(MT_RING, &ring, sizeof(ring));
-
-    struct nub_mount_task tk[3] = {0};
-    strcpy(tk[0].entry, "run");
-    strcpy(tk[1].entry, "tick");
-    strcpy(tk[2].entry, "main");
-    tk[0].priority = tk[1].priority = 10;
-    tk[2].component = 1;
-    tk[0].state = NUB_TASK_READY;
-    tk[1].state = NUB_TASK_RUNNING;
-    tk[2].state = NUB_TASK_STOPPED;
-    wr(MT_RECS + OFF_TASK, tk, sizeof(tk));
-
-    struct nub_mount_grant gr[3] = {{0, NUB_OBJ_REGION, 0, NUB_RIGHT_READ},
-                                    {0, NUB_OBJ_QUEUE, 0, NUB_RIGHT_WRITE},
-                                    {1, NUB_OBJ_QUEUE, 0, NUB_RIGHT_READ}};
-    wr(MT_RECS + OFF_GRANT, gr, sizeof(gr));
-
-    struct nub_mount_cap cp[3] = {0};
-    for (int i = 0; i < 3; i++) {
-        memset(cp[i].hash, i + 1, 16);
-        cp[i].gpa = MT_PKG + 0x100 * (uint64_t)(i + 1);
-        cp[i].len = 0x40;
-        cp[i].kind = i == 0 ? NUB_CAP_MANIFEST : NUB_CAP_WASM;
-        cp[i].flags = NUB_MCAP_F_FIRST;
-        cp[i].segment = (uint32_t)i;
-    }
-    wr(MT_RECS + OFF_CAP, cp, sizeof(cp));
+    const struct mtf_layout l = {.table_gpa = MT_TABLE, .slots_gpa = MT_SLOTS,
+                                 .capacity = capacity, .zombie_slot = 0, .hello_slot = 2,
+                                 .tiny_slot = (uint32_t)capacity - 1, .recs_gpa = MT_RECS,
+                                 .recs_len = 0x1000, .pkg_gpa = MT_PKG, .pkg_len = 0x800,
+                                 .ring_gpa = MT_RING, .log_gpa = FZ_D_GPA - 0x100,
+                                 .log_size = 0x200, .log_length = 0x180};
+    FUZZ_CHECK(mtf_build(&M.gm, &l) == 0);
 }
 
 int main(int argc, char **argv)

@@ -10,6 +10,7 @@
 
 #include "nub/abi.h"
 #include "nub/guest_addr.h"
+#include "nub/guest_core.h"
 
 static inline uint8_t *guest_test_mem_open(uint64_t size)
 {
@@ -24,6 +25,25 @@ static inline void guest_test_mem_close(uint8_t *base, uint64_t size)
 {
     munmap(base, size);
     nub_mem_set_base(NULL);
+}
+
+/* The host's side of a boot for tests that drive the guest through its
+ * mailbox: maps `size` bytes of RAM and boots the core over it with the
+ * test ops on. The base, or NULL if the mapping fails. */
+static inline uint8_t *guest_test_boot(uint64_t size, uint64_t seed, uint64_t image_end,
+                                       struct nub_boot_info *bi, struct nub_mailbox *mb,
+                                       struct nub_log_ring *ring, struct nub_core *core)
+{
+    uint8_t *base = guest_test_mem_open(size);
+    if (!base)
+        return NULL;
+    bi->magic = NUB_BOOT_MAGIC;
+    bi->abi_version = NUB_ABI_VERSION;
+    bi->mem_size = size;
+    bi->hasher_seed = seed;
+    bi->flags = NUB_BOOT_F_TEST_OPS;
+    nub_core_boot(core, bi, mb, ring, image_end);
+    return base;
 }
 
 /* What the host does after DONE: zero every reported range. Returns the

@@ -5,7 +5,9 @@
 add_executable(test_mount_reader
   ${CMAKE_CURRENT_LIST_DIR}/test_mount_reader.c
   ${CMAKE_SOURCE_DIR}/src/mount_reader.c
-  ${CMAKE_SOURCE_DIR}/src/guest_mem.c)
+  ${CMAKE_SOURCE_DIR}/src/guest_mem.c
+  ${CMAKE_SOURCE_DIR}/tests/common/mount_table_fixture.c)
+target_include_directories(test_mount_reader PRIVATE ${CMAKE_SOURCE_DIR}/tests/common)
 target_link_libraries(test_mount_reader PRIVATE nub_host_flags PkgConfig::CMOCKA)
 add_test(NAME unit.mount_reader COMMAND test_mount_reader)
 

@@ -234,14 +234,9 @@ struct fx {
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    if (!f || !(f->base = guest_test_mem_open(MEM)))
+    if (!f || !(f->base = guest_test_boot(MEM, 7, IMAGE_END, &f->bi, &f->mb, &f->ring,
+                                          &f->core)))
         return -1;
-    f->bi.magic = NUB_BOOT_MAGIC;
-    f->bi.abi_version = NUB_ABI_VERSION;
-    f->bi.mem_size = MEM;
-    f->bi.hasher_seed = 7;
-    f->bi.flags = NUB_BOOT_F_TEST_OPS;
-    nub_core_boot(&f->core, &f->bi, &f->mb, &f->ring, IMAGE_END);
     *state = f;
     return 0;
 }

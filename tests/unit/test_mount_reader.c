@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "mount_reader.h"
+#include "mount_table_fixture.h"
 #include "nub/abi.h"
 
 /* R0 [0, 8 MiB): boot info, table, slots, records, package, region, ring
@@ -34,14 +35,6 @@
 #define AREG_GPA R1_GPA
 #define AREG_SIZE 0x3000ull
 
-/* Offsets of the arrays in the records block. */
-#define OFF_COMP 0x0
-#define OFF_REG 0x400
-#define OFF_Q 0x800
-#define OFF_TASK 0xc00
-#define OFF_GRANT 0x1000
-#define OFF_CAP 0x1400
-
 struct fixture {
     uint8_t *r0, *r1;
     struct nub_guest_mem gm;
@@ -53,10 +46,16 @@ static void wr(struct fixture *f, uint64_t gpa, const void *p, size_t n)
     assert_int_equal(nub_gm_write(&f->gm, gpa, p, n), 0);
 }
 
-static uint64_t slot_gpa(uint32_t i)
-{
-    return SLOTS_GPA + (uint64_t)i * sizeof(struct nub_mount_rec);
-}
+/* slot 0 free, slot 1 zombie (handle 1), slot 3 live "hello" (handle 2),
+ * slot 5 live "tiny" (handle 3, no components at all). */
+static const struct mtf_layout L = {.table_gpa = TABLE_GPA, .slots_gpa = SLOTS_GPA,
+                                    .capacity = NUB_MOUNT_SLOTS, .zombie_slot = 1,
+                                    .hello_slot = 3, .tiny_slot = 5, .recs_gpa = RECS_GPA,
+                                    .recs_len = RECS_LEN, .pkg_gpa = PKG_GPA, .pkg_len = PKG_LEN,
+                                    .ring_gpa = RING_GPA, .log_gpa = AREG_GPA,
+                                    .log_size = AREG_SIZE, .log_length = 5};
+
+static uint64_t slot_gpa(uint32_t i) { return mtf_slot_gpa(&L, i); }
 
 static void build(struct fixture *f)
 {
@@ -66,115 +65,7 @@ static void build(struct fixture *f)
                                .directory_gpa = 0,
                                .mount_table_gpa = TABLE_GPA};
     wr(f, BOOT_GPA, &bi, sizeof(bi));
-    struct nub_mount_table t = {.magic = NUB_MOUNT_MAGIC,
-                                .capacity = NUB_MOUNT_SLOTS,
-                                .count = 2,
-                                .slots_gpa = SLOTS_GPA,
-                                .generation = 7,
-                                .next_handle = 4,
-                                .zombies = 1};
-    wr(f, TABLE_GPA, &t, sizeof(t));
-
-    /* slot 0 free, slot 1 zombie (handle 1), slot 3 live "hello" (handle
-     * 2), slot 5 live "tiny" (handle 3, no components at all). */
-    struct nub_mount_rec z = {.handle = 1, .state = NUB_MOUNT_S_ZOMBIE};
-    strcpy(z.name, "gone");
-    wr(f, slot_gpa(1), &z, sizeof(z));
-
-    struct nub_mount_rec r = {.handle = 2, .state = NUB_MOUNT_S_LIVE, .generation = 6};
-    strcpy(r.name, "hello");
-    strcpy(r.version, "1.0");
-    memset(r.signer, 0xab, sizeof(r.signer));
-    r.package_gpa = PKG_GPA;
-    r.package_len = PKG_LEN;
-    r.ncomponents = 2;
-    r.nregions = 2;
-    r.nqueues = 1;
-    r.ntasks = 3;
-    r.ngrants = 3;
-    r.ncaps = 3;
-    r.records_gpa = RECS_GPA;
-    r.records_len = RECS_LEN;
-    r.components_gpa = RECS_GPA + OFF_COMP;
-    r.regions_gpa = RECS_GPA + OFF_REG;
-    r.queues_gpa = RECS_GPA + OFF_Q;
-    r.tasks_gpa = RECS_GPA + OFF_TASK;
-    r.grants_gpa = RECS_GPA + OFF_GRANT;
-    r.caps_gpa = RECS_GPA + OFF_CAP;
-    wr(f, slot_gpa(3), &r, sizeof(r));
-
-    struct nub_mount_rec tiny = {.handle = 3, .state = NUB_MOUNT_S_LIVE, .package_gpa = PKG_GPA,
-                                 .package_len = 64, .ncaps = 1, .records_gpa = RECS_GPA,
-                                 .records_len = RECS_LEN, .caps_gpa = RECS_GPA + OFF_CAP};
-    strcpy(tiny.name, "tiny");
-    wr(f, slot_gpa(5), &tiny, sizeof(tiny));
-
-    struct nub_mount_component c[2] = {0};
-    strcpy(c[0].name, "producer");
-    c[0].wasm_gpa = PKG_GPA + 0x100;
-    c[0].wasm_len = 0x40;
-    c[0].priority = 10;
-    c[0].nentries = 2;
-    c[0].first_task = 0;
-    c[0].ngrants = 2;
-    c[0].grants_gpa = RECS_GPA + OFF_GRANT;
-    strcpy(c[1].name, "consumer");
-    c[1].wasm_gpa = PKG_GPA + 0x200;
-    c[1].wasm_len = 0x40;
-    c[1].nentries = 1;
-    c[1].first_task = 2;
-    c[1].ngrants = 1;
-    c[1].grants_gpa = RECS_GPA + OFF_GRANT + 2 * sizeof(struct nub_mount_grant);
-    wr(f, RECS_GPA + OFF_COMP, c, sizeof(c));
-
-    struct nub_mount_region g[2] = {0};
-    strcpy(g[0].name, "banner");
-    g[0].policy = NUB_REGION_IMMUTABLE;
-    g[0].gpa = PKG_GPA + 0x300;
-    g[0].size = g[0].length = 11;
-    strcpy(g[1].name, "log");
-    g[1].policy = NUB_REGION_APPEND_ONLY;
-    g[1].owner = 1;
-    g[1].gpa = AREG_GPA;
-    g[1].size = AREG_SIZE;
-    g[1].length = 5;
-    wr(f, RECS_GPA + OFF_REG, g, sizeof(g));
-    wr(f, PKG_GPA + 0x300, "hello world", 11);
-    wr(f, AREG_GPA, "abcde", 5);
-
-    struct nub_mount_queue q = {.src = 0, .dst = 1, .capacity = 4, .max_msg = 20,
-                                .ring_gpa = RING_GPA, .ring_len = 64 + 4 * 32};
-    strcpy(q.src_port, "out");
-    strcpy(q.dst_port, "in");
-    wr(f, RECS_GPA + OFF_Q, &q, sizeof(q));
-    struct nub_ring ring = {.magic = NUB_RING_MAGIC, .capacity = 4, .max_msg = 20,
-                            .slot_size = 32, .head = 5, .tail = 7};
-    wr(f, RING_GPA, &ring, sizeof(ring));
-
-    struct nub_mount_task tk[3] = {0};
-    strcpy(tk[0].entry, "run");
-    strcpy(tk[1].entry, "tick");
-    strcpy(tk[2].entry, "main");
-    tk[0].priority = tk[1].priority = 10;
-    tk[2].component = 1;
-    for (int i = 0; i < 3; i++)
-        tk[i].state = NUB_TASK_READY;
-    wr(f, RECS_GPA + OFF_TASK, tk, sizeof(tk));
-
-    struct nub_mount_grant gr[3] = {{0, NUB_OBJ_REGION, 0, NUB_RIGHT_READ},
-                                    {0, NUB_OBJ_QUEUE, 0, NUB_RIGHT_WRITE},
-                                    {1, NUB_OBJ_QUEUE, 0, NUB_RIGHT_READ}};
-    wr(f, RECS_GPA + OFF_GRANT, gr, sizeof(gr));
-
-    struct nub_mount_cap cp[3] = {0};
-    for (int i = 0; i < 3; i++) {
-        memset(cp[i].hash, i + 1, 16);
-        cp[i].gpa = PKG_GPA + 0x100 * (uint64_t)(i + 1);
-        cp[i].len = 0x40;
-        cp[i].kind = i == 0 ? NUB_CAP_MANIFEST : NUB_CAP_WASM;
-        cp[i].segment = (uint32_t)i;
-    }
-    wr(f, RECS_GPA + OFF_CAP, cp, sizeof(cp));
+    assert_int_equal(mtf_build(&f->gm, &L), 0);
 }
 
 static int setup(void **state)
@@ -298,7 +189,7 @@ static void test_region_read(void **state)
     assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 0, UINT64_MAX, buf, 3), 0);
     assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 1, 0, buf, sizeof(buf)), 5);
     /* An append-only region grows: the length is re-read each time. */
-    uint64_t len_at = RECS_GPA + OFF_REG + sizeof(struct nub_mount_region) +
+    uint64_t len_at = RECS_GPA + MTF_OFF_REG + sizeof(struct nub_mount_region) +
                       offsetof(struct nub_mount_region, length);
     put_u64(f, len_at, AREG_SIZE);
     assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 1, AREG_SIZE - 4, buf, 32), 4);
@@ -500,17 +391,17 @@ static void expect_bad_name(struct fixture *f, arr_fn fn, uint64_t gpa)
     assert_int_equal(fn(f, &m), 0);
 }
 
-#define COMP(i, fld) (RECS_GPA + OFF_COMP + (i) * sizeof(struct nub_mount_component) + \
+#define COMP(i, fld) (RECS_GPA + MTF_OFF_COMP + (i) * sizeof(struct nub_mount_component) + \
                       offsetof(struct nub_mount_component, fld))
-#define REG(i, fld) (RECS_GPA + OFF_REG + (i) * sizeof(struct nub_mount_region) + \
+#define REG(i, fld) (RECS_GPA + MTF_OFF_REG + (i) * sizeof(struct nub_mount_region) + \
                      offsetof(struct nub_mount_region, fld))
-#define QF(fld) (RECS_GPA + OFF_Q + offsetof(struct nub_mount_queue, fld))
+#define QF(fld) (RECS_GPA + MTF_OFF_Q + offsetof(struct nub_mount_queue, fld))
 #define RING(fld) (RING_GPA + offsetof(struct nub_ring, fld))
-#define TASK(i, fld) (RECS_GPA + OFF_TASK + (i) * sizeof(struct nub_mount_task) + \
+#define TASK(i, fld) (RECS_GPA + MTF_OFF_TASK + (i) * sizeof(struct nub_mount_task) + \
                       offsetof(struct nub_mount_task, fld))
-#define GR(i, fld) (RECS_GPA + OFF_GRANT + (i) * sizeof(struct nub_mount_grant) + \
+#define GR(i, fld) (RECS_GPA + MTF_OFF_GRANT + (i) * sizeof(struct nub_mount_grant) + \
                     offsetof(struct nub_mount_grant, fld))
-#define CAP(i, fld) (RECS_GPA + OFF_CAP + (i) * sizeof(struct nub_mount_cap) + \
+#define CAP(i, fld) (RECS_GPA + MTF_OFF_CAP + (i) * sizeof(struct nub_mount_cap) + \
                      offsetof(struct nub_mount_cap, fld))
 
 static void test_item_corrupt(void **state)
@@ -524,8 +415,8 @@ static void test_item_corrupt(void **state)
     expect_bad_item(f, rd_comp, COMP(0, first_task), 2, 4);
     expect_bad_item(f, rd_comp, COMP(1, nentries), UINT32_MAX, 4);
     expect_bad_item(f, rd_comp, COMP(0, ngrants), 4, 4);
-    expect_bad_item(f, rd_comp, COMP(1, grants_gpa), RECS_GPA + OFF_GRANT + 8, 8);
-    expect_bad_item(f, rd_comp, COMP(1, grants_gpa), RECS_GPA + OFF_GRANT - 16, 8);
+    expect_bad_item(f, rd_comp, COMP(1, grants_gpa), RECS_GPA + MTF_OFF_GRANT + 8, 8);
+    expect_bad_item(f, rd_comp, COMP(1, grants_gpa), RECS_GPA + MTF_OFF_GRANT - 16, 8);
     /* regions */
     expect_bad_name(f, rd_reg, REG(1, name));
     expect_bad_item(f, rd_reg, REG(0, policy), 3, 4);
