@@ -1,6 +1,6 @@
-# The FUSE daemon nubfs (libfuse3 low-level API).
-add_executable(nubfs
-  ${CMAKE_CURRENT_LIST_DIR}/main.c
+# The FUSE daemon nubfs (libfuse3 low-level API): its parts as a library
+# (the unit tests link it), and main.c.
+add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/options.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c
@@ -20,6 +20,10 @@ add_executable(nubfs
   ${CMAKE_CURRENT_LIST_DIR}/mounter.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)
+target_include_directories(nubfsd PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(nubfsd PUBLIC nub_host_flags nubintake PkgConfig::FUSE3 PkgConfig::JANSSON)
+
+add_executable(nubfs ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_compile_definitions(nubfs PRIVATE NUBFS_VERSION="${PROJECT_VERSION}")
-target_link_libraries(nubfs PRIVATE nubhost PkgConfig::FUSE3 PkgConfig::JANSSON nub_host_flags)
+target_link_libraries(nubfs PRIVATE nubfsd)
 install(TARGETS nubfs DESTINATION ${CMAKE_INSTALL_BINDIR})

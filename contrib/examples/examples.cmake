@@ -6,11 +6,9 @@
 #                                   build time (never commit a secret key);
 #                                   use this directory as a trust dir
 # Included from contrib/CMakeLists.txt, after src/ (nubfs-pack exists).
-find_program(NUB_WAT2WASM wat2wasm)
-if(NOT NUB_WAT2WASM)
-  message(WARNING "wat2wasm (wabt) not found: example packages are not built")
-  return()
-endif()
+# wabt is a build dependency (contrib/deps.sh): without it the examples,
+# and the integration tests that mount them, would vanish from the build.
+find_program(NUB_WAT2WASM wat2wasm REQUIRED)
 
 set(NUB_EXAMPLES_SRC ${CMAKE_CURRENT_LIST_DIR})
 # Cached (internal) so tests/integration/pack.cmake, another directory

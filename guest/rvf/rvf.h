@@ -185,16 +185,8 @@ static inline const uint8_t *rvf_payload(const struct rvf_package *pkg,
 /* Bytes a segment with this payload occupies in the file (header + payload
  * + padding); 0 if that overflows. */
 uint64_t rvf_segment_size(uint64_t payload_len);
-/* Fill a 64-byte header. hash is the canonical XXH3-128 of the payload. */
-void rvf_segment_header_encode(uint8_t out[RVF_SEG_HEADER_SIZE], uint8_t type,
-                               uint64_t segment_id, uint64_t payload_len,
-                               uint64_t timestamp_ns,
-                               const uint8_t hash[RVF_HASH_LEN]);
-/* Fill a CRYPTO payload (RVF_CRYPTO_PAYLOAD_LEN bytes). */
-void rvf_crypto_payload_encode(uint8_t out[RVF_CRYPTO_PAYLOAD_LEN],
-                               uint16_t sig_algo,
-                               const uint8_t pubkey[RVF_PUBKEY_LEN],
-                               const uint8_t sig[RVF_SIG_LEN]);
+/* The encoders (rvf_segment_header_encode, rvf_crypto_payload_encode,
+ * rvf_manifest_encode) are host-only: see the end of this file. */
 
 /* ---- Manifest ---------------------------------------------------------- */
 
@@ -357,14 +349,6 @@ struct rvf_manifest_desc {
     uint32_t ngrants;
 };
 
-/* Encode d into out[0..cap). *out_len gets the size needed even when it
- * does not fit (RVF_E_NOSPACE), so a caller can ask with cap = 0 first.
- * The result is checked with rvf_manifest_parse (no segment list, lim or
- * defaults) before RVF_OK is returned, so what encodes also parses. */
-enum rvf_status rvf_manifest_encode(const struct rvf_manifest_desc *d,
-                                    const struct rvf_limits *lim,
-                                    uint8_t *out, size_t cap, size_t *out_len,
-                                    struct rvf_result *res);
 
 /* ---- WASM structure ---------------------------------------------------- */
 
@@ -391,8 +375,26 @@ enum rvf_status rvf_wasm_validate(const uint8_t *buf, size_t len,
 bool rvf_wasm_has_export(const uint8_t *buf, size_t len, const char *name,
                          uint8_t kind);
 
-/* ---- Host library only (libxxhash, errno) ------------------------------- */
+/* ---- Host library only (libxxhash; writers: rvf_encode.c) -------------- */
 #if __STDC_HOSTED__
+/* Fill a 64-byte header. hash is the canonical XXH3-128 of the payload. */
+void rvf_segment_header_encode(uint8_t out[RVF_SEG_HEADER_SIZE], uint8_t type,
+                               uint64_t segment_id, uint64_t payload_len,
+                               uint64_t timestamp_ns,
+                               const uint8_t hash[RVF_HASH_LEN]);
+/* Fill a CRYPTO payload (RVF_CRYPTO_PAYLOAD_LEN bytes). */
+void rvf_crypto_payload_encode(uint8_t out[RVF_CRYPTO_PAYLOAD_LEN],
+                               uint16_t sig_algo,
+                               const uint8_t pubkey[RVF_PUBKEY_LEN],
+                               const uint8_t sig[RVF_SIG_LEN]);
+/* Encode d into out[0..cap). *out_len gets the size needed even when it
+ * does not fit (RVF_E_NOSPACE), so a caller can ask with cap = 0 first.
+ * The result is checked with rvf_manifest_parse (no segment list, lim or
+ * defaults) before RVF_OK is returned, so what encodes also parses. */
+enum rvf_status rvf_manifest_encode(const struct rvf_manifest_desc *d,
+                                    const struct rvf_limits *lim,
+                                    uint8_t *out, size_t cap, size_t *out_len,
+                                    struct rvf_result *res);
 /* Canonical (big-endian, as `xxhsum -H2` prints) XXH3-128 of buf. */
 void rvf_hash128(const void *buf, size_t len, uint8_t out[RVF_HASH_LEN]);
 /* Hash every payload of pkg and compare with its header: RVF_E_HASH

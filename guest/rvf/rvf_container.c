@@ -251,34 +251,3 @@ uint64_t rvf_segment_size(uint64_t payload_len)
     uint64_t n = RVF_SEG_HEADER_SIZE + payload_len;
     return (n + RVF_SEG_ALIGN - 1) & ~(uint64_t)(RVF_SEG_ALIGN - 1);
 }
-
-void rvf_segment_header_encode(uint8_t out[RVF_SEG_HEADER_SIZE], uint8_t type,
-                               uint64_t segment_id, uint64_t payload_len,
-                               uint64_t timestamp_ns,
-                               const uint8_t hash[RVF_HASH_LEN])
-{
-    memset(out, 0, RVF_SEG_HEADER_SIZE);
-    rvf_st32(out + RVF_SH_MAGIC, RVF_SEG_MAGIC);
-    out[RVF_SH_VERSION] = RVF_SEG_VERSION;
-    out[RVF_SH_TYPE] = type;
-    rvf_st64(out + RVF_SH_SEGMENT_ID, segment_id);
-    rvf_st64(out + RVF_SH_PAYLOAD_LEN, payload_len);
-    rvf_st64(out + RVF_SH_TIMESTAMP, timestamp_ns);
-    out[RVF_SH_CHECKSUM_ALGO] = RVF_CHECKSUM_XXH3_128;
-    out[RVF_SH_COMPRESSION] = RVF_COMPRESSION_NONE;
-    if (hash)
-        memcpy(out + RVF_SH_CONTENT_HASH, hash, RVF_HASH_LEN);
-}
-
-void rvf_crypto_payload_encode(uint8_t out[RVF_CRYPTO_PAYLOAD_LEN],
-                               uint16_t sig_algo,
-                               const uint8_t pubkey[RVF_PUBKEY_LEN],
-                               const uint8_t sig[RVF_SIG_LEN])
-{
-    memset(out, 0, RVF_CRYPTO_PAYLOAD_LEN);
-    rvf_st16(out + RVF_CRYPTO_ALGO, sig_algo);
-    if (pubkey)
-        memcpy(out + RVF_CRYPTO_PUBKEY, pubkey, RVF_PUBKEY_LEN);
-    if (sig)
-        memcpy(out + RVF_CRYPTO_SIG, sig, RVF_SIG_LEN);
-}

@@ -1,4 +1,6 @@
-/* RVF manifest v1 encoder (used by nubfs-pack and the tests): lays out
+/* The RVF writers, host-only (nubfs-pack and the tests; the guest kernel
+ * only parses): segment headers, the CRYPTO payload, and the manifest v1
+ * encoder, which lays out
  * the header, the fixed-size tables, the u32 list pool and the string
  * table exactly as rvf_manifest_parse expects, sorting access sets and
  * grants into canonical order. The output is re-validated with the
@@ -246,4 +248,35 @@ enum rvf_status rvf_manifest_encode(const struct rvf_manifest_desc *d,
 
     struct rvf_manifest m;
     return rvf_manifest_parse(out, (size_t)total, NULL, 0, lim, &m, res);
+}
+
+void rvf_segment_header_encode(uint8_t out[RVF_SEG_HEADER_SIZE], uint8_t type,
+                               uint64_t segment_id, uint64_t payload_len,
+                               uint64_t timestamp_ns,
+                               const uint8_t hash[RVF_HASH_LEN])
+{
+    memset(out, 0, RVF_SEG_HEADER_SIZE);
+    rvf_st32(out + RVF_SH_MAGIC, RVF_SEG_MAGIC);
+    out[RVF_SH_VERSION] = RVF_SEG_VERSION;
+    out[RVF_SH_TYPE] = type;
+    rvf_st64(out + RVF_SH_SEGMENT_ID, segment_id);
+    rvf_st64(out + RVF_SH_PAYLOAD_LEN, payload_len);
+    rvf_st64(out + RVF_SH_TIMESTAMP, timestamp_ns);
+    out[RVF_SH_CHECKSUM_ALGO] = RVF_CHECKSUM_XXH3_128;
+    out[RVF_SH_COMPRESSION] = RVF_COMPRESSION_NONE;
+    if (hash)
+        memcpy(out + RVF_SH_CONTENT_HASH, hash, RVF_HASH_LEN);
+}
+
+void rvf_crypto_payload_encode(uint8_t out[RVF_CRYPTO_PAYLOAD_LEN],
+                               uint16_t sig_algo,
+                               const uint8_t pubkey[RVF_PUBKEY_LEN],
+                               const uint8_t sig[RVF_SIG_LEN])
+{
+    memset(out, 0, RVF_CRYPTO_PAYLOAD_LEN);
+    rvf_st16(out + RVF_CRYPTO_ALGO, sig_algo);
+    if (pubkey)
+        memcpy(out + RVF_CRYPTO_PUBKEY, pubkey, RVF_PUBKEY_LEN);
+    if (sig)
+        memcpy(out + RVF_CRYPTO_SIG, sig, RVF_SIG_LEN);
 }

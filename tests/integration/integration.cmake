@@ -1,32 +1,28 @@
 # Integration tests on a real mount (need /dev/kvm and /dev/fuse; they
 # exit 77 with the reason when either is unusable, which ctest reports as
 # skipped), plus the command-line checks that need neither.
-if(TARGET nubfs)
-  set(_it ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  add_test(NAME integration.cli COMMAND ${_it}/cli.sh $<TARGET_FILE:nubfs>)
-  add_test(NAME integration.caps COMMAND ${_it}/caps.sh $<TARGET_FILE:nubfs>)
-  add_test(NAME integration.lifecycle COMMAND ${_it}/lifecycle.sh $<TARGET_FILE:nubfs>)
-  add_test(NAME integration.recovery COMMAND ${_it}/recovery.sh $<TARGET_FILE:nubfs>)
-  add_test(NAME integration.skip_without_kvm
-           COMMAND ${_it}/skip_without_kvm.sh ${_it}/caps.sh $<TARGET_FILE:nubfs>)
-  set_tests_properties(integration.caps integration.lifecycle integration.recovery
-                       integration.skip_without_kvm integration.cli
-                       PROPERTIES SKIP_RETURN_CODE 77)
-  set_tests_properties(integration.caps PROPERTIES TIMEOUT 900)
-  set_tests_properties(integration.lifecycle integration.recovery
-                       integration.skip_without_kvm integration.cli PROPERTIES TIMEOUT 120)
-  # Each mounts and boots a guest: on a 2-core machine, one at a time.
-  set_tests_properties(integration.caps integration.lifecycle integration.recovery
-                       PROPERTIES RUN_SERIAL TRUE)
+set(_it ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+add_test(NAME integration.cli COMMAND ${_it}/cli.sh $<TARGET_FILE:nubfs>)
+add_test(NAME integration.caps COMMAND ${_it}/caps.sh $<TARGET_FILE:nubfs>)
+add_test(NAME integration.lifecycle COMMAND ${_it}/lifecycle.sh $<TARGET_FILE:nubfs>)
+add_test(NAME integration.recovery COMMAND ${_it}/recovery.sh $<TARGET_FILE:nubfs>)
+add_test(NAME integration.skip_without_kvm
+         COMMAND ${_it}/skip_without_kvm.sh ${_it}/caps.sh $<TARGET_FILE:nubfs>)
+set_tests_properties(integration.caps integration.lifecycle integration.recovery
+                     integration.skip_without_kvm integration.cli
+                     PROPERTIES SKIP_RETURN_CODE 77)
+set_tests_properties(integration.caps PROPERTIES TIMEOUT 900)
+set_tests_properties(integration.lifecycle integration.recovery
+                     integration.skip_without_kvm integration.cli PROPERTIES TIMEOUT 120)
+# Each mounts and boots a guest: on a 2-core machine, one at a time.
+set_tests_properties(integration.caps integration.lifecycle integration.recovery
+                     PROPERTIES RUN_SERIAL TRUE)
 
-  # ctl/ and mounts/: need the example packages and nubfs-pack.
-  if(TARGET nubfs-pack AND TARGET examples)
-    foreach(t ctl ctl_errors ctl_stress)
-      add_test(NAME integration.${t}
-               COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
-                       ${NUB_EXAMPLES_DIR})
-      set_tests_properties(integration.${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-                           RUN_SERIAL TRUE)
-    endforeach()
-  endif()
-endif()
+# ctl/ and mounts/: need the example packages and nubfs-pack.
+foreach(t ctl ctl_errors ctl_stress)
+  add_test(NAME integration.${t}
+           COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
+                   ${NUB_EXAMPLES_DIR})
+  set_tests_properties(integration.${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+                       RUN_SERIAL TRUE)
+endforeach()

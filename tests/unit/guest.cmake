@@ -11,8 +11,7 @@ endforeach()
 # The slot test compares against the system library's XXH3.
 target_link_libraries(test_dir PRIVATE PkgConfig::XXHASH)
 # The growth tests also walk the guest's directory with the host reader.
-target_sources(test_dir PRIVATE ${CMAKE_SOURCE_DIR}/src/reader.c ${CMAKE_SOURCE_DIR}/src/guest_mem.c)
-target_include_directories(test_dir PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(test_dir PRIVATE nubmem)
 
 # The ELF as the host loader will see it: type, entry, segments, symbols, note.
 add_executable(test_guest_elf ${NUB_GUEST_UNIT_DIR}/test_guest_elf.c)

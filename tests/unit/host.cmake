@@ -10,18 +10,18 @@ target_link_options(nub-test-kernel PRIVATE -nostdlib -static -no-pie
   -Wl,-z,noexecstack $<$<C_COMPILER_ID:Clang>:-Wno-unused-command-line-argument>)
 
 add_executable(test_guest_mem ${CMAKE_CURRENT_LIST_DIR}/test_guest_mem.c)
-target_link_libraries(test_guest_mem PRIVATE nubhost PkgConfig::CMOCKA)
+target_link_libraries(test_guest_mem PRIVATE nubmem PkgConfig::CMOCKA)
 add_test(NAME unit.guest_mem COMMAND test_guest_mem)
 
 add_executable(test_elf ${CMAKE_CURRENT_LIST_DIR}/test_elf.c)
-target_link_libraries(test_elf PRIVATE nubhost PkgConfig::CMOCKA)
+target_link_libraries(test_elf PRIVATE nubvm PkgConfig::CMOCKA)
 target_compile_definitions(test_elf PRIVATE
   NUB_TEST_KERNEL="$<TARGET_FILE:nub-test-kernel>")
 add_dependencies(test_elf nub-test-kernel)
 add_test(NAME unit.elf COMMAND test_elf)
 
 add_executable(test_sandbox ${CMAKE_CURRENT_LIST_DIR}/test_sandbox.c)
-target_link_libraries(test_sandbox PRIVATE nubhost PkgConfig::CMOCKA)
+target_link_libraries(test_sandbox PRIVATE nubvm PkgConfig::CMOCKA)
 target_compile_definitions(test_sandbox PRIVATE
   NUB_TEST_KERNEL="$<TARGET_FILE:nub-test-kernel>")
 add_dependencies(test_sandbox nub-test-kernel)
