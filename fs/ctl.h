@@ -61,7 +61,7 @@ struct nubfs_ctl_entry {
     /* Writes since the last flush go here (NULL: none; content is pkg). */
     struct nubfs_buf *stage;
     bool dirty;       /* written (or created, truncated) since the last flush */
-    int stage_err;    /* sticky error of the writes (EFBIG), reported by flush */
+    int stage_err;    /* sticky error of the writes (-EFBIG), reported by flush */
     uint64_t stage_t0; /* first write, for the receive time */
 };
 

@@ -314,7 +314,7 @@ void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const cha
         rc = -ENOENT;
     } else if ((uint64_t)off > fs->opts.max_package || size > fs->opts.max_package - (uint64_t)off) {
         /* Sticky: the flush reports it too, and nothing is mounted. */
-        e->stage_err = EFBIG;
+        e->stage_err = -EFBIG;
         e->dirty = true;
         rc = -EFBIG;
     } else if ((rc = stage_begin(fs, e, false)) == 0) {
@@ -370,7 +370,7 @@ void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
         fuse_reply_err(req, 0);
         return;
     }
-    int rc = -e->stage_err;
+    int rc = e->stage_err;
     struct nubfs_buf *buf = e->stage;
     e->stage = NULL; /* detached: later writes start a new one */
     e->stage_err = 0;
@@ -523,7 +523,7 @@ static int do_rename(struct nubfs *fs, const char *name, const char *newname, un
         /* rsync: mount the staged bytes under the new name; then the
          * package that had the name goes (mount new, then unmount old). */
         if (serr != 0)
-            rc = -serr;
+            rc = serr;
         else if (buf == NULL)
             rc = -EBADMSG;
         else

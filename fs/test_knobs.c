@@ -15,6 +15,8 @@
  * still holds stale attributes and pages for. */
 #include "nubfs.h"
 
+#include "errors.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -40,7 +42,7 @@ int nubfs_test_forge_cap(struct nubfs *fs)
         c.args[2] = NUB_CAP_BLOB;
         rc = nub_sandbox_call_locked(fs->sb, &c);
         if (rc == 0 && c.status != NUB_ST_OK) {
-            rc = nub_status_errno(c.status);
+            rc = nub_errno_guest(c.status);
             struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}}; /* still ours */
             nub_sandbox_call_locked(fs->sb, &f);
         } else if (rc == 0 && c.ret[1] != 0) {

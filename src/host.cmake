@@ -1,6 +1,6 @@
 # The host core as one static library per layer; each links only the
 # layers below it, and no source is compiled into two libraries:
-#   nubutil    whole-file reads, error-message formatting
+#   nubutil    whole-file reads, error-message formatting, the errno table
 #   nubmem     guest memory and its readers (cap directory, mount table)
 #   nubsign    Ed25519 keys, the trust set, a package's signature check
 #   nubvm      KVM VM, ELF loading, watchdog, the embedded guest kernel,
@@ -11,8 +11,11 @@ find_package(Threads REQUIRED)
 
 add_library(nubutil STATIC
   ${CMAKE_CURRENT_LIST_DIR}/errbuf.c
+  ${CMAKE_CURRENT_LIST_DIR}/errors.c
   ${CMAKE_CURRENT_LIST_DIR}/file_util.c)
 target_link_libraries(nubutil PUBLIC nub_host_flags)
+# errors.c maps the parsers' status enum (rvf.h only, no code of nubrvf).
+target_include_directories(nubutil PRIVATE ${CMAKE_SOURCE_DIR}/guest/rvf)
 
 add_library(nubmem STATIC
   ${CMAKE_CURRENT_LIST_DIR}/guest_mem.c

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "errors.h"
 #include "reader.h"
 #include "sign_pkg.h"
 
@@ -63,7 +64,8 @@ static void abi_limits(const struct rvf_limits *l, struct nub_mount_limits *out)
     out->max_wasm_exports = l->max_wasm_exports;
 }
 
-/* reason = "<name>: <formatted>"; returns -err for a one-line return. */
+/* reason = "<name>: <formatted>"; returns err (a negative errno) for a
+ * one-line return. */
 __attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *out,
                                                       const char *name, int err,
                                                       const char *fmt, ...)
@@ -75,16 +77,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *o
     va_start(ap, fmt);
     vsnprintf(out->reason + n, sizeof(out->reason) - (size_t)n, fmt, ap);
     va_end(ap);
-    return -err;
-}
-
-/* Guest status of a failed MOUNT -> errno (DESIGN §6). OVERFLOW is a size
- * the guest could not hold: a quota, like the other size limits. */
-static int mount_status_errno(uint32_t st)
-{
-    if (st == NUB_ST_OVERFLOW)
-        return -EDQUOT;
-    return nub_status_errno(st);
+    return err;
 }
 
 /* The poisoned-guest answer: the call failed because the guest crashed
@@ -93,9 +86,9 @@ static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, cons
                       int r, const char *when)
 {
     if (r == -ESHUTDOWN)
-        return fail(out, name, EIO, "guest is down (%s); it must be rebooted",
+        return fail(out, name, -EIO, "guest is down (%s); it must be rebooted",
                     nub_sandbox_poison_reason(sb));
-    return fail(out, name, EIO, "the guest crashed during %s: %s", when,
+    return fail(out, name, -EIO, "the guest crashed during %s: %s", when,
                 nub_sandbox_poison_reason(sb));
 }
 
@@ -111,9 +104,9 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
     enum nub_reader_error re = nub_reader_open(&rd, gm, nub_sandbox_boot_info_gpa(sb));
     struct nub_dir_header h;
     if (re != NUB_READER_OK)
-        return fail(out, name, EIO, "guest directory unreadable: %s", nub_reader_strerror(re));
+        return fail(out, name, -EIO, "guest directory unreadable: %s", nub_reader_strerror(re));
     if (nub_reader_header(&rd, &h) != 0)
-        return fail(out, name, EIO, "guest directory header is corrupt");
+        return fail(out, name, -EIO, "guest directory header is corrupt");
     if (recheck && h.generation == *gen)
         return 0;
     *gen = h.generation;
@@ -128,15 +121,15 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
         char hex[33];
         nub_hash_to_hex(s->hash, hex);
         if (r < 0)
-            return fail(out, name, EIO, "segment %u: guest directory entry for cap %s is corrupt",
+            return fail(out, name, -EIO, "segment %u: guest directory entry for cap %s is corrupt",
                         i, hex);
         r = cap.len != s->payload_len
                 ? 1
                 : nub_gm_compare(gm, cap.data_gpa, rvf_payload(p, s), cap.len);
         if (r < 0)
-            return fail(out, name, EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
+            return fail(out, name, -EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
         if (r > 0)
-            return fail(out, name, EEXIST,
+            return fail(out, name, -EEXIST,
                         "segment %u: cap %s already exists with different content", i, hex);
     }
     return 0;
@@ -152,7 +145,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
     lim.require_signature = false; /* decided below, with its own errno */
     clamp_to_abi(&lim);
     if ((uint64_t)len > lim.max_package)
-        return fail(out, name, EFBIG, "package is %zu bytes, max_package is %llu", len,
+        return fail(out, name, -EFBIG, "package is %zu bytes, max_package is %llu", len,
                     (unsigned long long)lim.max_package);
 
     uint64_t t = nub_now_ns();
@@ -165,14 +158,14 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
         cap = 1;
     struct rvf_segment *segs = calloc(cap, sizeof(*segs));
     if (segs == NULL)
-        return fail(out, name, ENOMEM, "out of host memory for %llu segments",
+        return fail(out, name, -ENOMEM, "out of host memory for %llu segments",
                     (unsigned long long)cap);
     *segs_out = segs;
     struct rvf_result res;
     enum rvf_status st = rvf_parse(pkg, len, segs, (uint32_t)cap, &lim, p, &res);
     if (st != RVF_OK) {
         out->times.parse_ns = nub_now_ns() - t;
-        return fail(out, name, rvf_status_errno(st), "%s", res.msg);
+        return fail(out, name, nub_errno_rvf(st), "%s", res.msg);
     }
     out->nsegments = p->nsegs;
     const struct rvf_segment *ms = &p->segs[p->manifest];
@@ -181,7 +174,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
                             &res);
     out->times.parse_ns = nub_now_ns() - t;
     if (st != RVF_OK)
-        return fail(out, name, rvf_status_errno(st), "manifest: %s", res.msg);
+        return fail(out, name, nub_errno_rvf(st), "manifest: %s", res.msg);
     snprintf(out->name, sizeof(out->name), "%s", mf.name);
     snprintf(out->version, sizeof(out->version), "%s", mf.pkg_version);
     out->ncomponents = mf.ncomponents;
@@ -194,7 +187,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
     st = rvf_check_hashes(p, &res);
     out->times.hash_ns = nub_now_ns() - t;
     if (st != RVF_OK)
-        return fail(out, name, rvf_status_errno(st), "%s", res.msg);
+        return fail(out, name, nub_errno_rvf(st), "%s", res.msg);
 
     t = nub_now_ns();
     enum nub_sig_status ss = nub_sig_check_package(trust, p, out->signer);
@@ -208,16 +201,16 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
     case NUB_SIG_NO_SIGNATURE:
         if (o->allow_unsigned)
             return 0;
-        return fail(out, name, ENOKEY,
+        return fail(out, name, -ENOKEY,
                     "not signed, and unsigned packages are not allowed (-o allow_unsigned)");
     case NUB_SIG_BAD_SIGNATURE:
-        return fail(out, name, EKEYREJECTED, "bad signature (claimed key %s)", out->signer_hex);
+        return fail(out, name, -EKEYREJECTED, "bad signature (claimed key %s)", out->signer_hex);
     case NUB_SIG_UNTRUSTED_KEY:
-        return fail(out, name, EKEYREJECTED, "signed by untrusted key %s", out->signer_hex);
+        return fail(out, name, -EKEYREJECTED, "signed by untrusted key %s", out->signer_hex);
     case NUB_SIG_MALFORMED:
         break;
     }
-    return fail(out, name, nub_sig_status_errno(ss), "signature segment: %s",
+    return fail(out, name, nub_errno_sig(ss), "signature segment: %s",
                 nub_sig_status_str(ss));
 }
 
@@ -251,10 +244,10 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
     if (r == -EIO || r == -ESHUTDOWN)
         return guest_down(sb, out, name, r, "ALLOC");
     if (r == -ENOSPC)
-        return fail(out, name, ENOSPC, "guest out of memory for the %zu-byte package (%s)", len,
+        return fail(out, name, -ENOSPC, "guest out of memory for the %zu-byte package (%s)", len,
                     msg);
     if (r < 0)
-        return fail(out, name, -r, "guest refused ALLOC of %zu bytes: %s", len, msg);
+        return fail(out, name, r, "guest refused ALLOC of %zu bytes: %s", len, msg);
 
     t = nub_now_ns();
     r = nub_gm_write(nub_sandbox_mem(sb), gpa, pkg, len);
@@ -265,7 +258,7 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
     struct nub_call c = {.op = NUB_OP_MOUNT, .args = {gpa, len, o->fail_step, gpa + lim_off}};
     t = nub_now_ns();
     if (r != 0) {
-        err = fail(out, name, EIO, "ALLOC returned a block the host cannot write");
+        err = fail(out, name, -EIO, "ALLOC returned a block the host cannot write");
     } else {
         memcpy(c.hash, out->signer, NUB_MOUNT_SIGNER_LEN);
         if (o->test_before_mount != NULL)
@@ -284,9 +277,9 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
             return 0;
         }
         if (c.status == NUB_ST_OK)
-            err = fail(out, name, EIO, "guest: MOUNT succeeded with handle 0");
+            err = fail(out, name, -EIO, "guest: MOUNT succeeded with handle 0");
         else
-            err = fail(out, name, -mount_status_errno(c.status), "guest: %s", c.msg);
+            err = fail(out, name, nub_errno_mount(c.status), "guest: %s", c.msg);
     }
     /* The block is still the host's: give it back. */
     struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}};
@@ -315,9 +308,9 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
     }
     const char *name = opts->name != NULL ? opts->name : "package";
     if (pkg == NULL && len != 0)
-        return fail(out, name, EINVAL, "no package bytes");
+        return fail(out, name, -EINVAL, "no package bytes");
     if (opts->fail_step & ~NUB_MOUNT_F_FAIL_STEP_MASK)
-        return fail(out, name, EINVAL, "bad fault-injection step %u", opts->fail_step);
+        return fail(out, name, -EINVAL, "bad fault-injection step %u", opts->fail_step);
 
     struct rvf_package p;
     struct rvf_segment *segs = NULL;
@@ -360,7 +353,7 @@ int nub_unmount_package(struct nub_sandbox *sb, uint64_t handle, struct nub_unmo
     }
     if (c.status != NUB_ST_OK) {
         snprintf(out->reason, sizeof(out->reason), "guest: %s", c.msg);
-        return nub_status_errno(c.status);
+        return nub_errno_guest(c.status);
     }
     out->caps_removed = (uint32_t)c.ret[0];
     out->zombie = c.ret[1] != 0;

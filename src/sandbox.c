@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "elf_load.h"
 #include "errbuf.h"
+#include "errors.h"
 #include "guest_image.h"
 #include "kvm_vm.h"
 #include "reader.h"
@@ -113,22 +114,6 @@ static const char *op_name(uint32_t op)
     case NUB_OP_TEST_CORRUPT: return "TEST_CORRUPT";
     }
     return "?";
-}
-
-int nub_status_errno(uint32_t status)
-{
-    switch (status) {
-    case NUB_ST_OK: return 0;
-    case NUB_ST_INVAL: return -EINVAL;
-    case NUB_ST_NOMEM: return -ENOSPC;
-    case NUB_ST_EXISTS: return -EEXIST;
-    case NUB_ST_NOENT: return -ENOENT;
-    case NUB_ST_BADMSG: return -EBADMSG;
-    case NUB_ST_QUOTA: return -EDQUOT;
-    case NUB_ST_STATE: return -EINVAL;
-    case NUB_ST_OVERFLOW: return -EOVERFLOW;
-    default: return -EIO; /* PENDING after DONE, or an unknown status */
-    }
 }
 
 /* ---- poisoning ---------------------------------------------------------- */
@@ -453,7 +438,7 @@ static int alloc_excl(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_
     if (msg != NULL)
         memcpy(msg, c.msg, NUB_MAILBOX_MSG);
     if (c.status != NUB_ST_OK)
-        return nub_status_errno(c.status);
+        return nub_errno_guest(c.status);
     nub_gpa at = c.ret[0];
     if (!in_heap(sb, at, len))
         return poison(sb, NUB_OP_ALLOC, "ALLOC returned [0x%llx, +0x%llx) outside the heap",
@@ -591,7 +576,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
     if (init.status != NUB_ST_OK) {
         nub_set_err(err, errlen, "nubfs: guest INIT refused (status %u): %s", init.status,
                     init.msg);
-        return nub_status_errno(init.status);
+        return nub_errno_guest(init.status);
     }
     r = read_boot_info(sb, &info, err, errlen);
     if (r < 0)
@@ -757,7 +742,7 @@ static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, u
         int fr = nub_sandbox_call_locked(sb, &f);
         if (fr < 0)
             return fr;
-        return nub_status_errno(c.status);
+        return nub_errno_guest(c.status);
     }
     return 0;
 }

@@ -52,7 +52,7 @@ void nub_sandbox_destroy(struct nub_sandbox *sb);
 
 /* One call. In: op, args, hash. Out: status, ret, msg.
  * Returns 0 when the guest answered (status may still be an error: see
- * nub_status_errno), -EIO if the guest misbehaved (the sandbox is then
+ * nub_errno_guest in errors.h), -EIO if the guest misbehaved (the sandbox is
  * poisoned; the reason is logged and kept), -ESHUTDOWN if already poisoned. */
 struct nub_call {
     uint32_t op;
@@ -88,14 +88,11 @@ void nub_sandbox_seq_end(struct nub_sandbox *sb);
 int nub_sandbox_call_locked(struct nub_sandbox *sb, struct nub_call *call);
 /* ALLOC inside either hold: *gpa gets a block of len bytes that lies in
  * the guest heap (an answer outside it poisons the sandbox: -EIO). Guest
- * refusals map through nub_status_errno (heap exhausted: -ENOSPC); msg
+ * refusals map through nub_errno_guest (errors.h; heap full: -ENOSPC); msg
  * (if not NULL, NUB_MAILBOX_MSG bytes) gets the guest's reason. */
 int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t align, nub_gpa *gpa,
                              char *msg);
 
-/* errno for a guest status: OK 0, NOMEM -ENOSPC, EXISTS -EEXIST, NOENT
- * -ENOENT, BADMSG -EBADMSG, QUOTA -EDQUOT, others -EINVAL / -EIO. */
-int nub_status_errno(uint32_t status);
 
 /* Publishes one blob (one more reference if it is already there): hashes
  * it (XXH3-128, natively); if the hash is already present, compares the

@@ -36,18 +36,6 @@ const char *nub_sig_status_str(enum nub_sig_status st)
     return "unknown signature status";
 }
 
-int nub_sig_status_errno(enum nub_sig_status st)
-{
-    switch (st) {
-    case NUB_SIG_OK: return 0;
-    case NUB_SIG_NO_SIGNATURE: return ENOKEY;
-    case NUB_SIG_BAD_SIGNATURE:
-    case NUB_SIG_UNTRUSTED_KEY: return EKEYREJECTED;
-    case NUB_SIG_MALFORMED: return EBADMSG;
-    }
-    return EINVAL;
-}
-
 void nub_key_id(const uint8_t pk[NUB_SIGN_PUBLIC_BYTES], uint8_t id[NUB_KEYID_BYTES])
 {
     uint8_t h[32];

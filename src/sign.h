@@ -32,7 +32,7 @@
 /* Room for a reason such as "PATH: malformed key file (...)" */
 #define NUB_SIGN_ERR_MAX 512u
 
-/* Result of checking a package's signature. */
+/* Result of checking a package's signature (errno: errors.h). */
 enum nub_sig_status {
     NUB_SIG_OK = 0,
     NUB_SIG_NO_SIGNATURE = 1,  /* no CRYPTO segment          -> ENOKEY */
@@ -64,8 +64,7 @@ struct nub_trust {
 int nub_sign_init(void);
 
 const char *nub_sig_status_str(enum nub_sig_status st);
-/* 0 for OK, else the errno of DESIGN §6 (ENOKEY, EKEYREJECTED, EBADMSG). */
-int nub_sig_status_errno(enum nub_sig_status st);
+/* Its errno: nub_errno_sig (errors.h). */
 
 /* Key id of a public key, and as text (NUB_KEYID_HEX bytes incl. NUL). */
 void nub_key_id(const uint8_t pk[NUB_SIGN_PUBLIC_BYTES], uint8_t id[NUB_KEYID_BYTES]);

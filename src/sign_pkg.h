@@ -8,7 +8,7 @@
 /* NO_SIGNATURE when pkg has no CRYPTO segment; otherwise the signer's key
  * id goes to key_id (if not NULL, zero when unsigned) and the signature
  * over pkg->base[0, signed_len) is checked against trust (NULL = nothing
- * trusted). Map the result to an errno with nub_sig_status_errno. */
+ * trusted). Map the result to an errno with nub_errno_sig (errors.h). */
 enum nub_sig_status nub_sig_check_package(const struct nub_trust *trust,
                                           const struct rvf_package *pkg,
                                           uint8_t key_id[NUB_KEYID_BYTES]);

@@ -403,9 +403,6 @@ enum rvf_status rvf_check_hashes(const struct rvf_package *pkg,
                                  struct rvf_result *res);
 /* 32 lowercase hex digits + NUL. */
 void rvf_hash_hex(const uint8_t hash[RVF_HASH_LEN], char out[33]);
-/* Positive errno for a status, per DESIGN §6 (EBADMSG, EUCLEAN, EDQUOT,
- * EFBIG, ENOKEY, ENOSPC, EINVAL); 0 for RVF_OK. */
-int rvf_status_errno(enum rvf_status st);
 #endif
 
 #endif /* NUB_RVF_H */

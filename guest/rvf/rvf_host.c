@@ -1,7 +1,6 @@
 /* Host-only RVF helpers: payload hashing with libxxhash (byte-proportional
- * work, so never in the guest), hex formatting and the errno a status
- * maps to (DESIGN §6). */
-#include <errno.h>
+ * work, so never in the guest) and hex formatting. (The errno a status
+ * maps to is nub_errno_rvf, src/errors.h.) */
 #include <xxhash.h>
 
 #include "rvf_internal.h"
@@ -55,26 +54,4 @@ enum rvf_status rvf_check_hashes(const struct rvf_package *pkg,
     }
     rvf_ok(res);
     return RVF_OK;
-}
-
-int rvf_status_errno(enum rvf_status st)
-{
-    switch (st) {
-    case RVF_OK:
-        return 0;
-    case RVF_E_INVAL:
-        return EINVAL;
-    case RVF_E_HASH:
-        return EUCLEAN;
-    case RVF_E_LIMIT:
-        return EDQUOT;
-    case RVF_E_TOO_BIG:
-        return EFBIG;
-    case RVF_E_NO_SIGNATURE:
-        return ENOKEY;
-    case RVF_E_NOSPACE:
-        return ENOSPC;
-    default:
-        return EBADMSG;
-    }
 }

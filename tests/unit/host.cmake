@@ -27,3 +27,9 @@ target_compile_definitions(test_sandbox PRIVATE
 add_dependencies(test_sandbox nub-test-kernel)
 add_test(NAME unit.sandbox COMMAND test_sandbox)
 set_tests_properties(unit.sandbox PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+
+# The user-facing errno table against its mappings, strerror and nubfs(8).
+add_executable(test_errors ${CMAKE_CURRENT_LIST_DIR}/test_errors.c)
+target_link_libraries(test_errors PRIVATE nubutil nubrvf PkgConfig::CMOCKA)
+target_compile_definitions(test_errors PRIVATE NUB_MAN_DIR="${CMAKE_SOURCE_DIR}/man")
+add_test(NAME unit.errors COMMAND test_errors)

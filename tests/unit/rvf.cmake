@@ -7,7 +7,7 @@ target_link_libraries(rvf_testbuild PUBLIC nubrvf nub_host_flags)
 
 foreach(t rvf_container rvf_manifest rvf_wasm)
   add_executable(test_${t} ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
-  target_link_libraries(test_${t} PRIVATE rvf_testbuild nubrvf PkgConfig::CMOCKA nub_host_flags)
+  target_link_libraries(test_${t} PRIVATE rvf_testbuild nubrvf nubutil PkgConfig::CMOCKA nub_host_flags)
   add_test(NAME unit.${t} COMMAND test_${t})
 endforeach()
 

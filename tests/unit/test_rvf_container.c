@@ -14,6 +14,7 @@
 
 #include "rvf.h"
 #include "rvf_build.h"
+#include "errors.h"
 
 #define MAXSEG 16
 
@@ -81,7 +82,7 @@ static void test_valid_unsigned(void **state)
     rvf_limits_default(&lim);
     lim.require_signature = true;
     assert_int_equal(parse_lim(p.buf, p.len, &lim, &pkg, &res), RVF_E_NO_SIGNATURE);
-    assert_int_equal(rvf_status_errno(res.status), ENOKEY);
+    assert_int_equal(nub_errno_rvf(res.status), -ENOKEY);
     tpkg_free(&p);
 }
 
@@ -213,7 +214,7 @@ static void test_header_fields(void **state)
             assert_int_equal(res.segment, (int32_t)si);
             assert_int_equal(res.offset, all[si].offset + cases[k].off);
             assert_non_null(strstr(res.msg, cases[k].text));
-            assert_int_equal(rvf_status_errno(st), EBADMSG);
+            assert_int_equal(nub_errno_rvf(st), -EBADMSG);
             free(c);
         }
     }
@@ -277,7 +278,7 @@ static void test_wrong_content_hash(void **state)
         assert_int_equal(parse_lim(p.buf, p.len, NULL, &pkg, &res), RVF_OK);
         assert_int_equal(rvf_check_hashes(&pkg, &res), RVF_E_HASH);
         assert_int_equal(res.segment, (int32_t)si);
-        assert_int_equal(rvf_status_errno(res.status), EUCLEAN);
+        assert_int_equal(nub_errno_rvf(res.status), -EUCLEAN);
         assert_non_null(strstr(res.msg, "content_hash"));
         p.buf[at] ^= 0x40;
     }
@@ -457,14 +458,14 @@ static void test_limits(void **state)
     assert_int_equal(lim.max_package, 256ull << 20);
     lim.max_package = p.len - 1;
     assert_int_equal(parse_lim(p.buf, p.len, &lim, &pkg, &res), RVF_E_TOO_BIG);
-    assert_int_equal(rvf_status_errno(res.status), EFBIG);
+    assert_int_equal(nub_errno_rvf(res.status), -EFBIG);
     lim.max_package = p.len;
     assert_int_equal(parse_lim(p.buf, p.len, &lim, &pkg, &res), RVF_OK);
 
     lim.max_segments = 4;
     assert_int_equal(parse_lim(p.buf, p.len, &lim, &pkg, &res), RVF_E_LIMIT);
     assert_int_equal(res.segment, 4);
-    assert_int_equal(rvf_status_errno(res.status), EDQUOT);
+    assert_int_equal(nub_errno_rvf(res.status), -EDQUOT);
 
     /* The caller's segment array is a limit too. */
     assert_int_equal(rvf_parse(p.buf, p.len, segs, 3, NULL, &pkg, &res), RVF_E_LIMIT);
@@ -486,14 +487,14 @@ static void test_strerror_errno(void **state)
         assert_string_not_equal(rvf_strerror((enum rvf_status)s), "unknown status");
     }
     assert_string_equal(rvf_strerror((enum rvf_status)999), "unknown status");
-    assert_int_equal(rvf_status_errno(RVF_OK), 0);
-    assert_int_equal(rvf_status_errno(RVF_E_MAGIC), EBADMSG);
-    assert_int_equal(rvf_status_errno(RVF_E_WASM), EBADMSG);
-    assert_int_equal(rvf_status_errno(RVF_E_MANIFEST), EBADMSG);
-    assert_int_equal(rvf_status_errno(RVF_E_HASH), EUCLEAN);
-    assert_int_equal(rvf_status_errno(RVF_E_LIMIT), EDQUOT);
-    assert_int_equal(rvf_status_errno(RVF_E_TOO_BIG), EFBIG);
-    assert_int_equal(rvf_status_errno(RVF_E_NO_SIGNATURE), ENOKEY);
+    assert_int_equal(nub_errno_rvf(RVF_OK), 0);
+    assert_int_equal(nub_errno_rvf(RVF_E_MAGIC), -EBADMSG);
+    assert_int_equal(nub_errno_rvf(RVF_E_WASM), -EBADMSG);
+    assert_int_equal(nub_errno_rvf(RVF_E_MANIFEST), -EBADMSG);
+    assert_int_equal(nub_errno_rvf(RVF_E_HASH), -EUCLEAN);
+    assert_int_equal(nub_errno_rvf(RVF_E_LIMIT), -EDQUOT);
+    assert_int_equal(nub_errno_rvf(RVF_E_TOO_BIG), -EFBIG);
+    assert_int_equal(nub_errno_rvf(RVF_E_NO_SIGNATURE), -ENOKEY);
 
     /* Cap hashes are canonical XXH3-128, as `xxhsum -H2` prints them:
      * the empty input hashes to 99aa06d3014798d86001c324468d497f. */

@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "elf_load.h"
+#include "errors.h"
 #include "guest_image.h"
 #include "reader.h"
 #include "sandbox.h"
@@ -366,7 +367,7 @@ static void test_real_calls(void **state)
     assert_int_equal(rel.ret[0], 0);
     assert_int_equal(stat_of(sb, NUB_STAT_CAPS), 0);
     assert_int_equal(nub_sandbox_call(sb, &rel), 0);
-    assert_int_equal(nub_status_errno(rel.status), -ENOENT);
+    assert_int_equal(nub_errno_guest(rel.status), -ENOENT);
     assert_int_equal(stat_of(sb, NUB_STAT_HEAP_USED), used0);
 
     /* Bad arguments are statuses, not crashes. */
@@ -374,7 +375,7 @@ static void test_real_calls(void **state)
     assert_int_equal(call0(sb, NUB_OP_FREE, 12345, 0, &bad), 0);
     assert_int_not_equal(bad.status, NUB_ST_OK);
     assert_int_equal(call0(sb, NUB_OP_ALLOC, 1ull << 40, 4096, &bad), 0);
-    assert_int_equal(nub_status_errno(bad.status), -ENOSPC);
+    assert_int_equal(nub_errno_guest(bad.status), -ENOSPC);
     assert_int_equal(call0(sb, 0x7777, 0, 0, &bad), 0);
     assert_int_equal(bad.status, NUB_ST_INVAL);
 

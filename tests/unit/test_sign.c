@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errors.h"
 #include "sign.h"
 
 static char tmpdir[64];
@@ -171,10 +172,10 @@ static void test_sign_verify(void **state)
     assert_int_equal(nub_sig_verify(&tb, b.pub.pk, sig, msg, sizeof msg),
                      NUB_SIG_BAD_SIGNATURE);
 
-    assert_int_equal(nub_sig_status_errno(NUB_SIG_NO_SIGNATURE), ENOKEY);
-    assert_int_equal(nub_sig_status_errno(NUB_SIG_BAD_SIGNATURE), EKEYREJECTED);
-    assert_int_equal(nub_sig_status_errno(NUB_SIG_UNTRUSTED_KEY), EKEYREJECTED);
-    assert_int_equal(nub_sig_status_errno(NUB_SIG_OK), 0);
+    assert_int_equal(nub_errno_sig(NUB_SIG_NO_SIGNATURE), -ENOKEY);
+    assert_int_equal(nub_errno_sig(NUB_SIG_BAD_SIGNATURE), -EKEYREJECTED);
+    assert_int_equal(nub_errno_sig(NUB_SIG_UNTRUSTED_KEY), -EKEYREJECTED);
+    assert_int_equal(nub_errno_sig(NUB_SIG_OK), 0);
     nub_trust_free(&t);
     nub_trust_free(&tb);
     nub_seckey_wipe(&a);
