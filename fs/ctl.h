@@ -107,4 +107,8 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e);
 /* Re-mounts every mounted entry into a freshly booted guest (recover.c). */
 void nubfs_remount_all(struct nubfs *fs);
 
+/* test_knobs.c: the test knobs' part of a mount's options (failing step,
+ * the one-shot crash hook); nothing without test_ops. change_mu held. */
+void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_mount_opts *o);
+
 #endif /* NUBFS_CTL_H */

@@ -579,30 +579,3 @@ void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const 
     pthread_mutex_unlock(&fs->change_mu);
     fuse_reply_err(req, -rc);
 }
-
-int nubfs_ctl_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size)
-{
-    if (!fs->opts.test_ops)
-        return -ENOTSUP;
-    char v[32];
-    if (size >= sizeof(v))
-        return -EINVAL;
-    memcpy(v, value, size);
-    v[size] = '\0';
-    char *end;
-    unsigned long n = strtoul(v, &end, 10);
-    if (end == v || (*end != '\0' && *end != '\n'))
-        return -EINVAL;
-    pthread_mutex_lock(&fs->change_mu);
-    int rc = 0;
-    if (strcmp(name, "user.nubfs.test_fail_step") == 0 && n <= NUB_MOUNT_STEP_TASKS)
-        fs->test_fail_step = (unsigned)n;
-    else if (strcmp(name, "user.nubfs.test_crash_mount") == 0)
-        fs->test_crash_mount = n != 0;
-    else
-        rc = -EINVAL;
-    pthread_mutex_unlock(&fs->change_mu);
-    if (rc == 0)
-        nubfs_log("test knob %s = %lu", name, n);
-    return rc;
-}

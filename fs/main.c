@@ -201,8 +201,7 @@ int main(int argc, char *argv[])
         ret = NUBFS_EXIT_FAIL;
         goto out;
     }
-    fs->test_fail_step = fs->opts.test_fail_step;
-    fs->test_crash_mount = fs->opts.test_crash_mount;
+    nubfs_knobs_init(fs);
     fs->uid = getuid();
     fs->gid = getgid();
     clock_gettime(CLOCK_REALTIME, &fs->mount_time);

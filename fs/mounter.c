@@ -1,5 +1,5 @@
 /* Mounting, replacing and unmounting the packages of ctl/ (DESIGN §2
- * "Mount path", §6): runs nub_mount_package / nub_unmount_package, logs
+ * "Mount path", §6): runs nub_mount_package / nub_call_unmount, logs
  * every outcome with its reason and phase times, keeps the counters for
  * `stats`, recovers a guest that crashed, and tells the kernel which
  * caps/ and mounts/ entries to forget. Callers hold fs->change_mu. */
@@ -17,20 +17,8 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-/* Test hook (-o test_ops, test_crash_mount): the guest triple-faults
- * between the copy and MOUNT, so the mount fails with EIO as a guest
- * crash would make it. */
-static void crash_hook(void *ctx, struct nub_sandbox *sb, nub_gpa gpa)
-{
-    (void)ctx;
-    (void)gpa;
-    struct nub_call c = {.op = NUB_OP_TEST_TRIPLE_FAULT};
-    nub_sandbox_call_locked(sb, &c);
-}
-
 /* The mount options for one package: the daemon's limits (0 keeps the
- * default), allow_unsigned, and the test hooks (failing step, crash) when
- * test_ops is on. */
+ * default), allow_unsigned, and (tests) the test knobs' hooks. */
 static void mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
                        struct nub_mount_opts *o)
 {
@@ -46,13 +34,8 @@ static void mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
         o->limits.max_tasks = fs->opts.max_tasks;
     o->allow_unsigned = fs->opts.allow_unsigned != 0;
     o->name = ctlname;
-    if (tests && fs->opts.test_ops) {
-        o->fail_step = fs->test_fail_step;
-        if (fs->test_crash_mount) {
-            fs->test_crash_mount = 0; /* one shot */
-            o->test_before_mount = crash_hook;
-        }
-    }
+    if (tests)
+        nubfs_knobs_mount_opts(fs, o);
 }
 
 /* The cap hashes of a package that mounted (its non-signature segments):
@@ -156,7 +139,7 @@ static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub
 static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handle)
 {
     struct nub_unmount_result ur;
-    int r = nub_unmount_package(fs->sb, handle, &ur);
+    int r = nub_call_unmount(fs->sb, handle, &ur);
     if (r == 0) {
         fs->mc.unmounts++;
         log_unmounted(ctlname, handle, &ur);
@@ -244,7 +227,7 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
     if (handle == 0)
         return 0;
     struct nub_unmount_result ur;
-    int r = nub_unmount_package(fs->sb, handle, &ur);
+    int r = nub_call_unmount(fs->sb, handle, &ur);
     if (r != 0 && r != -ENOENT && r != -EIO) {
         nubfs_log("unmount %s failed: %s (%s)", name, ur.reason, strerror(-r));
         return r;

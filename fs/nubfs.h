@@ -52,20 +52,12 @@ struct nubfs_opts {
     uint64_t guest_mem; /* parsed, 0 = default */
     char *preload;      /* -o preload=DIR */
     unsigned watchdog_ms;
-    int test_ops;       /* -o test_ops (hidden: enables misbehaving guest ops) */
-    unsigned test_crash_after; /* hidden, needs test_ops: triple-fault the
-                                  guest after this many preloads (tests
-                                  the recovery path) */
-    unsigned test_fail_step;   /* hidden, needs test_ops: every mount fails
-                                  after guest step N (2..7) until changed
-                                  (also the ctl/ xattr user.nubfs.test_fail_step) */
-    int test_crash_mount;      /* hidden, needs test_ops: the next mount
-                                  crashes the guest (xattr
-                                  user.nubfs.test_crash_mount) */
-    char *test_forge_cap;      /* hidden, needs test_ops: at boot, publish
-                                  a junk blob under this cap hash (32 hex
-                                  digits), as an XXH3-128 collision would
-                                  (test_knobs.c) */
+    /* Hidden test knobs (test_knobs.c says what each does). */
+    int test_ops;              /* -o test_ops: enables misbehaving guest ops */
+    unsigned test_crash_after; /* -o test_crash_after=N */
+    unsigned test_fail_step;   /* -o test_fail_step=N */
+    int test_crash_mount;      /* -o test_crash_mount */
+    char *test_forge_cap;      /* -o test_forge_cap=HEX */
     char *trust;               /* -o trust=DIR */
     int allow_unsigned;        /* -o allow_unsigned */
     char *max_package_s;       /* -o max_package=SIZE as given */
@@ -153,7 +145,7 @@ struct nubfs {
     /* Guest heap level from a STATS call after every change (a cache
      * keyed by the directory generation, DESIGN §2). */
     uint64_t heap_used, heap_total, heap_gen;
-    /* Test knobs (need test_ops), see nubfs_opts. */
+    /* Test knobs at run time (test_knobs.c; need test_ops). */
     unsigned test_fail_step;
     int test_crash_mount;
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
@@ -173,10 +165,21 @@ int nubfs_preload(struct nubfs *fs, const char *dir);
 int nubfs_republish(struct nubfs *fs);
 void nubfs_preload_free(struct nubfs *fs);
 
-/* test_knobs.c: -o test_forge_cap=HEX after boot and preload: a raw
- * ALLOC/write/PUT of junk bytes under that hash; sets fs->test_forged, and
- * nubfs_republish does it again in a rebooted guest. 0 or -errno (message
- * logged). */
+/* test_knobs.c: every test knob (hidden, need test_ops). One validator
+ * of their values for options and xattrs: 0, or -EINVAL with err. */
+int nubfs_knob_check(const char *knob, unsigned long v, char *err, size_t errlen);
+/* The test options as a whole (test_ops given, syntax, ranges). */
+int nubfs_knobs_check_opts(const struct nubfs_opts *o, char *err, size_t errlen);
+/* Run-time knob state from the options (before serving). */
+void nubfs_knobs_init(struct nubfs *fs);
+/* setxattr user.nubfs.test_* on ctl/: 0, -ENOTSUP without test_ops,
+ * -EINVAL for an unknown knob or a bad value. */
+int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size);
+/* test_crash_after: called after the nth preloaded file. */
+void nubfs_knobs_preloaded(struct nubfs *fs, size_t n);
+/* -o test_forge_cap=HEX after boot and preload: junk bytes PUT under that
+ * hash; sets fs->test_forged, and nubfs_republish does it again in a
+ * rebooted guest. 0 or -errno (message logged). */
 int nubfs_test_forge_cap(struct nubfs *fs);
 
 /* recover.c: if the sandbox is poisoned: log why, reboot, re-publish the
@@ -251,8 +254,6 @@ void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct 
 void nubfs_ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name);
 void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
                       unsigned flags);
-/* The test knobs on the ctl/ directory (xattrs, need test_ops). */
-int nubfs_ctl_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size);
 
 /* mounts_ops.c: mounts/ */
 void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name);

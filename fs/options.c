@@ -151,24 +151,9 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
-    if ((opts->test_fail_step || opts->test_crash_mount || opts->test_forge_cap) &&
-        !opts->test_ops) {
-        fprintf(stderr, "nubfs: test_fail_step, test_crash_mount and test_forge_cap need "
-                        "test_ops\n");
-        return -1;
-    }
-    /* The syntax of nub_hash_from_hex, checked here for a usage error
-     * (test_knobs.c parses it; options.c links without the reader). */
-    if (opts->test_forge_cap != NULL && (strlen(opts->test_forge_cap) != 32 ||
-                                         strspn(opts->test_forge_cap, "0123456789abcdef") != 32)) {
-        fprintf(stderr, "nubfs: test_forge_cap=%s: want 32 lowercase hex digits\n",
-                opts->test_forge_cap);
-        return -1;
-    }
-    if (opts->test_fail_step != 0 &&
-        (opts->test_fail_step < NUB_MOUNT_STEP_PARSE || opts->test_fail_step > NUB_MOUNT_STEP_TASKS)) {
-        fprintf(stderr, "nubfs: test_fail_step=%u: want %u..%u\n", opts->test_fail_step,
-                NUB_MOUNT_STEP_PARSE, NUB_MOUNT_STEP_TASKS);
+    char err[160];
+    if (nubfs_knobs_check_opts(opts, err, sizeof(err)) != 0) {
+        fprintf(stderr, "nubfs: %s\n", err);
         return -1;
     }
     return 0;

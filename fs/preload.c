@@ -4,6 +4,8 @@
  * (recover.c). */
 #include "nubfs.h"
 
+#include "guest_calls.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +43,7 @@ static int put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64
         }
     }
     close(fd);
-    int rc = nub_sandbox_put(fs->sb, p, n, NUB_CAP_BLOB, hash);
+    int rc = nub_call_put(fs->sb, p, n, NUB_CAP_BLOB, hash);
     if (p != NULL)
         munmap(p, n);
     *len = n;
@@ -103,17 +105,6 @@ static int list_dir(const char *dir, char ***out, size_t *count)
     return 0;
 }
 
-/* Test hook (-o test_ops,test_crash_after=N): make the guest triple-fault
- * so the poison -> reboot -> republish path runs for real. */
-static void test_crash(struct nubfs *fs)
-{
-    struct nub_call c = {.op = NUB_OP_TEST_TRIPLE_FAULT};
-    int rc = nub_sandbox_call(fs->sb, &c);
-    nubfs_warn("test_crash_after=%u: crash call returned %s", fs->opts.test_crash_after,
-              rc == 0 ? "normally" : strerror(-rc));
-    nubfs_recover(fs);
-}
-
 int nubfs_preload(struct nubfs *fs, const char *dir)
 {
     char **paths = NULL;
@@ -145,8 +136,7 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
         paths[i] = NULL;
         fs->npreload++;
         fs->preload_bytes += it->len;
-        if (fs->opts.test_ops && fs->opts.test_crash_after == fs->npreload)
-            test_crash(fs);
+        nubfs_knobs_preloaded(fs, fs->npreload);
     }
     for (size_t k = 0; k < n; k++)
         free(paths[k]);

@@ -4,6 +4,8 @@
  * keeps its content. Also the guest heap level shown by `stats`. */
 #include "ctl.h"
 
+#include "guest_calls.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +16,11 @@
 
 void nubfs_heap_refresh(struct nubfs *fs)
 {
-    struct nub_call c = {.op = NUB_OP_STATS};
-    if (nub_sandbox_call(fs->sb, &c) == 0 && c.status == NUB_ST_OK) {
-        __atomic_store_n(&fs->heap_used, c.ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
-        __atomic_store_n(&fs->heap_total, c.ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
-        __atomic_store_n(&fs->heap_gen, c.ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
+    uint64_t ret[NUB_MAILBOX_ARGS];
+    if (nub_call_stats(fs->sb, ret) == 0) {
+        __atomic_store_n(&fs->heap_used, ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_total, ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_gen, ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
     }
 }
 

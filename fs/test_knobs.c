@@ -1,24 +1,129 @@
-/* Test-only boot actions (hidden, need -o test_ops).
+/* Every test knob of the daemon (hidden, need -o test_ops; nubfs(8)
+ * "Testing only"), and the one validator of their values, used by the
+ * option parser and by the ctl/ extended attributes alike:
+ *   test_crash_after=N   the guest triple-faults after the Nth preloaded
+ *                        file (the recovery path runs for real)
+ *   test_fail_step=N     every mount fails after guest step N (2..7, 0 =
+ *                        off); also the xattr user.nubfs.test_fail_step
+ *   test_crash_mount     the next mount crashes the guest between the copy
+ *                        and MOUNT; also user.nubfs.test_crash_mount
+ *   test_forge_cap=HEX   at boot, junk bytes published under a cap hash
+ *                        that is not theirs
  *
- * test_forge_cap=HEX publishes a few junk bytes under a cap hash that is
- * not theirs. nub_sandbox_put hashes what it publishes, so this uses the
- * raw calls (ALLOC, write, PUT with the claimed hash): the guest trusts
- * the host's hash, which leaves exactly the state an XXH3-128 collision
- * would. A package with a segment of that hash must then be refused with
- * EEXIST (DESIGN §4, §6), which ctl_errors.sh checks through cp and rsync.
- *
- * After a guest reboot the forged blob is deliberately published again
- * (nubfs_republish, like the preloaded files): the kernel caches caps/
- * entries and pages for a day because a cap never changes, so for the
- * daemon's lifetime the hash must keep naming the same bytes; dropping it
- * would let a later mount publish other bytes under a name the kernel
- * still holds stale attributes and pages for. */
-#include "nubfs.h"
-
-#include "errors.h"
+ * test_forge_cap uses the client's PUT under a claimed hash: the guest
+ * trusts the host's hash, which leaves exactly the state an XXH3-128
+ * collision would. A package with a segment of that hash must then be
+ * refused with EEXIST (DESIGN §4, §6), which ctl_errors.sh checks through
+ * cp and rsync. After a guest reboot the forged blob is deliberately
+ * published again (nubfs_republish, like the preloaded files): the kernel
+ * caches caps/ entries and pages for a day because a cap never changes,
+ * so for the daemon's lifetime the hash must keep naming the same bytes;
+ * dropping it would let a later mount publish other bytes under a name
+ * the kernel still holds stale attributes and pages for. */
+#include "ctl.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "guest_calls.h"
+
+int nubfs_knob_check(const char *knob, unsigned long v, char *err, size_t errlen)
+{
+    if (strcmp(knob, "test_fail_step") == 0) {
+        if (v == 0 || (v >= NUB_MOUNT_STEP_PARSE && v <= NUB_MOUNT_STEP_TASKS))
+            return 0;
+        snprintf(err, errlen, "test_fail_step=%lu: want %u..%u (0: off)", v, NUB_MOUNT_STEP_PARSE,
+                 NUB_MOUNT_STEP_TASKS);
+        return -EINVAL;
+    }
+    if (strcmp(knob, "test_crash_mount") == 0 || strcmp(knob, "test_crash_after") == 0)
+        return 0; /* a flag (any nonzero value sets it), a count */
+    snprintf(err, errlen, "%s: not a test knob", knob);
+    return -EINVAL;
+}
+
+int nubfs_knobs_check_opts(const struct nubfs_opts *o, char *err, size_t errlen)
+{
+    if ((o->test_fail_step || o->test_crash_mount || o->test_forge_cap) && !o->test_ops) {
+        snprintf(err, errlen, "test_fail_step, test_crash_mount and test_forge_cap need test_ops");
+        return -EINVAL;
+    }
+    /* The syntax of nub_hash_from_hex, checked here for a usage error. */
+    if (o->test_forge_cap != NULL &&
+        (strlen(o->test_forge_cap) != 32 || strspn(o->test_forge_cap, "0123456789abcdef") != 32)) {
+        snprintf(err, errlen, "test_forge_cap=%s: want 32 lowercase hex digits", o->test_forge_cap);
+        return -EINVAL;
+    }
+    return nubfs_knob_check("test_fail_step", o->test_fail_step, err, errlen);
+}
+
+void nubfs_knobs_init(struct nubfs *fs)
+{
+    fs->test_fail_step = fs->opts.test_fail_step;
+    fs->test_crash_mount = fs->opts.test_crash_mount;
+}
+
+int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size)
+{
+    if (!fs->opts.test_ops)
+        return -ENOTSUP;
+    static const char prefix[] = "user.nubfs.";
+    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+        return -EINVAL;
+    const char *knob = name + sizeof(prefix) - 1;
+    char v[32];
+    if (size >= sizeof(v))
+        return -EINVAL;
+    memcpy(v, value, size);
+    v[size] = '\0';
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || (*end != '\0' && *end != '\n'))
+        return -EINVAL;
+    char err[128];
+    if (strcmp(knob, "test_crash_after") == 0 || nubfs_knob_check(knob, n, err, sizeof(err)) != 0)
+        return -EINVAL; /* test_crash_after counts boot preloads: no run-time form */
+    pthread_mutex_lock(&fs->change_mu);
+    if (strcmp(knob, "test_fail_step") == 0)
+        fs->test_fail_step = (unsigned)n;
+    else
+        fs->test_crash_mount = n != 0;
+    pthread_mutex_unlock(&fs->change_mu);
+    nubfs_log("test knob %s = %lu", name, n);
+    return 0;
+}
+
+/* test_crash_mount: the guest triple-faults between the copy and MOUNT,
+ * so the mount fails with EIO as a guest crash would make it. */
+static void crash_hook(void *ctx, struct nub_sandbox *sb, nub_gpa gpa)
+{
+    (void)ctx;
+    (void)gpa;
+    nub_call_test_op_locked(sb, NUB_OP_TEST_TRIPLE_FAULT);
+}
+
+void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_mount_opts *o)
+{
+    if (!fs->opts.test_ops)
+        return;
+    o->fail_step = fs->test_fail_step;
+    if (fs->test_crash_mount) {
+        fs->test_crash_mount = 0; /* one shot */
+        o->test_before_mount = crash_hook;
+    }
+}
+
+void nubfs_knobs_preloaded(struct nubfs *fs, size_t n)
+{
+    if (!fs->opts.test_ops || fs->opts.test_crash_after != n)
+        return;
+    int rc = nub_call_test_op(fs->sb, NUB_OP_TEST_TRIPLE_FAULT);
+    nubfs_warn("test_crash_after=%u: crash call returned %s", fs->opts.test_crash_after,
+               rc == 0 ? "normally" : strerror(-rc));
+    nubfs_recover(fs);
+}
 
 static const char forged_bytes[] = "forged cap\n";
 
@@ -26,30 +131,14 @@ int nubfs_test_forge_cap(struct nubfs *fs)
 {
     const size_t len = sizeof(forged_bytes) - 1;
     const char *hex = fs->opts.test_forge_cap;
-    struct nub_call c = {.op = NUB_OP_PUT};
-    nub_gpa gpa = 0;
+    uint8_t hash[16];
     char msg[NUB_MAILBOX_MSG] = "";
-    if (nub_hash_from_hex(hex, c.hash) != 0)
-        return -EINVAL; /* options.c checked the syntax */
-
-    nub_sandbox_lock(fs->sb);
-    int rc = nub_sandbox_alloc_locked(fs->sb, len, 0, &gpa, msg);
-    if (rc == 0 && nub_gm_write(nub_sandbox_mem(fs->sb), gpa, forged_bytes, len) != 0)
-        rc = -EIO; /* ALLOC checked the block lies in guest memory */
-    if (rc == 0) {
-        c.args[0] = gpa;
-        c.args[1] = len;
-        c.args[2] = NUB_CAP_BLOB;
-        rc = nub_sandbox_call_locked(fs->sb, &c);
-        if (rc == 0 && c.status != NUB_ST_OK) {
-            rc = nub_errno_guest(c.status);
-            struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}}; /* still ours */
-            nub_sandbox_call_locked(fs->sb, &f);
-        } else if (rc == 0 && c.ret[1] != 0) {
-            rc = -EEXIST; /* the hash was there already: nothing forged */
-        }
-    }
-    nub_sandbox_unlock(fs->sb);
+    if (nub_hash_from_hex(hex, hash) != 0)
+        return -EINVAL; /* nubfs_knobs_check_opts checked the syntax */
+    bool existed = false;
+    int rc = nub_call_put_claimed(fs->sb, hash, forged_bytes, len, NUB_CAP_BLOB, &existed, msg);
+    if (rc == 0 && existed)
+        rc = -EEXIST; /* the hash was there already: nothing forged */
     if (rc != 0) {
         nubfs_warn("test_forge_cap=%s: %s%s%s", hex,
                    rc == -EEXIST ? "the cap already exists" : strerror(-rc), msg[0] ? ": " : "",

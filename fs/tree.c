@@ -447,7 +447,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char 
 {
     (void)f;
     if (i == NUBFS_INO_CTL && strncmp(n, "user.nubfs.test_", 16) == 0)
-        fuse_reply_err(req, -nubfs_ctl_setxattr(fs_of(req), n, v, s));
+        fuse_reply_err(req, -nubfs_knob_setxattr(fs_of(req), n, v, s));
     else if (i == NUBFS_INO_CTL || is_ctl_file(i))
         fuse_reply_err(req, ENOTSUP);
     else

@@ -4,7 +4,7 @@
 #   nubmem     guest memory and its readers (cap directory, mount table)
 #   nubsign    Ed25519 keys, the trust set, a package's signature check
 #   nubvm      KVM VM, ELF loading, watchdog, the embedded guest kernel,
-#              the sandbox engine
+#              the sandbox engine and its call client (guest_calls.c)
 #   nubintake  package intake (host checks, then MOUNT/UNMOUNT)
 # The RVF parsers (nubrvf) and the guest logic (nubguest) are in guest/.
 find_package(Threads REQUIRED)
@@ -35,7 +35,8 @@ add_library(nubvm STATIC
   ${CMAKE_CURRENT_LIST_DIR}/watchdog.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_image.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_image.S
-  ${CMAKE_CURRENT_LIST_DIR}/sandbox.c)
+  ${CMAKE_CURRENT_LIST_DIR}/sandbox.c
+  ${CMAKE_CURRENT_LIST_DIR}/guest_calls.c)
 target_link_libraries(nubvm PUBLIC nub_host_flags nubmem nubrvf nubutil PkgConfig::LIBELF
   Threads::Threads)
 

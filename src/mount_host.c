@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "errors.h"
+#include "guest_calls.h"
 #include "reader.h"
 #include "sign_pkg.h"
 
@@ -114,23 +115,18 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
         const struct rvf_segment *s = &p->segs[i];
         if (s->type == RVF_SEG_CRYPTO)
             continue;
-        struct nub_cap cap;
-        int r = nub_reader_get(&rd, s->hash, &cap);
-        if (r == -ENOENT)
+        int r = nub_reader_same_bytes(&rd, s->hash, rvf_payload(p, s), s->payload_len);
+        if (r >= 0)
             continue;
         char hex[33];
         nub_hash_to_hex(s->hash, hex);
-        if (r < 0)
-            return fail(out, name, -EIO, "segment %u: guest directory entry for cap %s is corrupt",
-                        i, hex);
-        r = cap.len != s->payload_len
-                ? 1
-                : nub_gm_compare(gm, cap.data_gpa, rvf_payload(p, s), cap.len);
-        if (r < 0)
-            return fail(out, name, -EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
-        if (r > 0)
+        if (r == -EEXIST)
             return fail(out, name, -EEXIST,
                         "segment %u: cap %s already exists with different content", i, hex);
+        if (r == -EFAULT)
+            return fail(out, name, -EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
+        return fail(out, name, -EIO, "segment %u: guest directory entry for cap %s is corrupt", i,
+                    hex);
     }
     return 0;
 }
@@ -214,11 +210,10 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
                 nub_sig_status_str(ss));
 }
 
-/* Step 6, in a call sequence (nub_sandbox_seq_begin): ALLOC, copy, MOUNT,
- * FREE on failure. The block holds the package, then (64-byte aligned)
- * this mount's limits, which MOUNT args[3] points at (abi.h). Guest
- * memory is only read or written into our own block here, so the
- * sequence hold is enough; each call takes the exclusive lock itself. */
+/* Step 6, in a call sequence (nub_sandbox_seq_begin): re-check step 5,
+ * then the client's ALLOC + copy + MOUNT (+ FREE on refusal). Guest
+ * memory is only read, or written into our own block, so the sequence
+ * hold is enough; each call takes the exclusive lock itself. */
 static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
                         const struct rvf_package *p, const uint8_t *pkg, size_t len,
                         uint64_t gen, struct nub_mount_result *out, const char *name)
@@ -232,65 +227,42 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
     if (r < 0)
         return r;
 
-    char msg[NUB_MAILBOX_MSG] = "";
-    nub_gpa gpa = 0;
-    /* len is the size of a buffer in memory: rounding it up cannot wrap. */
-    size_t lim_off = (len + 63) & ~(size_t)63;
     struct nub_mount_limits lim;
     abi_limits(&o->limits, &lim);
-    t = nub_now_ns();
-    r = nub_sandbox_alloc_locked(sb, lim_off + sizeof(lim), NUB_PAGE_SIZE, &gpa, msg);
-    out->times.alloc_ns = nub_now_ns() - t;
-    if (r == -EIO || r == -ESHUTDOWN)
-        return guest_down(sb, out, name, r, "ALLOC");
+    struct nub_mount_args a = {.pkg = pkg, .len = len, .limits = &lim,
+                               .fail_step = o->fail_step, .signer = out->signer,
+                               .before = o->test_before_mount, .ctx = o->test_ctx};
+    struct nub_block_call b;
+    r = nub_call_mount_locked(sb, &a, &b);
+    out->times.alloc_ns = b.alloc_ns;
+    out->times.copy_ns = b.copy_ns;
+    out->times.call_ns = b.call_ns;
+    if (r == -EIO || r == -ESHUTDOWN) {
+        static const char *const when[] = {
+            [NUB_BLOCK_ALLOC] = "ALLOC", [NUB_BLOCK_COPY] = "the copy of the package",
+            [NUB_BLOCK_CALL] = "the mount", [NUB_BLOCK_FREE] = "FREE after a failed mount"};
+        return guest_down(sb, out, name, r, when[b.stage]); /* its memory goes with it */
+    }
     if (r == -ENOSPC)
         return fail(out, name, -ENOSPC, "guest out of memory for the %zu-byte package (%s)", len,
-                    msg);
+                    b.alloc_msg);
     if (r < 0)
-        return fail(out, name, r, "guest refused ALLOC of %zu bytes: %s", len, msg);
-
-    t = nub_now_ns();
-    r = nub_gm_write(nub_sandbox_mem(sb), gpa, pkg, len);
-    if (r == 0)
-        r = nub_gm_write(nub_sandbox_mem(sb), gpa + lim_off, &lim, sizeof(lim));
-    out->times.copy_ns = nub_now_ns() - t;
-    int err = 0;
-    struct nub_call c = {.op = NUB_OP_MOUNT, .args = {gpa, len, o->fail_step, gpa + lim_off}};
-    t = nub_now_ns();
-    if (r != 0) {
-        err = fail(out, name, -EIO, "ALLOC returned a block the host cannot write");
-    } else {
-        memcpy(c.hash, out->signer, NUB_MOUNT_SIGNER_LEN);
-        if (o->test_before_mount != NULL)
-            o->test_before_mount(o->test_ctx, sb, gpa);
-        r = nub_sandbox_call_locked(sb, &c);
-        if (r < 0) {
-            out->times.call_ns = nub_now_ns() - t;
-            return guest_down(sb, out, name, r, "the mount"); /* its memory goes with it */
-        }
-        if (c.status == NUB_ST_OK && c.ret[0] != 0) {
-            out->handle = c.ret[0];
-            out->rec_gpa = c.ret[1];
-            out->caps_new = (uint32_t)c.ret[2];
-            out->caps_held = (uint32_t)c.ret[3];
-            out->times.call_ns = nub_now_ns() - t;
-            return 0;
-        }
-        if (c.status == NUB_ST_OK)
-            err = fail(out, name, -EIO, "guest: MOUNT succeeded with handle 0");
-        else
-            err = fail(out, name, nub_errno_mount(c.status), "guest: %s", c.msg);
+        return fail(out, name, r, "guest refused ALLOC of %zu bytes: %s", len, b.alloc_msg);
+    const struct nub_call *c = &b.call;
+    if (c->status == NUB_ST_OK && c->ret[0] != 0) {
+        out->handle = c->ret[0];
+        out->rec_gpa = c->ret[1];
+        out->caps_new = (uint32_t)c->ret[2];
+        out->caps_held = (uint32_t)c->ret[3];
+        return 0;
     }
-    /* The block is still the host's: give it back. */
-    struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}};
-    r = nub_sandbox_call_locked(sb, &f);
-    out->times.call_ns = nub_now_ns() - t;
-    if (r < 0)
-        return guest_down(sb, out, name, r, "FREE after a failed mount");
-    if (f.status != NUB_ST_OK) {
+    int err = c->status == NUB_ST_OK ? fail(out, name, -EIO, "guest: MOUNT succeeded with handle 0")
+                                     : fail(out, name, nub_errno_mount(c->status), "guest: %s",
+                                            c->msg);
+    if (b.free_msg[0] != '\0') {
         size_t n = strlen(out->reason);
         snprintf(out->reason + n, sizeof(out->reason) - n, " (and FREE of the package failed: %s)",
-                 f.msg);
+                 b.free_msg);
     }
     return err;
 }
@@ -333,30 +305,4 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
     free(segs);
     out->times.total_ns = nub_now_ns() - t0;
     return r;
-}
-
-int nub_unmount_package(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out)
-{
-    struct nub_unmount_result dummy;
-    if (out == NULL)
-        out = &dummy;
-    memset(out, 0, sizeof(*out));
-    uint64_t t = nub_now_ns();
-    struct nub_call c = {.op = NUB_OP_UNMOUNT, .args = {handle}};
-    int r = nub_sandbox_call(sb, &c);
-    out->call_ns = nub_now_ns() - t;
-    if (r < 0) {
-        snprintf(out->reason, sizeof(out->reason), "%s during unmount: %s",
-                 r == -ESHUTDOWN ? "guest is down" : "the guest crashed",
-                 nub_sandbox_poison_reason(sb));
-        return -EIO;
-    }
-    if (c.status != NUB_ST_OK) {
-        snprintf(out->reason, sizeof(out->reason), "guest: %s", c.msg);
-        return nub_errno_guest(c.status);
-    }
-    out->caps_removed = (uint32_t)c.ret[0];
-    out->zombie = c.ret[1] != 0;
-    out->zombies_freed = (uint32_t)c.ret[2];
-    return 0;
 }

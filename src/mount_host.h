@@ -26,6 +26,7 @@
 
 #include "nub/abi.h"
 #include "rvf.h"
+#include "guest_calls.h"
 #include "sandbox.h"
 #include "sign.h"
 
@@ -95,16 +96,6 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
                       const struct nub_mount_opts *opts, const uint8_t *pkg, size_t len,
                       struct nub_mount_result *out);
 
-struct nub_unmount_result {
-    uint32_t caps_removed;  /* directory entries that went away */
-    bool zombie;            /* package bytes kept for caps others hold */
-    uint32_t zombies_freed;
-    uint64_t call_ns;
-    char reason[NUB_MOUNT_REASON_MAX];
-};
-
-/* UNMOUNT call: 0, -ENOENT (no live mount with that handle), -EIO (guest
- * crashed or poisoned). out may be NULL. */
-int nub_unmount_package(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out);
+/* Unmounting is one guest call: nub_call_unmount (guest_calls.h). */
 
 #endif /* NUB_MOUNT_HOST_H */

@@ -237,6 +237,21 @@ bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16])
     return nub_reader_get(r, hash, &c) == 0;
 }
 
+int nub_reader_same_bytes(const struct nub_reader *r, const uint8_t hash[16], const void *data,
+                          uint64_t len)
+{
+    struct nub_cap c;
+    int rc = nub_reader_get(r, hash, &c);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (c.len != len)
+        return -EEXIST;
+    rc = nub_gm_compare(r->gm, c.data_gpa, data, len);
+    return rc == 0 ? 1 : rc > 0 ? -EEXIST : -EFAULT;
+}
+
 int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap *out,
                     uint64_t *bad)
 {

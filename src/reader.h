@@ -63,6 +63,14 @@ int64_t nub_reader_len(const struct nub_reader *r);
 int nub_reader_get(const struct nub_reader *r, const uint8_t hash[16], struct nub_cap *out);
 bool nub_reader_contains(const struct nub_reader *r, const uint8_t hash[16]);
 
+/* The rule for a cap hash that is already published: it must name the
+ * same bytes (an equal hash with other bytes is refused, never merged).
+ * 0 if no cap has this hash, 1 if it has exactly data[0, len), -EEXIST if
+ * its bytes differ, the reader's error (-EIO) if its entry is corrupt,
+ * -EFAULT if its bytes cannot be read from guest memory. */
+int nub_reader_same_bytes(const struct nub_reader *r, const uint8_t hash[16], const void *data,
+                          uint64_t len);
+
 /* Iteration in slot order. *cursor starts at 0; returns 1 with *out and
  * the cursor advanced past it, 0 at the end, -EIO on a corrupt table.
  * While the guest migrates to a grown table, cursors [0, capacity) are the

@@ -29,8 +29,6 @@
 #include "errors.h"
 #include "guest_image.h"
 #include "kvm_vm.h"
-#include "reader.h"
-#include "rvf.h"
 #include "watchdog.h"
 
 #define DEFAULT_WATCHDOG_MS 5000u
@@ -684,83 +682,16 @@ int nub_sandbox_reboot(struct nub_sandbox *sb, char *err, size_t errlen)
     return r;
 }
 
-/* ---- publishing a blob -------------------------------------------------- */
+/* ---- writing into a fresh block --------------------------------------- */
 
-/* Blobs at least this big are copied in with readers let in (a call
- * sequence, see sandbox.h); smaller ones are not worth the extra lock
- * round trips and go in under one exclusive hold. */
-#define PUT_SEQ_MIN (256u * 1024u)
-
-/* nub_sandbox_put with call_mu held (and the rwlock too if sb->excl). A
- * hash already present must have the same bytes (-EEXIST otherwise); it
- * is still PUT, which gives the caller its own reference (the guest frees
- * the duplicate copy). Reading guest memory needs no rwlock: only call_mu
- * holders change it. */
-static int put_locked(struct nub_sandbox *sb, const uint8_t *data, size_t len, uint16_t kind,
-                      const uint8_t hash[16])
+int nub_sandbox_write_locked(struct nub_sandbox *sb, nub_gpa gpa, const void *data, size_t len)
 {
-    if (__atomic_load_n(&sb->poisoned, __ATOMIC_ACQUIRE))
-        return -ESHUTDOWN;
-    /* An equal hash with different bytes is refused, never merged. */
-    struct nub_reader rd;
-    if (nub_reader_open(&rd, &sb->vm.gm, sb->img.boot_info_gpa) != NUB_READER_OK)
-        return -EIO;
-    struct nub_cap cap;
-    int r = nub_reader_get(&rd, hash, &cap);
-    if (r == 0) {
-        if (cap.len != len)
-            return -EEXIST;
-        r = nub_gm_compare(&sb->vm.gm, cap.data_gpa, data, len);
-        if (r != 0)
-            return r > 0 ? -EEXIST : r;
-    } else if (r != -ENOENT) {
-        return r;
-    }
-
-    /* Even an empty blob gets a block: PUT takes a block from ALLOC (which
-     * hands out at least one granule). Blobs of a page or more start on a
-     * page, so reads splice whole pages; smaller ones gain nothing from it
-     * and pack at the granule (a page each would cost up to 64x the bytes). */
-    nub_gpa gpa;
-    r = nub_sandbox_alloc_locked(sb, len, len >= NUB_PAGE_SIZE ? NUB_PAGE_SIZE : 0, &gpa, NULL);
-    if (r < 0)
-        return r;
-    /* The block is ours and unpublished: no reader looks at it. */
-    if (nub_gm_write(&sb->vm.gm, gpa, data, len) != 0) {
-        bool taken = excl_enter(sb);
-        r = poison(sb, NUB_OP_ALLOC, "ALLOC returned memory the host cannot write");
-        excl_leave(sb, taken);
-        return r;
-    }
-    struct nub_call c = {.op = NUB_OP_PUT, .args = {gpa, len, kind}};
-    memcpy(c.hash, hash, 16);
-    r = nub_sandbox_call_locked(sb, &c);
-    if (r < 0)
-        return r;
-    if (c.status != NUB_ST_OK) {
-        struct nub_call f = {.op = NUB_OP_FREE, .args = {gpa}};
-        int fr = nub_sandbox_call_locked(sb, &f);
-        if (fr < 0)
-            return fr;
-        return nub_errno_guest(c.status);
-    }
-    return 0;
-}
-
-int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
-                    uint8_t hash_out[16])
-{
-    rvf_hash128(data, len, hash_out); /* the same content hash as a package's */
-    bool seq = len >= PUT_SEQ_MIN;
-    if (seq)
-        nub_sandbox_seq_begin(sb);
-    else
-        nub_sandbox_lock(sb);
-    int r = put_locked(sb, data, len, kind, hash_out);
-    if (seq)
-        nub_sandbox_seq_end(sb);
-    else
-        nub_sandbox_unlock(sb);
+    /* The block is the holder's and unpublished: no reader looks at it. */
+    if (nub_gm_write(&sb->vm.gm, gpa, data, len) == 0)
+        return 0;
+    bool taken = excl_enter(sb);
+    int r = poison(sb, NUB_OP_ALLOC, "ALLOC returned memory the host cannot write");
+    excl_leave(sb, taken);
     return r;
 }
 

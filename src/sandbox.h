@@ -1,5 +1,7 @@
-/* The sandbox: one KVM VM with one vCPU running the nubfs guest kernel, the
- * mailbox call protocol, and recovery from a misbehaving guest.
+/* The sandbox engine: one KVM VM with one vCPU running the nubfs guest
+ * kernel: boot, one mailbox call at a time, poisoning on any misbehaviour,
+ * scrubbing what the guest freed, reboot, and the locks. Sequences of
+ * calls (PUT, MOUNT, ...) are the client's: guest_calls.h.
  *
  * Locking: two locks. The call mutex lets one call sequence (or reboot)
  * at a time drive the guest. The read/write lock is held exclusively only
@@ -67,7 +69,7 @@ int nub_sandbox_call(struct nub_sandbox *sb, struct nub_call *call);
 /* Several calls under ONE hold of both locks: no other call, no reboot
  * and no reader in between. Between nub_sandbox_lock and
  * nub_sandbox_unlock use only the *_locked calls (nub_sandbox_call and
- * nub_sandbox_put would deadlock). */
+ * the guest_calls.h functions that take the locks would deadlock). */
 void nub_sandbox_lock(struct nub_sandbox *sb);
 void nub_sandbox_unlock(struct nub_sandbox *sb);
 
@@ -94,14 +96,10 @@ int nub_sandbox_alloc_locked(struct nub_sandbox *sb, uint64_t len, uint64_t alig
                              char *msg);
 
 
-/* Publishes one blob (one more reference if it is already there): hashes
- * it (XXH3-128, natively); if the hash is already present, compares the
- * bytes (-EEXIST if they differ); then ALLOC, copy in, PUT (for a present
- * cap the guest takes a reference and frees the new copy). hash_out gets
- * the canonical hash. Takes the locks itself (a large blob is copied in a
- * call sequence, with readers let in). */
-int nub_sandbox_put(struct nub_sandbox *sb, const void *data, size_t len, uint16_t kind,
-                    uint8_t hash_out[16]);
+/* Inside either hold: copies data into [gpa, gpa + len) of a block the
+ * holder ALLOCed and has not handed to the guest yet (readers may run).
+ * A block the host cannot write poisons the sandbox: -EIO. */
+int nub_sandbox_write_locked(struct nub_sandbox *sb, nub_gpa gpa, const void *data, size_t len);
 
 /* Shared lock for readers of guest memory. */
 void nub_sandbox_rdlock(struct nub_sandbox *sb);

@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "guest_calls.h"
 #include "mount_host.h"
 #include "rvf_build.h"
 #include "sandbox.h"
@@ -97,7 +98,7 @@ static int run(struct nub_sandbox *sb, const struct nub_trust *trust, const char
             return 1;
         }
         struct nub_unmount_result u;
-        if (nub_unmount_package(sb, res.handle, &u) != 0) {
+        if (nub_call_unmount(sb, res.handle, &u) != 0) {
             fprintf(stderr, "unmount %s: %s\n", what, u.reason);
             return 1;
         }

@@ -1,4 +1,4 @@
-/* Benchmark of publishing many small blobs with nub_sandbox_put (hash on
+/* Benchmark of publishing many small blobs with nub_call_put (hash on
  * the host, ALLOC, copy, PUT) against the real guest: for each count N, a
  * fresh guest, N distinct random blobs of 16..512 bytes, and the time and
  * emulated guest instructions per PUT, overall and for each tenth of the
@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest_calls.h"
 #include "sandbox.h"
 
 #define MIB (1ull << 20)
@@ -74,7 +75,7 @@ static int run(uint64_t mem, unsigned n, double limit_s)
             uint64_t v = next_rand();
             memcpy(blob + j, &v, 8);
         }
-        int r = nub_sandbox_put(sb, blob, len, NUB_CAP_BLOB, hash);
+        int r = nub_call_put(sb, blob, len, NUB_CAP_BLOB, hash);
         if (r != 0) {
             fprintf(stderr, "put %u: %s\n", k, strerror(-r));
             break;

@@ -339,7 +339,7 @@ static uint64_t xorshift(uint64_t *s)
     return *s;
 }
 
-/* What nub_sandbox_put makes the guest do for each small blob: ALLOC(len,
+/* What nub_call_put makes the guest do for each small blob: ALLOC(len,
  * 4096) in one call, then PUT (directory insert, growing it now and then,
  * and the block changing owner) in the next. Each page-aligned allocation
  * leaves a sub-page gap behind that can never hold another page-aligned

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "guest_calls.h"
 #include "mount_host.h"
 #include "mount_reader.h"
 #include "nub/guest_heap.h"
@@ -372,7 +373,7 @@ static void test_mount_unmount(void **state)
 
     /* Unmount: caps gone, heap back to the baseline, table empty. */
     struct nub_unmount_result u;
-    assert_int_equal(nub_unmount_package(sb, res.handle, &u), 0);
+    assert_int_equal(nub_call_unmount(sb, res.handle, &u), 0);
     assert_int_equal(u.caps_removed, 4);
     assert_false(u.zombie);
     print_message("    UNMOUNT %.1f us\n", u.call_ns / 1e3);
@@ -382,8 +383,8 @@ static void test_mount_unmount(void **state)
     assert_int_equal(after.caps, base.caps);
     assert_int_equal(after.mounts, 0);
     assert_int_equal(after.mt_count, 0);
-    assert_int_equal(nub_unmount_package(sb, res.handle, &u), -ENOENT);
-    assert_int_equal(nub_unmount_package(sb, 12345, NULL), -ENOENT);
+    assert_int_equal(nub_call_unmount(sb, res.handle, &u), -ENOENT);
+    assert_int_equal(nub_call_unmount(sb, 12345, NULL), -ENOENT);
 
     /* Unsigned mounts only when allowed; its signer id is zero. */
     tpkg_free(&p);
@@ -400,7 +401,7 @@ static void test_mount_unmount(void **state)
     static const uint8_t zero[NUB_KEYID_BYTES];
     assert_memory_equal(m.signer, zero, sizeof(zero));
     nub_sandbox_rdunlock(sb);
-    assert_int_equal(nub_unmount_package(sb, res.handle, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, res.handle, NULL), 0);
     assert_int_equal(snapshot(sb).heap_used, base.heap_used);
     tpkg_free(&p);
     nub_sandbox_destroy(sb);
@@ -589,7 +590,7 @@ static void test_eexist(void **state)
     /* An equal blob PUT earlier is shared, not refused. */
     const char *same = "shared data blob";
     uint8_t hh[16];
-    assert_int_equal(nub_sandbox_put(sb, same, strlen(same), NUB_CAP_BLOB, hh), 0);
+    assert_int_equal(nub_call_put(sb, same, strlen(same), NUB_CAP_BLOB, hh), 0);
     struct spec s3 = {.name = "ok", .ncomp = 0, .data = same, .dlen = strlen(same)};
     tpkg_free(&p);
     build(&p, &s3, SIG_GOOD);
@@ -611,7 +612,7 @@ static void test_fault_injection(void **state)
         char b[32];
         uint8_t h[16];
         snprintf(b, sizeof(b), "filler blob %d", i);
-        assert_int_equal(nub_sandbox_put(sb, b, strlen(b), NUB_CAP_BLOB, h), 0);
+        assert_int_equal(nub_call_put(sb, b, strlen(b), NUB_CAP_BLOB, h), 0);
     }
     struct tpkg p;
     build(&p, &hello_spec, SIG_GOOD);
@@ -662,7 +663,7 @@ static void test_shared_cap(void **state)
     rvf_hash128(shared, strlen(shared), h);
 
     struct nub_unmount_result u;
-    assert_int_equal(nub_unmount_package(sb, ra.handle, &u), 0);
+    assert_int_equal(nub_call_unmount(sb, ra.handle, &u), 0);
     assert_true(u.zombie); /* a's package holds bytes b still uses */
     assert_int_equal(u.caps_removed, 1); /* a's manifest */
     assert_caps_present(sb, &b, true);   /* incl. the shared bytes, read from guest memory */
@@ -675,7 +676,7 @@ static void test_shared_cap(void **state)
     assert_int_equal(cap.refcount, 1);
     nub_sandbox_rdunlock(sb);
 
-    assert_int_equal(nub_unmount_package(sb, rb.handle, &u), 0);
+    assert_int_equal(nub_call_unmount(sb, rb.handle, &u), 0);
     assert_int_equal(u.caps_removed, 4);
     assert_true(u.zombies_freed >= 2); /* its own package and a's */
     assert_caps_present(sb, &a, false);
@@ -732,7 +733,7 @@ static void test_crash_during_mount(void **state)
     /* Poisoned: refused with EIO until rebooted. */
     o.test_before_mount = NULL;
     assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EIO);
-    assert_int_equal(nub_unmount_package(sb, 1, NULL), -EIO);
+    assert_int_equal(nub_call_unmount(sb, 1, NULL), -EIO);
     char err[512];
     assert_int_equal(nub_sandbox_reboot(sb, err, sizeof(err)), 0);
     assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), 0);
@@ -807,8 +808,8 @@ static void test_concurrent_readers(void **state)
         o.fail_step = NUB_MOUNT_STEP_TASKS; /* a failed mount in between */
         assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &rf), -EINVAL);
         o.fail_step = 0;
-        assert_int_equal(nub_unmount_package(sb, ra.handle, NULL), 0);
-        assert_int_equal(nub_unmount_package(sb, rb.handle, NULL), 0);
+        assert_int_equal(nub_call_unmount(sb, ra.handle, NULL), 0);
+        assert_int_equal(nub_call_unmount(sb, rb.handle, NULL), 0);
     }
     w.stop = true;
     pthread_join(th, NULL);
@@ -958,7 +959,7 @@ static void test_readers_during_copy(void **state)
     print_times("64 MiB, reader in the copy window", p.len, &rb.times);
     if (c.result != 0)
         fail_msg("reader during the mount's copy window: %s", strerror(-c.result));
-    assert_int_equal(nub_unmount_package(sb, rb.handle, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, rb.handle, NULL), 0);
 
     /* The longest read-lock wait over a whole mount, for the record. */
     o.test_before_mount = NULL;
@@ -971,8 +972,8 @@ static void test_readers_during_copy(void **state)
     assert_int_equal(c.result, 0);
     print_message("    64 MiB mount: copy %.1f ms; %lu reads, longest read-lock wait %.1f ms\n",
                   rb.times.copy_ns / 1e6, c.reads, c.max_wait_ns / 1e6);
-    assert_int_equal(nub_unmount_package(sb, rb.handle, NULL), 0);
-    assert_int_equal(nub_unmount_package(sb, rh.handle, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, rb.handle, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, rh.handle, NULL), 0);
     tpkg_free(&p);
     tpkg_free(&hello);
     free(big);
@@ -1056,7 +1057,7 @@ static void test_max_package_raised(void **state)
     assert_true(snapshot(sb).heap_used >= base.heap_used + n);
 
     struct nub_unmount_result u;
-    assert_int_equal(nub_unmount_package(sb, h, &u), 0);
+    assert_int_equal(nub_call_unmount(sb, h, &u), 0);
     assert_int_equal(u.caps_removed, 3); /* manifest, module, data */
     struct snap after = snapshot(sb);
     assert_int_equal(after.heap_used, base.heap_used);
@@ -1094,7 +1095,7 @@ static void test_raised_and_guest_limits(void **state)
     assert_int_equal(nub_mount_reader_regions(&mr, &m, 0, 1, &rg), 0);
     assert_int_equal(rg.size, 80 * MIB);
     nub_sandbox_rdunlock(sb);
-    assert_int_equal(nub_unmount_package(sb, h, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, h, NULL), 0);
     assert_int_equal(snapshot(sb).heap_used, base.heap_used);
     tpkg_free(&p);
 
@@ -1115,7 +1116,7 @@ static void test_raised_and_guest_limits(void **state)
     tpkg_free(&p);
     build(&p, &hello_spec, SIG_GOOD);
     h = mount_checked(sb, &o, &p, "hello, max_tasks=100000");
-    assert_int_equal(nub_unmount_package(sb, h, NULL), 0);
+    assert_int_equal(nub_call_unmount(sb, h, NULL), 0);
     assert_int_equal(snapshot(sb).heap_used, base.heap_used);
     tpkg_free(&p);
     nub_sandbox_destroy(sb);

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "elf_load.h"
 #include "errors.h"
+#include "guest_calls.h"
 #include "guest_image.h"
 #include "reader.h"
 #include "sandbox.h"
@@ -149,7 +150,7 @@ static void expect_poison_and_recover(struct nub_sandbox *sb, struct logcap *log
 
     assert_int_equal(call0(sb, NUB_OP_STATS, 0, 0, NULL), -ESHUTDOWN);
     uint8_t h[16];
-    assert_int_equal(nub_sandbox_put(sb, "x", 1, NUB_CAP_BLOB, h), -ESHUTDOWN);
+    assert_int_equal(nub_call_put(sb, "x", 1, NUB_CAP_BLOB, h), -ESHUTDOWN);
 
     char err[512] = "";
     r = nub_sandbox_reboot(sb, err, sizeof(err));
@@ -163,7 +164,7 @@ static void expect_poison_and_recover(struct nub_sandbox *sb, struct logcap *log
     expect_ok(sb, real ? NUB_OP_STATS : NUB_OP_NOP, 0, 0, &ok);
     if (real) {
         assert_int_equal(ok.ret[NUB_STAT_CAPS], 0); /* a fresh guest */
-        assert_int_equal(nub_sandbox_put(sb, "back", 4, NUB_CAP_BLOB, h), 0);
+        assert_int_equal(nub_call_put(sb, "back", 4, NUB_CAP_BLOB, h), 0);
     }
 }
 
@@ -355,7 +356,7 @@ static void test_real_calls(void **state)
     assert_int_equal(stat_of(sb, NUB_STAT_CAP_BYTES), sizeof(blob));
     /* The same blob again through the sandbox API: one more reference. */
     uint8_t hash[16];
-    assert_int_equal(nub_sandbox_put(sb, blob, sizeof(blob), NUB_CAP_BLOB, hash), 0);
+    assert_int_equal(nub_call_put(sb, blob, sizeof(blob), NUB_CAP_BLOB, hash), 0);
     assert_memory_equal(hash, h.digest, 16);
     assert_int_equal(stat_of(sb, NUB_STAT_CAPS), 1);
     struct nub_call rel = {.op = NUB_OP_RELEASE};
@@ -420,7 +421,7 @@ static void test_real_put_many(void **state)
         for (size_t j = 0; j < lens[i]; j++)
             blobs[i][j] = (uint8_t)rand();
         uint64_t t0 = nub_now_ns();
-        int r = nub_sandbox_put(sb, blobs[i], lens[i], NUB_CAP_BLOB, hashes[i]);
+        int r = nub_call_put(sb, blobs[i], lens[i], NUB_CAP_BLOB, hashes[i]);
         total_ns += nub_now_ns() - t0;
         bytes += lens[i];
         if (r != 0)
@@ -458,11 +459,11 @@ static void test_real_put_many(void **state)
     uint8_t flip = blobs[5][0] ^ 0xff;
     assert_int_equal(nub_gm_write(gm, cap.data_gpa, &flip, 1), 0);
     uint8_t h[16];
-    assert_int_equal(nub_sandbox_put(sb, blobs[5], lens[5], NUB_CAP_BLOB, h), -EEXIST);
+    assert_int_equal(nub_call_put(sb, blobs[5], lens[5], NUB_CAP_BLOB, h), -EEXIST);
     assert_int_equal(nub_reader_get(&rd, hashes[5], &cap), 0);
     assert_int_equal(cap.refcount, 1);
     /* Equal bytes again: a second reference. */
-    assert_int_equal(nub_sandbox_put(sb, blobs[7], lens[7], NUB_CAP_BLOB, h), 0);
+    assert_int_equal(nub_call_put(sb, blobs[7], lens[7], NUB_CAP_BLOB, h), 0);
     assert_int_equal(nub_reader_get(&rd, hashes[7], &cap), 0);
     assert_int_equal(cap.refcount, 2);
     for (int i = 0; i < N; i++)
