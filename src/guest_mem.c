@@ -6,11 +6,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 void nub_gm_init(struct nub_guest_mem *gm)
 {
     memset(gm, 0, sizeof(*gm));
+    gm->cap = NUB_GM_INLINE_REGIONS;
+}
+
+void nub_gm_destroy(struct nub_guest_mem *gm)
+{
+    free(gm->spill);
+    nub_gm_init(gm);
+}
+
+static struct nub_gm_region *regions(const struct nub_guest_mem *gm)
+{
+    return gm->spill != NULL ? gm->spill : (struct nub_gm_region *)gm->inline_regions;
 }
 
 /* Exclusive end of a region; regions never wrap (checked on add), but a
@@ -21,30 +34,89 @@ static bool region_contains(const struct nub_gm_region *r, nub_gpa gpa)
     return gpa >= r->gpa && gpa - r->gpa < r->size;
 }
 
-int nub_gm_add_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, void *host, int fd,
-                      off_t fd_offset)
+/* Index of the first region whose gpa is above gpa (binary search). */
+static size_t upper_bound(const struct nub_guest_mem *gm, nub_gpa gpa)
+{
+    const struct nub_gm_region *v = regions(gm);
+    size_t lo = 0, hi = gm->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].gpa <= gpa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Room for one more region: doubles the array, moving off the inline
+ * storage the first time. */
+static int grow(struct nub_guest_mem *gm)
+{
+    if (gm->count < gm->cap)
+        return 0;
+    if (gm->cap > SIZE_MAX / 2 / sizeof(struct nub_gm_region))
+        return -ENOMEM;
+    size_t cap = gm->cap * 2;
+    struct nub_gm_region *v = realloc(gm->spill, cap * sizeof(*v));
+    if (v == NULL)
+        return -ENOMEM;
+    if (gm->spill == NULL)
+        memcpy(v, gm->inline_regions, gm->count * sizeof(*v));
+    gm->spill = v;
+    gm->cap = cap;
+    return 0;
+}
+
+static int add(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, void *host, int fd,
+               off_t fd_offset, bool readonly)
 {
     if (size == 0 || host == NULL)
         return -EINVAL;
     /* last = gpa + size - 1 must not wrap. */
     if (gpa > UINT64_MAX - (size - 1))
         return -EINVAL;
-    if (gm->count >= NUB_GM_MAX_REGIONS)
-        return -ENOSPC;
     nub_gpa last = gpa + (size - 1);
-    size_t at = 0;
-    for (; at < gm->count; at++) {
-        const struct nub_gm_region *r = &gm->regions[at];
-        nub_gpa rlast = r->gpa + (r->size - 1);
-        if (gpa <= rlast && r->gpa <= last)
-            return -EINVAL; /* overlap */
-        if (gpa < r->gpa)
-            break;
-    }
-    memmove(&gm->regions[at + 1], &gm->regions[at], (gm->count - at) * sizeof(gm->regions[0]));
-    gm->regions[at] = (struct nub_gm_region){
-        .gpa = gpa, .size = size, .host = host, .fd = fd, .fd_offset = fd_offset};
+    /* Sorted and disjoint: only the neighbours can overlap. */
+    size_t at = upper_bound(gm, gpa);
+    const struct nub_gm_region *v = regions(gm);
+    if (at > 0 && region_contains(&v[at - 1], gpa))
+        return -EINVAL;
+    if (at < gm->count && v[at].gpa <= last)
+        return -EINVAL;
+    int r = grow(gm);
+    if (r < 0)
+        return r;
+    struct nub_gm_region *w = regions(gm);
+    memmove(&w[at + 1], &w[at], (gm->count - at) * sizeof(w[0]));
+    w[at] = (struct nub_gm_region){
+        .gpa = gpa, .size = size, .host = host, .fd = fd, .fd_offset = fd_offset,
+        .readonly = readonly};
     gm->count++;
+    return 0;
+}
+
+int nub_gm_add_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, void *host, int fd,
+                      off_t fd_offset)
+{
+    return add(gm, gpa, size, host, fd, fd_offset, false);
+}
+
+int nub_gm_add_ro_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, const void *host,
+                         int fd, off_t fd_offset)
+{
+    return add(gm, gpa, size, (void *)host, fd, fd_offset, true);
+}
+
+int nub_gm_remove_region(struct nub_guest_mem *gm, nub_gpa gpa)
+{
+    size_t at = upper_bound(gm, gpa);
+    struct nub_gm_region *w = regions(gm);
+    if (at == 0 || w[at - 1].gpa != gpa)
+        return -ENOENT;
+    at--;
+    memmove(&w[at], &w[at + 1], (gm->count - at - 1) * sizeof(w[0]));
+    gm->count--;
     return 0;
 }
 
@@ -53,28 +125,25 @@ size_t nub_gm_num_regions(const struct nub_guest_mem *gm)
     return gm->count;
 }
 
+const struct nub_gm_region *nub_gm_region_at(const struct nub_guest_mem *gm, size_t i)
+{
+    return i < gm->count ? &regions(gm)[i] : NULL;
+}
+
 const struct nub_gm_region *nub_gm_find_region(const struct nub_guest_mem *gm, nub_gpa gpa)
 {
-    /* Binary search over sorted regions. */
-    size_t lo = 0, hi = gm->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct nub_gm_region *r = &gm->regions[mid];
-        if (region_contains(r, gpa))
-            return r;
-        if (gpa < r->gpa)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    size_t at = upper_bound(gm, gpa);
+    if (at == 0)
+        return NULL;
+    const struct nub_gm_region *r = &regions(gm)[at - 1];
+    return region_contains(r, gpa) ? r : NULL;
 }
 
 nub_gpa nub_gm_last_addr(const struct nub_guest_mem *gm)
 {
     if (gm->count == 0)
         return 0;
-    const struct nub_gm_region *r = &gm->regions[gm->count - 1];
+    const struct nub_gm_region *r = &regions(gm)[gm->count - 1];
     return r->gpa + (r->size - 1);
 }
 
@@ -84,25 +153,29 @@ typedef void (*piece_fn)(const struct nub_gm_region *r, uint64_t roff, size_t do
                          void *ctx);
 
 static int walk(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len, piece_fn fn,
-                void *ctx)
+                void *ctx, bool write)
 {
     if (len == 0)
         return 0;
     if (gpa > UINT64_MAX - (len - 1))
         return -EFAULT;
-    /* Two passes: check everything first, so copies are all-or-nothing. */
+    /* One binary search for the first byte, then the following regions in
+     * order, each of which must start where the previous one ended (no
+     * hole). Two passes: check everything first, so copies are
+     * all-or-nothing. Bounded by the number of regions. */
+    size_t first = upper_bound(gm, gpa);
+    if (first == 0)
+        return -EFAULT;
+    first--;
+    const struct nub_gm_region *v = regions(gm);
     for (int pass = 0; pass < 2; pass++) {
         nub_gpa cur = gpa;
         uint64_t left = len;
         size_t done = 0;
-        /* Each iteration consumes at least one byte of a distinct region,
-         * so the loop is bounded by the number of regions. */
-        for (size_t guard = 0; left > 0; guard++) {
-            if (guard > gm->count)
+        for (size_t i = first; left > 0; i++) {
+            if (i >= gm->count || !region_contains(&v[i], cur) || (write && v[i].readonly))
                 return -EFAULT;
-            const struct nub_gm_region *r = nub_gm_find_region(gm, cur);
-            if (r == NULL)
-                return -EFAULT;
+            const struct nub_gm_region *r = &v[i];
             uint64_t roff = cur - r->gpa;
             uint64_t avail = r->size - roff;
             uint64_t n = left < avail ? left : avail;
@@ -121,7 +194,7 @@ static int walk(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len, piece
 
 bool nub_gm_check_range(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
 {
-    return walk(gm, gpa, len, NULL, NULL) == 0;
+    return walk(gm, gpa, len, NULL, NULL, false) == 0;
 }
 
 bool nub_gm_check_range_above(const struct nub_guest_mem *gm, nub_gpa floor, nub_gpa gpa,
@@ -180,12 +253,12 @@ static void piece_zero(const struct nub_gm_region *r, uint64_t roff, size_t done
 
 int nub_gm_read(const struct nub_guest_mem *gm, nub_gpa gpa, void *dst, size_t len)
 {
-    return walk(gm, gpa, len, piece_read, dst);
+    return walk(gm, gpa, len, piece_read, dst, false);
 }
 
 int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, size_t len)
 {
-    return walk(gm, gpa, len, piece_write, (void *)src);
+    return walk(gm, gpa, len, piece_write, (void *)src, true);
 }
 
 struct compare_ctx {
@@ -204,13 +277,13 @@ static void piece_compare(const struct nub_gm_region *r, uint64_t roff, size_t d
 int nub_gm_compare(const struct nub_guest_mem *gm, nub_gpa gpa, const void *data, uint64_t len)
 {
     struct compare_ctx c = {.data = data, .differs = 0};
-    int r = walk(gm, gpa, len, piece_compare, &c);
+    int r = walk(gm, gpa, len, piece_compare, &c, false);
     return r != 0 ? r : c.differs;
 }
 
 int nub_gm_zero(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)
 {
-    return walk(gm, gpa, len, piece_zero, NULL);
+    return walk(gm, gpa, len, piece_zero, NULL, true);
 }
 
 void *nub_gm_host_addr(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len)

@@ -1,7 +1,12 @@
 /* Guest memory as the host sees it: a sorted set of non-overlapping regions,
  * each backed by host memory (and optionally a file descriptor, so reads can
- * be spliced). Every guest address and length the host uses goes through
- * here: range checks are overflow-safe and fail on holes. */
+ * be spliced): RAM, plus one region per read-only cap slot (docs/cap-store.md),
+ * so thousands of them. Every guest address and length the host uses goes
+ * through here: range checks are overflow-safe, cross region boundaries and
+ * fail on holes; a lookup is a binary search, O(log n).
+ *
+ * Not thread-safe by itself: the sandbox changes the set only under its
+ * exclusive lock, and readers use it under the shared one. */
 #ifndef NUB_GUEST_MEM_H
 #define NUB_GUEST_MEM_H
 
@@ -10,7 +15,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define NUB_GM_MAX_REGIONS 8
+/* Regions kept inside the struct; more spill to the heap
+ * (nub_gm_destroy frees them). */
+#define NUB_GM_INLINE_REGIONS 4
 
 typedef uint64_t nub_gpa;
 
@@ -20,21 +27,37 @@ struct nub_gm_region {
     uint8_t *host;   /* host mapping of the first byte */
     int fd;          /* backing fd, or -1 */
     off_t fd_offset; /* offset of the first byte in fd */
+    bool readonly;   /* the host never writes or zeroes it (a cap slot) */
 };
 
+/* Do not copy one by value (the spill array would be shared). */
 struct nub_guest_mem {
-    struct nub_gm_region regions[NUB_GM_MAX_REGIONS];
+    struct nub_gm_region inline_regions[NUB_GM_INLINE_REGIONS];
+    struct nub_gm_region *spill; /* NULL, or the whole sorted array */
     size_t count;
+    size_t cap;                  /* slots in the array in use */
 };
 
 void nub_gm_init(struct nub_guest_mem *gm);
+/* Frees what the set allocated and empties it (nub_gm_init again). */
+void nub_gm_destroy(struct nub_guest_mem *gm);
 
 /* Adds a region; -EINVAL if it is empty, wraps 2^64, or overlaps another;
- * -ENOSPC if the set is full. Regions are kept sorted by gpa. */
+ * -ENOMEM without host memory. Regions are kept sorted by gpa. */
 int nub_gm_add_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, void *host, int fd,
                       off_t fd_offset);
 
+/* The same for a region the host only reads (its mapping may be
+ * PROT_READ): nub_gm_write and nub_gm_zero refuse any range touching it. */
+int nub_gm_add_ro_region(struct nub_guest_mem *gm, nub_gpa gpa, uint64_t size, const void *host,
+                         int fd, off_t fd_offset);
+
+/* Removes the region that starts exactly at gpa; -ENOENT if none does. */
+int nub_gm_remove_region(struct nub_guest_mem *gm, nub_gpa gpa);
+
 size_t nub_gm_num_regions(const struct nub_guest_mem *gm);
+/* The i-th region in address order (i < nub_gm_num_regions), or NULL. */
+const struct nub_gm_region *nub_gm_region_at(const struct nub_guest_mem *gm, size_t i);
 
 /* The region holding gpa, or NULL. */
 const struct nub_gm_region *nub_gm_find_region(const struct nub_guest_mem *gm, nub_gpa gpa);
@@ -58,7 +81,8 @@ bool nub_gm_checked_offset(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t
                            nub_gpa *out);
 
 /* Copy out of / into guest memory, across region boundaries. All or
- * nothing: -EFAULT (and no byte copied) if the range is not all guest memory. */
+ * nothing: -EFAULT (and no byte copied) if the range is not all guest memory
+ * (or, for a write, touches a read-only region). */
 int nub_gm_read(const struct nub_guest_mem *gm, nub_gpa gpa, void *dst, size_t len);
 int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, size_t len);
 
@@ -68,7 +92,8 @@ int nub_gm_write(const struct nub_guest_mem *gm, nub_gpa gpa, const void *src, s
 int nub_gm_compare(const struct nub_guest_mem *gm, nub_gpa gpa, const void *data, uint64_t len);
 
 /* Zero a guest range (punches a hole in the backing fd when whole pages
- * allow it, so the pages return to the kernel). -EFAULT if out of range. */
+ * allow it, so the pages return to the kernel). -EFAULT if out of range
+ * or read-only. */
 int nub_gm_zero(const struct nub_guest_mem *gm, nub_gpa gpa, uint64_t len);
 
 /* Host pointer to [gpa, gpa+len) if that range lies inside ONE region (so

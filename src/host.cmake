@@ -2,6 +2,7 @@
 # layers below it, and no source is compiled into two libraries:
 #   nubutil    whole-file reads, error-message formatting, the errno table
 #   nubmem     guest memory and its readers (cap directory, mount table)
+#   nubstore   the cap store: caps' bytes in host files, the cap window
 #   nubsign    Ed25519 keys, the trust set, a package's signature check
 #   nubvm      KVM VM, ELF loading, watchdog, the embedded guest kernel,
 #              the sandbox engine and its call client (guest_calls.c)
@@ -22,6 +23,16 @@ add_library(nubmem STATIC
   ${CMAKE_CURRENT_LIST_DIR}/reader.c
   ${CMAKE_CURRENT_LIST_DIR}/mount_reader.c)
 target_link_libraries(nubmem PUBLIC nub_host_flags PkgConfig::XXHASH)
+
+# The cap store (docs/cap-store.md): caps' bytes as host files, the cap
+# window's allocator. Knows nothing of KVM: the sandbox maps its files
+# through a callback table.
+add_library(nubstore STATIC
+  ${CMAKE_CURRENT_LIST_DIR}/cap_window.c
+  ${CMAKE_CURRENT_LIST_DIR}/cap_backing.c
+  ${CMAKE_CURRENT_LIST_DIR}/cap_store.c)
+target_link_libraries(nubstore PUBLIC nub_host_flags nubmem nubrvf PkgConfig::XXHASH
+  Threads::Threads)
 
 add_library(nubsign STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sign.c

@@ -23,8 +23,14 @@
 #define TSS_GPA 0x5000ull
 #define PD_GPA 0x6000ull   /* one page directory per GiB mapped */
 #define MAX_GIB (NUB_MAX_MEM >> 30)
+/* The tables map every GiB up to the end of the cap window. */
+#define WINDOW_END_GIB ((NUB_CAP_WINDOW_BASE + NUB_CAP_WINDOW_SIZE) >> 30)
 _Static_assert(PML4_GPA == NUB_PT_BASE, "tables start at NUB_PT_BASE");
-_Static_assert(PD_GPA + MAX_GIB * 0x1000 <= NUB_PT_LIMIT, "tables end below NUB_PT_LIMIT");
+_Static_assert(NUB_CAP_WINDOW_BASE >= NUB_MAX_MEM, "the cap window lies above any RAM");
+_Static_assert(NUB_CAP_WINDOW_BASE % (1ull << 30) == 0 && NUB_CAP_WINDOW_SIZE % (1ull << 30) == 0,
+               "the cap window is made of whole GiBs");
+_Static_assert(WINDOW_END_GIB <= 512, "one PDPT maps the whole window");
+_Static_assert(PD_GPA + WINDOW_END_GIB * 0x1000 <= NUB_PT_LIMIT, "tables end below NUB_PT_LIMIT");
 
 #define PTE_P 0x1ull
 #define PTE_RW 0x2ull
@@ -175,6 +181,21 @@ int nub_vm_emulated_insns(const struct nub_vm *vm, uint64_t *out)
     return 0;
 }
 
+/* Adds (or, with remove, deletes: size 0) one read-only slot in KVM. */
+static int set_slot(struct nub_vm *vm, const struct nub_vm_slot *sl, bool remove)
+{
+    struct kvm_userspace_memory_region r = {
+        .slot = sl->id,
+        .flags = KVM_MEM_READONLY,
+        .guest_phys_addr = sl->gpa,
+        .memory_size = remove ? 0 : sl->size,
+        .userspace_addr = (uint64_t)(uintptr_t)sl->host,
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+        return -errno;
+    return 0;
+}
+
 /* Makes the VM and vCPU on the existing RAM. */
 static int create_vm_vcpu(struct nub_vm *vm, char *err, size_t errlen)
 {
@@ -202,6 +223,15 @@ static int create_vm_vcpu(struct nub_vm *vm, char *err, size_t errlen)
         nub_set_err(err, errlen, "nubfs: KVM_SET_USER_MEMORY_REGION (%llu bytes): %s",
                     (unsigned long long)vm->mem_size, strerror(e));
         return -e;
+    }
+    /* A fresh VM after a reset gets the caps the old one had. */
+    for (size_t i = 0; i < vm->nslots; i++) {
+        int r = set_slot(vm, &vm->slots[i], false);
+        if (r < 0) {
+            nub_set_err(err, errlen, "nubfs: re-adding read-only slot %u at 0x%llx: %s",
+                        vm->slots[i].id, (unsigned long long)vm->slots[i].gpa, strerror(-r));
+            return r;
+        }
     }
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0) {
@@ -275,6 +305,12 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
         goto fail;
     }
     vm->run_size = (size_t)rs;
+    /* Read-only slots hold the caps (docs/cap-store.md); without them the
+     * daemon cannot start, which nub_vm_map_ro reports. */
+    vm->readonly_mem = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+    int ns = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    vm->max_slots = ns > 0 ? (uint32_t)ns : 32; /* the KVM API's old minimum */
+    vm->next_id = 1;
 
     vm->mem_fd = memfd_create("nubfs-guest-ram", MFD_CLOEXEC);
     if (vm->mem_fd < 0) {
@@ -325,6 +361,81 @@ int nub_vm_reset(struct nub_vm *vm, char *err, size_t errlen)
     return create_vm_vcpu(vm, err, errlen);
 }
 
+static bool window_range(uint64_t gpa, uint64_t size)
+{
+    return size > 0 && gpa % NUB_PAGE_SIZE == 0 && size % NUB_PAGE_SIZE == 0 &&
+           gpa >= NUB_CAP_WINDOW_BASE && gpa - NUB_CAP_WINDOW_BASE < NUB_CAP_WINDOW_SIZE &&
+           size <= NUB_CAP_WINDOW_SIZE - (gpa - NUB_CAP_WINDOW_BASE);
+}
+
+uint32_t nub_vm_slots_free(const struct nub_vm *vm)
+{
+    /* id 0 is RAM; ids are < max_slots. */
+    uint64_t used = 1 + vm->nslots;
+    return used >= vm->max_slots ? 0 : (uint32_t)(vm->max_slots - used);
+}
+
+int nub_vm_map_ro(struct nub_vm *vm, uint64_t gpa, uint64_t size, const void *host, int fd,
+                  off_t fd_offset)
+{
+    if (!window_range(gpa, size) || host == NULL)
+        return -EINVAL;
+    if (!vm->readonly_mem)
+        return -ENOTSUP;
+    if (nub_vm_slots_free(vm) == 0)
+        return -ENOSPC;
+    if (vm->nslots == vm->slots_cap) {
+        size_t cap = vm->slots_cap ? vm->slots_cap * 2 : 64;
+        struct nub_vm_slot *v = realloc(vm->slots, cap * sizeof(*v));
+        if (v == NULL)
+            return -ENOMEM;
+        uint32_t *f = realloc(vm->free_ids, cap * sizeof(*f));
+        if (f == NULL) {
+            vm->slots = v;
+            return -ENOMEM;
+        }
+        vm->slots = v;
+        vm->free_ids = f;
+        vm->slots_cap = cap;
+    }
+    /* The guest_mem region first: it refuses overlaps. */
+    int r = nub_gm_add_ro_region(&vm->gm, gpa, size, host, fd, fd_offset);
+    if (r < 0)
+        return r;
+    struct nub_vm_slot sl = {.id = vm->nfree ? vm->free_ids[vm->nfree - 1] : vm->next_id,
+                             .gpa = gpa, .size = size, .host = host, .fd = fd,
+                             .fd_offset = fd_offset};
+    if (vm->vm_fd >= 0 && (r = set_slot(vm, &sl, false)) < 0) {
+        nub_gm_remove_region(&vm->gm, gpa);
+        return r == -EEXIST ? -EINVAL : r;
+    }
+    if (vm->nfree)
+        vm->nfree--;
+    else
+        vm->next_id++;
+    vm->slots[vm->nslots++] = sl;
+    return 0;
+}
+
+int nub_vm_unmap(struct nub_vm *vm, uint64_t gpa)
+{
+    for (size_t i = 0; i < vm->nslots; i++) {
+        struct nub_vm_slot *sl = &vm->slots[i];
+        if (sl->gpa != gpa)
+            continue;
+        if (vm->vm_fd >= 0) {
+            int r = set_slot(vm, sl, true);
+            if (r < 0)
+                return r;
+        }
+        nub_gm_remove_region(&vm->gm, gpa);
+        vm->free_ids[vm->nfree++] = sl->id; /* nfree < nslots <= slots_cap */
+        *sl = vm->slots[--vm->nslots];
+        return 0;
+    }
+    return -ENOENT;
+}
+
 void nub_vm_destroy(struct nub_vm *vm)
 {
     destroy_vm_vcpu(vm);
@@ -337,7 +448,12 @@ void nub_vm_destroy(struct nub_vm *vm)
     if (vm->kvm_fd >= 0)
         close(vm->kvm_fd);
     vm->kvm_fd = -1;
-    nub_gm_init(&vm->gm);
+    free(vm->slots);
+    free(vm->free_ids);
+    vm->slots = NULL;
+    vm->free_ids = NULL;
+    vm->nslots = vm->slots_cap = vm->nfree = 0;
+    nub_gm_destroy(&vm->gm);
 }
 
 static void put_u64(struct nub_vm *vm, uint64_t gpa, uint64_t v)
@@ -385,11 +501,10 @@ static void write_gdt_tss(struct nub_vm *vm)
 int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t errlen)
 {
     uint64_t gib = (vm->mem_size + (1ull << 30) - 1) >> 30;
-    if (gib < 4)
-        gib = 4;
     if (gib > MAX_GIB)
         return -EINVAL;
-    write_page_tables(vm, gib);
+    /* RAM, the unbacked rest up to the window (MMIO exits), the window. */
+    write_page_tables(vm, WINDOW_END_GIB);
     write_gdt_tss(vm);
 
     struct kvm_sregs s;

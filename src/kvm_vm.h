@@ -1,10 +1,12 @@
 /* One KVM virtual machine for the nubfs guest: /dev/kvm, the VM, one
- * memfd-backed RAM slot at gpa 0, and one vCPU put straight into 64-bit
- * long mode (no firmware) with host-built identity page tables.
+ * memfd-backed RAM slot at gpa 0, any number of read-only slots in the cap
+ * window (docs/cap-store.md), and one vCPU put straight into 64-bit long
+ * mode (no firmware) with host-built identity page tables.
  *
  * Guest RAM and its memfd live as long as the nub_vm; nub_vm_reset throws
  * away the VM and vCPU, zeroes RAM and makes a fresh VM on the same
- * memory, so pointers into RAM (and the guest_mem set) stay valid. */
+ * memory with the same read-only slots, so pointers into RAM, the cap
+ * mappings and the guest_mem set stay valid. */
 #ifndef NUB_KVM_VM_H
 #define NUB_KVM_VM_H
 
@@ -24,9 +26,26 @@ struct nub_vm {
     uint64_t mem_size;
     struct kvm_run *run; /* vCPU run area (mmap of vcpu_fd) */
     size_t run_size;
-    struct nub_guest_mem gm; /* one region: [0, mem_size) -> mem, mem_fd */
+    struct nub_guest_mem gm; /* [0, mem_size) -> mem, mem_fd; then one
+                                read-only region per extra slot */
     int stats_fd;            /* vCPU binary stats (KVM_GET_STATS_FD), or -1 */
     int64_t insn_stat_off;   /* offset of "insn_emulation" in stats_fd, or -1 */
+    /* Read-only slots (nub_vm_map_ro), in no particular order. */
+    struct nub_vm_slot *slots;
+    size_t nslots, slots_cap;
+    uint32_t *free_ids;      /* KVM slot ids given back, reused first */
+    size_t nfree;
+    uint32_t next_id;        /* next never-used KVM slot id (0 is RAM) */
+    uint32_t max_slots;      /* KVM_CAP_NR_MEMSLOTS */
+    int readonly_mem;        /* KVM_CAP_READONLY_MEM */
+};
+
+struct nub_vm_slot {
+    uint32_t id;
+    uint64_t gpa, size;
+    const void *host;
+    int fd;
+    off_t fd_offset;
 };
 
 /* Opens /dev/kvm, allocates mem_size bytes of RAM (multiple of 2 MiB,
@@ -37,14 +56,31 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
 /* Writes the page tables, GDT and TSS below NUB_PT_LIMIT and sets the vCPU
  * registers for 64-bit mode with RIP = entry, RSP = 0 (the guest sets its
  * own stack), RFLAGS = 0x2. The page tables identity-map
- * [0, max(4 GiB, RAM rounded up to 1 GiB)) with 2 MiB pages, except the
- * first 2 MiB, which uses 4 KiB pages with page 0 not present. Addresses
- * mapped but not backed by RAM exit with KVM_EXIT_MMIO. */
+ * [0, max(4 GiB, RAM rounded up to 1 GiB)) and the cap window with 2 MiB
+ * pages, except the first 2 MiB, which uses 4 KiB pages with page 0 not
+ * present. Addresses mapped but not backed by a slot exit with
+ * KVM_EXIT_MMIO, and so do stores to a read-only slot. */
 int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t errlen);
 
 /* Destroys the VM and vCPU, zeroes all RAM, and creates a fresh VM and
  * vCPU on the same memory. Call nub_vm_setup_long_mode afterwards. */
 int nub_vm_reset(struct nub_vm *vm, char *err, size_t errlen);
+
+/* Shows host[0, size) to the guest read-only at gpa (KVM_MEM_READONLY),
+ * and adds the matching read-only guest_mem region (fd/fd_offset: the
+ * backing file, for splicing, or -1). gpa and size page aligned, inside
+ * the cap window [NUB_CAP_WINDOW_BASE, +NUB_CAP_WINDOW_SIZE), overlapping
+ * nothing. The slot survives nub_vm_reset. -EINVAL (bad range, overlap),
+ * -ENOTSUP (this KVM has no read-only memory), -ENOSPC (KVM memory slots
+ * used up), -ENOMEM, or the -errno of the ioctl. Do it while the vCPU
+ * does not run and no other thread uses the guest_mem set. */
+int nub_vm_map_ro(struct nub_vm *vm, uint64_t gpa, uint64_t size, const void *host, int fd,
+                  off_t fd_offset);
+/* Removes the slot mapped at gpa; -ENOENT if none starts there. The same
+ * conditions as nub_vm_map_ro. The host mapping may go once it returns. */
+int nub_vm_unmap(struct nub_vm *vm, uint64_t gpa);
+/* Slots nub_vm_map_ro may still add. */
+uint32_t nub_vm_slots_free(const struct nub_vm *vm);
 
 /* One KVM_RUN: 0, or -errno (-EINTR when kicked by a signal or
  * immediate_exit). The exit is in vm->run. */

@@ -55,7 +55,20 @@ struct nub_sandbox {
     struct nub_boot_times times;
     struct nub_sandbox_counters ctr; /* atomic fields */
     uint64_t insns_before;     /* emulated instructions of earlier VMs */
+    /* Read-only slots waiting to be removed (nub_sandbox_unmap): taken
+     * out by whoever holds call_mu next, at its end (drain_unmaps). */
+    pthread_mutex_t unmap_mu;
+    struct pending_unmap *unmaps;
 };
+
+struct pending_unmap {
+    struct pending_unmap *next;
+    nub_gpa gpa;
+    void (*done)(void *arg);
+    void *arg;
+};
+
+static void drain_unmaps(struct nub_sandbox *sb);
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -389,6 +402,7 @@ void nub_sandbox_unlock(struct nub_sandbox *sb)
     sb->excl = false;
     pthread_rwlock_unlock(&sb->lock);
     pthread_mutex_unlock(&sb->call_mu);
+    drain_unmaps(sb);
 }
 
 void nub_sandbox_seq_begin(struct nub_sandbox *sb)
@@ -399,6 +413,7 @@ void nub_sandbox_seq_begin(struct nub_sandbox *sb)
 void nub_sandbox_seq_end(struct nub_sandbox *sb)
 {
     pthread_mutex_unlock(&sb->call_mu);
+    drain_unmaps(sb);
 }
 
 /* call_mu held: takes the rwlock exclusively unless the holder already
@@ -605,6 +620,7 @@ int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox *
         sb->opts.watchdog_ms = DEFAULT_WATCHDOG_MS;
     sb->vm.kvm_fd = sb->vm.vm_fd = sb->vm.vcpu_fd = sb->vm.mem_fd = sb->vm.stats_fd = -1;
     pthread_mutex_init(&sb->call_mu, NULL);
+    pthread_mutex_init(&sb->unmap_mu, NULL);
     pthread_rwlock_init(&sb->lock, NULL);
 
     const void *k = opts->kernel;
@@ -648,7 +664,16 @@ void nub_sandbox_destroy(struct nub_sandbox *sb)
 {
     if (sb == NULL)
         return;
+    /* Pending unmaps go with the VM; their owners still get done(). */
+    for (struct pending_unmap *u = sb->unmaps, *next; u != NULL; u = next) {
+        next = u->next;
+        nub_vm_unmap(&sb->vm, u->gpa);
+        if (u->done != NULL)
+            u->done(u->arg);
+        free(u);
+    }
     nub_vm_destroy(&sb->vm);
+    pthread_mutex_destroy(&sb->unmap_mu);
     free(sb->kernel);
     pthread_rwlock_destroy(&sb->lock);
     pthread_mutex_destroy(&sb->call_mu);
@@ -739,4 +764,73 @@ bool nub_sandbox_poisoned(const struct nub_sandbox *sb)
 const char *nub_sandbox_poison_reason(const struct nub_sandbox *sb)
 {
     return sb->reason;
+}
+
+/* ---- read-only cap slots -------------------------------------------------- */
+
+int nub_sandbox_map_ro(struct nub_sandbox *sb, nub_gpa gpa, uint64_t size, const void *host,
+                       int fd, off_t fd_offset)
+{
+    bool taken = excl_enter(sb);
+    int r = nub_vm_map_ro(&sb->vm, gpa, size, host, fd, fd_offset);
+    excl_leave(sb, taken);
+    return r;
+}
+
+uint32_t nub_sandbox_slots_free(struct nub_sandbox *sb)
+{
+    pthread_rwlock_rdlock(&sb->lock);
+    uint32_t n = nub_vm_slots_free(&sb->vm);
+    pthread_rwlock_unlock(&sb->lock);
+    return n;
+}
+
+/* Removes every queued slot, if no one else drives the guest right now;
+ * otherwise the call_mu holder does it when it lets go (each release of
+ * call_mu is followed by this check, so nothing queued waits longer than
+ * the sequence running when it was queued). done() runs with no sandbox
+ * lock held. */
+static void drain_unmaps(struct nub_sandbox *sb)
+{
+    for (;;) {
+        pthread_mutex_lock(&sb->unmap_mu);
+        bool empty = sb->unmaps == NULL;
+        pthread_mutex_unlock(&sb->unmap_mu);
+        if (empty || pthread_mutex_trylock(&sb->call_mu) != 0)
+            return;
+        pthread_mutex_lock(&sb->unmap_mu);
+        struct pending_unmap *list = sb->unmaps;
+        sb->unmaps = NULL;
+        pthread_mutex_unlock(&sb->unmap_mu);
+        pthread_rwlock_wrlock(&sb->lock);
+        for (struct pending_unmap *u = list; u != NULL; u = u->next) {
+            int r = nub_vm_unmap(&sb->vm, u->gpa);
+            if (r < 0 && r != -ENOENT)
+                emit(sb, "sandbox: removing the read-only slot at 0x%llx: %s",
+                     (unsigned long long)u->gpa, strerror(-r));
+        }
+        pthread_rwlock_unlock(&sb->lock);
+        pthread_mutex_unlock(&sb->call_mu);
+        for (struct pending_unmap *u = list, *next; u != NULL; u = next) {
+            next = u->next;
+            if (u->done != NULL)
+                u->done(u->arg);
+            free(u);
+        }
+        /* More may have been queued meanwhile: go round again. */
+    }
+}
+
+int nub_sandbox_unmap(struct nub_sandbox *sb, nub_gpa gpa, void (*done)(void *arg), void *arg)
+{
+    struct pending_unmap *u = malloc(sizeof(*u));
+    if (u == NULL)
+        return -ENOMEM;
+    *u = (struct pending_unmap){.gpa = gpa, .done = done, .arg = arg};
+    pthread_mutex_lock(&sb->unmap_mu);
+    u->next = sb->unmaps;
+    sb->unmaps = u;
+    pthread_mutex_unlock(&sb->unmap_mu);
+    drain_unmaps(sb);
+    return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "guest_mem.h"
 #include "nub/abi.h"
@@ -126,6 +127,21 @@ bool nub_sandbox_poisoned(const struct nub_sandbox *sb);
 /* Why it was poisoned ("" if not), e.g. "KVM_EXIT_SHUTDOWN (triple fault)
  * during op 0x100". Valid until the next reboot. */
 const char *nub_sandbox_poison_reason(const struct nub_sandbox *sb);
+
+/* Read-only cap slots (docs/cap-store.md): host[0, size) shown to the
+ * guest at gpa in the cap window, KVM_MEM_READONLY, and as a read-only
+ * guest_mem region (fd/fd_offset for splicing, or -1). They survive
+ * reboots. nub_sandbox_map_ro must be called inside a call sequence or
+ * nub_sandbox_lock (it takes the exclusive lock for the change itself);
+ * errors as nub_vm_map_ro. nub_sandbox_unmap may be called anywhere (no
+ * sandbox lock held): the slot goes now, or when the call sequence running
+ * at that moment ends; then done(arg) runs (no sandbox lock held), after
+ * which the host mapping may be unmapped. -ENOMEM (nothing queued). */
+int nub_sandbox_map_ro(struct nub_sandbox *sb, nub_gpa gpa, uint64_t size, const void *host,
+                       int fd, off_t fd_offset);
+int nub_sandbox_unmap(struct nub_sandbox *sb, nub_gpa gpa, void (*done)(void *arg), void *arg);
+/* KVM memory slots nub_sandbox_map_ro may still add. */
+uint32_t nub_sandbox_slots_free(struct nub_sandbox *sb);
 
 /* Calls run the vCPU under a watchdog that signals the calling thread
  * with SIGRTMIN+3 (watchdog.h): do not use that signal for anything else. */

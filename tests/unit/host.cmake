@@ -33,3 +33,7 @@ add_executable(test_errors ${CMAKE_CURRENT_LIST_DIR}/test_errors.c)
 target_link_libraries(test_errors PRIVATE nubutil nubrvf PkgConfig::CMOCKA)
 target_compile_definitions(test_errors PRIVATE NUB_MAN_DIR="${CMAKE_SOURCE_DIR}/man")
 add_test(NAME unit.errors COMMAND test_errors)
+
+add_executable(test_cap_store ${CMAKE_CURRENT_LIST_DIR}/test_cap_store.c)
+target_link_libraries(test_cap_store PRIVATE nubstore PkgConfig::CMOCKA)
+add_test(NAME unit.cap_store COMMAND test_cap_store)

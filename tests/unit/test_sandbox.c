@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -242,6 +243,116 @@ static void test_tiny_misbehaviour(void **state)
     assert_int_equal(nub_sandbox_call(sb, &c), -EIO);
     assert_non_null(strstr(nub_sandbox_poison_reason(sb), scrub_bad[0]));
     nub_sandbox_destroy(sb);
+}
+
+/* Read-only cap slots (docs/cap-store.md): the guest reads a slot in
+ * the cap window, a store to it is KVM_EXIT_MMIO (poisoned), the slot
+ * survives the reboot, and an unmapped slot is gone from guest memory. */
+static void test_tiny_readonly_slots(void **state)
+{
+    (void)state;
+    struct logcap log = {.n = 0};
+    struct nub_sandbox *sb = boot_with(tiny, tiny_size, false, 2000, &log);
+    int fd = memfd_create("slot", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    uint64_t words[512];
+    for (int i = 0; i < 512; i++)
+        words[i] = 0xcafe0000ull + (uint64_t)i;
+    assert_int_equal(pwrite(fd, words, sizeof(words), 0), (ssize_t)sizeof(words));
+    const void *host = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(host != MAP_FAILED);
+    const nub_gpa at = NUB_CAP_WINDOW_BASE + 0x10000;
+    nub_sandbox_lock(sb);
+    /* Outside the window, unaligned, overlapping: refused. */
+    assert_int_equal(nub_sandbox_map_ro(sb, 0x800000, 4096, host, fd, 0), -EINVAL);
+    assert_int_equal(nub_sandbox_map_ro(sb, at + 8, 4096, host, fd, 0), -EINVAL);
+    assert_int_equal(nub_sandbox_map_ro(sb, at, 4096, host, fd, 0), 0);
+    assert_int_equal(nub_sandbox_map_ro(sb, at, 4096, host, fd, 0), -EINVAL);
+    nub_sandbox_unlock(sb);
+
+    const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
+    uint64_t v = 0;
+    assert_int_equal(nub_gm_read(gm, at + 8 * 7, &v, 8), 0);
+    assert_int_equal(v, 0xcafe0007ull);
+    assert_int_equal(nub_gm_write(gm, at, &v, 8), -EFAULT); /* the host does not write caps */
+    int sfd;
+    off_t soff;
+    assert_int_equal(nub_gm_fd_range(gm, at + 64, 64, &sfd, &soff), 0);
+    assert_int_equal(sfd, fd);
+    assert_int_equal(soff, 64);
+
+    struct nub_call c = {.op = 0x1f7, .args = {at + 8 * 3}};
+    assert_int_equal(nub_sandbox_call(sb, &c), 0);
+    assert_int_equal(c.ret[0], 0xcafe0003ull);
+
+    static const char *const mmio[] = {"KVM_EXIT_MMIO", NULL};
+    struct nub_call w = {.op = 0x1f8, .args = {at + 16, 7}};
+    assert_int_equal(nub_sandbox_call(sb, &w), -EIO);
+    assert_non_null(strstr(nub_sandbox_poison_reason(sb), mmio[0]));
+    char err[256];
+    assert_int_equal(nub_sandbox_reboot(sb, err, sizeof(err)), 0);
+    struct nub_call c2 = {.op = 0x1f7, .args = {at + 16}};
+    assert_int_equal(nub_sandbox_call(sb, &c2), 0);
+    assert_int_equal(c2.ret[0], 0xcafe0002ull); /* the slot came back, unchanged */
+
+    /* Unmapped: gone from guest memory and from the guest (MMIO). */
+    assert_int_equal(nub_sandbox_unmap(sb, at, NULL, NULL), 0);
+    assert_false(nub_gm_check_range(gm, at, 8));
+    struct nub_call c3 = {.op = 0x1f7, .args = {at}};
+    assert_int_equal(nub_sandbox_call(sb, &c3), -EIO);
+    munmap((void *)host, 4096);
+    close(fd);
+    nub_sandbox_destroy(sb);
+}
+
+/* Many slots: the guest_mem set and KVM take thousands, and an unmap
+ * queued while a call sequence runs happens when it ends. */
+static void set_flag(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+static void test_tiny_many_slots(void **state)
+{
+    (void)state;
+    struct logcap log = {.n = 0};
+    struct nub_sandbox *sb = boot_with(tiny, tiny_size, false, 2000, &log);
+    enum { N = 3000 };
+    int fd = memfd_create("slots", MFD_CLOEXEC);
+    assert_int_equal(ftruncate(fd, (off_t)N * 4096), 0);
+    uint64_t *host = mmap(NULL, (size_t)N * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    assert_true(host != MAP_FAILED);
+    for (int i = 0; i < N; i++)
+        host[(size_t)i * 512] = 1000u + (uint64_t)i;
+    uint32_t free0 = nub_sandbox_slots_free(sb);
+    nub_sandbox_seq_begin(sb);
+    /* Every other page, in reverse: the set sorts them; holes between. */
+    for (int i = N - 1; i >= 0; i--)
+        assert_int_equal(nub_sandbox_map_ro(sb, NUB_CAP_WINDOW_BASE + (uint64_t)i * 8192,
+                                            4096, host + (size_t)i * 512, fd,
+                                            (off_t)i * 4096),
+                         0);
+    nub_sandbox_seq_end(sb);
+    assert_int_equal(nub_sandbox_slots_free(sb), free0 - N);
+    const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
+    assert_int_equal(nub_gm_num_regions(gm), 1 + N);
+    for (int i = 0; i < N; i += 97) {
+        struct nub_call c = {.op = 0x1f7, .args = {NUB_CAP_WINDOW_BASE + (uint64_t)i * 8192}};
+        assert_int_equal(nub_sandbox_call(sb, &c), 0);
+        assert_int_equal(c.ret[0], 1000u + (uint64_t)i);
+    }
+    assert_false(nub_gm_check_range(gm, NUB_CAP_WINDOW_BASE, 8192)); /* a hole */
+
+    int done = 0;
+    nub_sandbox_seq_begin(sb);
+    assert_int_equal(nub_sandbox_unmap(sb, NUB_CAP_WINDOW_BASE + 8192 * 5, set_flag, &done), 0);
+    assert_int_equal(done, 0); /* deferred: this thread holds the sequence */
+    nub_sandbox_seq_end(sb);
+    assert_int_equal(done, 1);
+    assert_int_equal(nub_gm_num_regions(gm), N);
+    nub_sandbox_destroy(sb);
+    munmap(host, (size_t)N * 4096);
+    close(fd);
 }
 
 /* ---- the real guest -------------------------------------------------------- */
@@ -562,6 +673,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_boot_and_calls),
         cmocka_unit_test(test_tiny_misbehaviour),
+        cmocka_unit_test(test_tiny_readonly_slots),
+        cmocka_unit_test(test_tiny_many_slots),
         cmocka_unit_test(test_real_boot),
         cmocka_unit_test(test_real_calls),
         cmocka_unit_test(test_real_put_many),

@@ -31,6 +31,14 @@
 #define NUB_DEFAULT_MEM (256ull << 20)
 #define NUB_MAX_MEM (64ull << 30)
 
+/* The cap window (docs/cap-store.md): guest-physical addresses above any
+ * RAM size where the host maps the backing files of caps, each as its own
+ * read-only KVM memory slot. The host's page tables identity-map it; a
+ * guest store there is a KVM_EXIT_MMIO (the sandbox is poisoned). The
+ * window a guest actually has is in boot info (cap_window_gpa/size). */
+#define NUB_CAP_WINDOW_BASE (64ull << 30)
+#define NUB_CAP_WINDOW_SIZE (128ull << 30)
+
 /* ELF symbols the host looks up with libelf. */
 #define NUB_SYM_BOOT_INFO "nub_boot_info"
 #define NUB_SYM_MAILBOX "nub_mailbox"
