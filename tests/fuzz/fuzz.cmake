@@ -149,3 +149,12 @@ file(WRITE ${_fz_seeds}/keyfile/sec "nubfs-ed25519-secret ${_fz_hex}\n")
 file(WRITE ${_fz_seeds}/keyfile/sec_upper "nubfs-ed25519-secret 3D4017C3E843895A92B70AA74D1B7EBC9C982CCF2EC4968CC0CD55F12AF4660C\n")
 
 add_custom_target(host_fuzz_seeds ALL DEPENDS ${_fz_seed_outputs})
+
+# fuzz.softfloat: the softfloat library against native IEEE arithmetic on
+# fuzzer-chosen bits (no seeds needed: any 16 bytes are two operands).
+add_executable(fuzz_softfloat ${CMAKE_CURRENT_LIST_DIR}/fuzz_softfloat.c)
+target_include_directories(fuzz_softfloat PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../unit)
+target_link_options(fuzz_softfloat PRIVATE ${_fuzz_link})
+target_link_libraries(fuzz_softfloat PRIVATE nubsoftfloat m)
+add_test(NAME fuzz.softfloat
+  COMMAND sh -c "mkdir -p '${_rvf_work}/softfloat' && exec '$<TARGET_FILE:fuzz_softfloat>' -max_total_time=5 -timeout=10 -rss_limit_mb=1024 '${_rvf_work}/softfloat'")
