@@ -24,12 +24,9 @@ static nub_f32 f32_add_mags(nub_f32 a, nub_f32 b, uint32_t flip)
     else
         eb = 1; /* a subnormal has the exponent of the smallest normal */
     uint32_t sig = sa + jam32(sb, ea - eb);
-    int32_t e = (int32_t)ea - 1;
-    if (sig >= 0x80000000u) {
-        sig = (sig >> 1) | (sig & 1);
-        e++;
-    }
-    return f32_round_pack(sign, e, sig);
+    uint32_t carry = sig >> 31; /* the sum may reach bit 31: shift back, sticky */
+    sig = (sig >> carry) | (sig & carry);
+    return f32_round_pack(sign, (int32_t)(ea - 1 + carry), sig);
 }
 
 /* a + b where a and b have opposite signs: the larger magnitude minus the
@@ -97,12 +94,9 @@ SF_INLINE nub_f32 f32_mul_core(uint32_t sign, int32_t xa, uint32_t fa, int32_t x
  * more when fa < fb); a nonzero remainder is sticky. */
 SF_INLINE nub_f32 f32_div_core(uint32_t sign, int32_t xa, uint32_t fa, int32_t xb, uint32_t fb)
 {
-    int32_t e = xa - xb + 126;
-    uint64_t n = (uint64_t)fa << 30;
-    if (fa < fb) {
-        n <<= 1;
-        e--;
-    }
+    uint32_t lt = fa < fb;
+    int32_t e = xa - xb + 126 - (int32_t)lt;
+    uint64_t n = (uint64_t)fa << (30 + lt);
     uint32_t q = (uint32_t)(n / fb);
     return f32_round_pack(sign, e, q | ((uint64_t)q * fb != n));
 }

@@ -28,12 +28,9 @@ static nub_f64 f64_add_mags(nub_f64 a, nub_f64 b, uint64_t flip)
     else
         eb = 1; /* a subnormal has the exponent of the smallest normal */
     uint64_t sig = sa + jam64(sb, ea - eb);
-    int32_t e = (int32_t)ea - 1;
-    if (sig >> 63) {
-        sig = (sig >> 1) | (sig & 1);
-        e++;
-    }
-    return f64_round_pack(sign, e, sig);
+    uint64_t carry = sig >> 63; /* the sum may reach bit 63: shift back, sticky */
+    sig = (sig >> carry) | (sig & carry);
+    return f64_round_pack(sign, (int32_t)(ea - 1 + (uint32_t)carry), sig);
 }
 
 /* a + b where a and b have opposite signs (see f32_sub_mags). */
@@ -97,12 +94,9 @@ SF_INLINE nub_f64 f64_mul_core(uint64_t sign, int32_t xa, uint64_t fa, int32_t x
  * (fa << 9 or 10) * 2^64 over the normalized divisor fb << 11. */
 SF_INLINE nub_f64 f64_div_core(uint64_t sign, int32_t xa, uint64_t fa, int32_t xb, uint64_t fb)
 {
-    int32_t e = xa - xb + 1022;
-    uint64_t hi = fa << 9;
-    if (fa < fb) {
-        hi <<= 1;
-        e--;
-    }
+    uint32_t lt = fa < fb;
+    int32_t e = xa - xb + 1022 - (int32_t)lt;
+    uint64_t hi = fa << (9 + lt);
     uint64_t rem;
     uint64_t q = div128(hi, 0, fb << 11, &rem);
     return f64_round_pack(sign, e, q | (rem != 0));

@@ -55,17 +55,17 @@ SF_INLINE int clz32(uint32_t x) { return __builtin_clz(x); }
 SF_INLINE int clz64(uint64_t x) { return __builtin_clzll(x); }
 
 /* Shift right by d (any d >= 0), OR-ing every bit shifted out into bit 0
- * ("sticky"), so that rounding still sees whether the value was exact. */
+ * ("sticky"), so that rounding still sees whether the value was exact.
+ * x must be below 2^31 (2^63): then a shift by 31 (63) already leaves
+ * only the sticky bit, so larger d are clamped instead of branched on. */
 SF_INLINE uint32_t jam32(uint32_t x, uint32_t d)
 {
-    if (d >= 31)
-        return x != 0;
+    d = d < 31 ? d : 31;
     return (x >> d) | ((x & ((1u << d) - 1)) != 0);
 }
 SF_INLINE uint64_t jam64(uint64_t x, uint64_t d)
 {
-    if (d >= 63)
-        return x != 0;
+    d = d < 63 ? d : 63;
     return (x >> d) | ((x & ((1ull << d) - 1)) != 0);
 }
 
