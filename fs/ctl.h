@@ -1,7 +1,8 @@
 /* The control directory's state, shared by ctl_table.c (the table and
  * its buffers), ctl_ops.c (the FUSE operations), mounter.c (mount,
- * replace, unmount), recover.c (re-mount after a reboot) and
- * mounts_ops.c (mounts/ shows the mounted entries). */
+ * replace, unmount), held.c (what a mounted entry holds), recover.c
+ * (re-mount after a reboot) and mounts_ops.c (mounts/ shows the mounted
+ * entries). */
 #ifndef NUBFS_CTL_H
 #define NUBFS_CTL_H
 
@@ -104,8 +105,24 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
                       struct nubfs_buf *buf);
 /* Unmounts what e holds (e keeps its name). */
 int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e);
-/* Re-mounts every mounted entry into a freshly booted guest (recover.c). */
-void nubfs_remount_all(struct nubfs *fs);
+
+/* held.c: what a mounted entry holds for its package. */
+struct nubfs_held {
+    struct nubfs_buf *pkg;
+    uint8_t (*caps)[16];
+    uint32_t ncaps;
+};
+/* Takes the package out of e: it is no longer mounted. ctl lock held. */
+struct nubfs_held nubfs_held_take(struct nubfs_ctl_entry *e);
+/* After the package of ctl/<ctlname> left the guest (or was replaced):
+ * the kernel forgets its caps that left the directory and its mounts/
+ * tree, and what the entry held is freed. No ctl lock. */
+void nubfs_held_drop(struct nubfs *fs, const char *ctlname, struct nubfs_held *h);
+
+/* options.c: the mount options for one package: the daemon's limits (0
+ * keeps the default), allow_unsigned, and (tests) the test knobs' hooks. */
+void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
+                      struct nub_mount_opts *o);
 
 /* test_knobs.c: the test knobs' part of a mount's options (failing step,
  * the one-shot crash hook); nothing without test_ops. change_mu held. */

@@ -7,9 +7,11 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/eventlog.c
   ${CMAKE_CURRENT_LIST_DIR}/inodes.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
+  ${CMAKE_CURRENT_LIST_DIR}/guest_read.c
   ${CMAKE_CURRENT_LIST_DIR}/caps_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
+  ${CMAKE_CURRENT_LIST_DIR}/put_file.c
   ${CMAKE_CURRENT_LIST_DIR}/preload.c
   ${CMAKE_CURRENT_LIST_DIR}/test_knobs.c
   ${CMAKE_CURRENT_LIST_DIR}/recover.c
@@ -17,6 +19,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/notify.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_table.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/held.c
   ${CMAKE_CURRENT_LIST_DIR}/mounter.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)

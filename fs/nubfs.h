@@ -151,18 +151,25 @@ struct nubfs {
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
 };
 
-/* The reader for the current directory, with the sandbox read lock held
- * (release with nubfs_reader_end). Returns 0, -ENOENT if the guest has no
- * directory yet (treat as empty), -EIO if it is corrupt. The lock is held
- * even on error. */
+/* guest_read.c: the reader for the current directory, with the sandbox
+ * read lock held (release with nubfs_reader_end). Returns 0, -ENOENT if
+ * the guest has no directory yet (treat as empty), -EIO if it is corrupt.
+ * The lock is held even on error. */
 int nubfs_reader_begin(struct nubfs *fs, struct nub_reader *r);
 void nubfs_reader_end(struct nubfs *fs);
 
-/* preload.c: PUT every regular file of dir; 0 or -errno (message logged). */
+/* Replies with guest bytes [at, at + n), a range already checked, spliced
+ * from the guest memfd when it can be; the caller holds the sandbox read
+ * lock across the call. */
+void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n);
+
+/* put_file.c: PUTs the regular file at path as a cap; 0 or -errno. *len
+ * gets its size, hash its cap hash. */
+int nubfs_put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len);
+
+/* preload.c: PUT every regular file of dir; 0 or -errno (message logged).
+ * The list is kept: recovery publishes them again into a fresh guest. */
 int nubfs_preload(struct nubfs *fs, const char *dir);
-/* Re-publishes the preloaded files (and a test_forge_cap blob) into a
- * fresh guest. */
-int nubfs_republish(struct nubfs *fs);
 void nubfs_preload_free(struct nubfs *fs);
 
 /* test_knobs.c: every test knob (hidden, need test_ops). One validator
@@ -175,8 +182,9 @@ void nubfs_knobs_init(struct nubfs *fs);
 /* setxattr user.nubfs.test_* on ctl/: 0, -ENOTSUP without test_ops,
  * -EINVAL for an unknown knob or a bad value. */
 int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size);
-/* test_crash_after: called after the nth preloaded file. */
-void nubfs_knobs_preloaded(struct nubfs *fs, size_t n);
+/* test_crash_after: called after the nth preloaded file; true if it
+ * crashed the guest (the caller recovers). */
+bool nubfs_knobs_preloaded(struct nubfs *fs, size_t n);
 /* -o test_forge_cap=HEX after boot and preload: junk bytes PUT under that
  * hash; sets fs->test_forged, and nubfs_republish does it again in a
  * rebooted guest. 0 or -errno (message logged). */
@@ -187,8 +195,6 @@ int nubfs_test_forge_cap(struct nubfs *fs);
  * nubfs_recover takes change_mu; _locked expects the caller to hold it. */
 int nubfs_recover(struct nubfs *fs);
 int nubfs_recover_locked(struct nubfs *fs);
-/* Refreshes fs->heap_* with a STATS call (change_mu held or no ctl/ yet). */
-void nubfs_heap_refresh(struct nubfs *fs);
 
 /* trust.c: -o trust=DIR into fs->trust; malformed key files are logged.
  * 0, or -errno with a message printed (the directory cannot be read). */
@@ -196,6 +202,8 @@ int nubfs_trust_load(struct nubfs *fs);
 
 /* stats.c: the JSON behind `stats` (malloc'd). */
 char *nubfs_stats_render(struct nubfs *fs, size_t *len);
+/* Refreshes fs->heap_* with a STATS call (change_mu held or no ctl/ yet). */
+void nubfs_heap_refresh(struct nubfs *fs);
 
 /* notify.c: kernel cache invalidation from a helper thread, waited for
  * (bounded) before the triggering request is answered. */
@@ -220,10 +228,6 @@ int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
 void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
 void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
-/* Replies with guest bytes [at, at + n), a range already checked, spliced
- * from the guest memfd when it can be; the caller holds the sandbox read
- * lock across the call. */
-void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n);
 /* files_ops.c: log, stats and the JSON files of mounts/ (a snapshot
  * rendered at open, served from the copy) */
 void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,

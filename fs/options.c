@@ -5,6 +5,8 @@
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
 #include "nubfs.h"
 
+#include "ctl.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -199,4 +201,25 @@ void nubfs_usage(const char *prog)
            "FUSE options (allow_other, default_permissions, ...): see mount.fuse3(8).\n"
            "See nubfs(8).\n",
            prog, (unsigned long long)(NUB_DEFAULT_MEM >> 20));
+}
+
+/* The mount options for one package: the daemon's limits (0 keeps the
+ * default), allow_unsigned, and (tests) the test knobs' hooks. */
+void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
+                      struct nub_mount_opts *o)
+{
+    nub_mount_opts_default(o);
+    o->limits.max_package = fs->opts.max_package;
+    if (fs->opts.max_components)
+        o->limits.max_components = fs->opts.max_components;
+    if (fs->opts.max_regions)
+        o->limits.max_regions = fs->opts.max_regions;
+    if (fs->opts.max_queues)
+        o->limits.max_queues = fs->opts.max_queues;
+    if (fs->opts.max_tasks)
+        o->limits.max_tasks = fs->opts.max_tasks;
+    o->allow_unsigned = fs->opts.allow_unsigned != 0;
+    o->name = ctlname;
+    if (tests)
+        nubfs_knobs_mount_opts(fs, o);
 }

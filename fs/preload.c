@@ -1,10 +1,8 @@
 /* -o preload=DIR: publish every regular file of DIR as a cap before
  * mounting (serving a directory content-addressed; also how the tests put
  * blobs in). The list is kept so a rebooted guest gets them back
- * (recover.c). */
+ * (recover.c publishes them again). */
 #include "nubfs.h"
-
-#include "guest_calls.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,40 +13,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* PUTs one file; 0 or -errno. *len gets its size. */
-static int put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return -EINVAL;
-    }
-    size_t n = (size_t)st.st_size;
-    void *p = NULL;
-    if (n > 0) {
-        p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
-            int e = -errno;
-            close(fd);
-            return e;
-        }
-    }
-    close(fd);
-    int rc = nub_call_put(fs->sb, p, n, NUB_CAP_BLOB, hash);
-    if (p != NULL)
-        munmap(p, n);
-    *len = n;
-    return rc;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -120,12 +84,12 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
     size_t i = 0;
     for (; rc == 0 && i < n; i++) {
         struct nubfs_preload_item *it = &fs->preload[fs->npreload];
-        rc = put_file(fs, paths[i], it->hash, &it->len);
+        rc = nubfs_put_file(fs, paths[i], it->hash, &it->len);
         if (rc == -EIO || rc == -ESHUTDOWN) {
             /* The guest died under this PUT: recover and try it once more. */
             rc = nubfs_recover(fs);
             if (rc == 0)
-                rc = put_file(fs, paths[i], it->hash, &it->len);
+                rc = nubfs_put_file(fs, paths[i], it->hash, &it->len);
         }
         if (rc != 0) {
             nubfs_warn("preload %s: %s%s", paths[i], strerror(-rc),
@@ -136,7 +100,8 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
         paths[i] = NULL;
         fs->npreload++;
         fs->preload_bytes += it->len;
-        nubfs_knobs_preloaded(fs, fs->npreload);
+        if (nubfs_knobs_preloaded(fs, fs->npreload))
+            nubfs_recover(fs); /* poison -> reboot -> republish, for real */
     }
     for (size_t k = 0; k < n; k++)
         free(paths[k]);
@@ -145,43 +110,6 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
         nubfs_log("preloaded %zu files (%llu bytes) from %s", fs->npreload,
                   (unsigned long long)fs->preload_bytes, dir);
     return rc;
-}
-
-int nubfs_republish(struct nubfs *fs)
-{
-    size_t ok = 0;
-    int first_err = 0;
-    for (size_t i = 0; i < fs->npreload; i++) {
-        struct nubfs_preload_item *it = &fs->preload[i];
-        uint8_t hash[16];
-        uint64_t len;
-        int rc = put_file(fs, it->path, hash, &len);
-        if (rc == 0 && memcmp(hash, it->hash, 16) != 0) {
-            char a[33], b[33];
-            nub_hash_to_hex(it->hash, a);
-            nub_hash_to_hex(hash, b);
-            nubfs_warn("republish %s: content changed (%s is now %s)", it->path, a, b);
-            memcpy(it->hash, hash, 16);
-            it->len = len;
-        }
-        if (rc != 0) {
-            nubfs_warn("republish %s: %s", it->path, strerror(-rc));
-            if (first_err == 0)
-                first_err = rc;
-            if (rc == -EIO || rc == -ESHUTDOWN)
-                break; /* poisoned again: let the next recovery start over */
-            continue;
-        }
-        ok++;
-    }
-    nubfs_log("republished %zu of %zu preloaded files", ok, fs->npreload);
-    /* After the preloads, as at startup, so the directory is the same. */
-    if (fs->test_forged && !nub_sandbox_poisoned(fs->sb)) {
-        int rc = nubfs_test_forge_cap(fs);
-        if (first_err == 0)
-            first_err = rc;
-    }
-    return first_err;
 }
 
 void nubfs_preload_free(struct nubfs *fs)

@@ -1,28 +1,19 @@
-/* Poison recovery (DESIGN §3): when a guest call crashed the guest, log
- * why, boot a fresh guest, publish the preloaded files again and re-mount
- * every package ctl/ holds (the daemon keeps their bytes), so the tree
- * keeps its content. Also the guest heap level shown by `stats`. */
+/* Recovery, all of it (DESIGN §3): when a guest call crashed the guest,
+ * log why, boot a fresh guest, publish the preloaded files (and a forged
+ * test cap) again and re-mount every package ctl/ holds (the daemon keeps
+ * their bytes) in their mount order, so the tree keeps its content; then
+ * the kernel forgets the caps that did not come back. Mounting, preload
+ * and the test knobs only call nubfs_recover / nubfs_recover_locked. */
 #include "ctl.h"
 
-#include "guest_calls.h"
-
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A package that crashes every fresh guest is dropped by the re-mount;
  * this bounds the reboots one recovery may take. */
 #define RECOVER_ATTEMPTS 3
-
-void nubfs_heap_refresh(struct nubfs *fs)
-{
-    uint64_t ret[NUB_MAILBOX_ARGS];
-    if (nub_call_stats(fs->sb, ret) == 0) {
-        __atomic_store_n(&fs->heap_used, ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
-        __atomic_store_n(&fs->heap_total, ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
-        __atomic_store_n(&fs->heap_gen, ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
-    }
-}
 
 /* A fresh guest may lack caps the old one had (a package that no longer
  * mounts, a preloaded file that changed): the kernel caches cap entries
@@ -49,6 +40,124 @@ static void forget_lost_caps(struct nubfs *fs)
     free(held);
 }
 
+struct held {
+    struct nubfs_ctl_entry *e;
+    struct nubfs_buf *buf;
+    uint64_t order;
+    char name[NAME_MAX + 1];
+};
+
+static int by_order(const void *a, const void *b)
+{
+    uint64_t x = ((const struct held *)a)->order, y = ((const struct held *)b)->order;
+    return x < y ? -1 : x > y;
+}
+
+/* Every mounted entry of ctl/ into a fresh guest, in mount order. */
+static void remount_all(struct nubfs *fs)
+{
+    if (fs->ctl == NULL)
+        return;
+    nubfs_ctl_lock(fs);
+    size_t n = 0;
+    struct held *v = calloc(fs->ctl->n ? fs->ctl->n : 1, sizeof(*v));
+    for (size_t i = 0; v != NULL && i < fs->ctl->n; i++) {
+        struct nubfs_ctl_entry *e = fs->ctl->v[i];
+        if (!e->linked || e->handle == 0)
+            continue;
+        v[n].e = e;
+        v[n].buf = nubfs_buf_ref(e->pkg);
+        v[n].order = e->order;
+        snprintf(v[n].name, sizeof(v[n].name), "%s", e->name);
+        n++;
+    }
+    nubfs_ctl_unlock(fs);
+    if (v == NULL) {
+        nubfs_log("re-mount: out of memory");
+        return;
+    }
+    qsort(v, n, sizeof(*v), by_order); /* shared caps live where they first did */
+    size_t ok = 0;
+    struct nub_mount_result *res = malloc(sizeof(*res));
+    for (size_t i = 0; i < n; i++) {
+        struct nub_mount_opts o;
+        nubfs_mount_opts(fs, v[i].name, false, &o);
+        int r = res ? nub_mount_package(fs->sb, &fs->trust, &o, v[i].buf->p, v[i].buf->len, res)
+                    : -ENOMEM;
+        nubfs_ctl_lock(fs);
+        struct nubfs_ctl_entry *e = v[i].e;
+        struct nubfs_held gone = {0};
+        if (r == 0) {
+            e->handle = res->handle;
+            e->res.handle = res->handle;
+            e->res.rec_gpa = res->rec_gpa;
+            ok++;
+        } else {
+            /* It cannot come back: it leaves ctl/ and its caps go. */
+            gone = nubfs_held_take(e);
+            nubfs_ctl_remove(fs, e);
+        }
+        nubfs_ctl_unlock(fs);
+        if (r == 0) {
+            fs->mc.remounts++;
+        } else {
+            fs->mc.remount_failures++;
+            nubfs_log("re-mount %s failed, dropped: %s (%s)", v[i].name, res ? res->reason : "",
+                      strerror(-r));
+            nubfs_held_drop(fs, v[i].name, &gone);
+        }
+        nubfs_buf_unref(v[i].buf);
+        if (r == -EIO) {
+            /* This package crashed the fresh guest too: the caller's
+             * recovery loop reboots again and re-mounts the rest. */
+            for (size_t k = i + 1; k < n; k++)
+                nubfs_buf_unref(v[k].buf);
+            break;
+        }
+    }
+    free(res);
+    nubfs_log("re-mounted %zu of %zu packages", ok, n);
+    free(v);
+}
+
+/* The preloaded files (and a test_forge_cap blob) into a fresh guest. */
+static int republish(struct nubfs *fs)
+{
+    size_t ok = 0;
+    int first_err = 0;
+    for (size_t i = 0; i < fs->npreload; i++) {
+        struct nubfs_preload_item *it = &fs->preload[i];
+        uint8_t hash[16];
+        uint64_t len;
+        int rc = nubfs_put_file(fs, it->path, hash, &len);
+        if (rc == 0 && memcmp(hash, it->hash, 16) != 0) {
+            char a[33], b[33];
+            nub_hash_to_hex(it->hash, a);
+            nub_hash_to_hex(hash, b);
+            nubfs_warn("republish %s: content changed (%s is now %s)", it->path, a, b);
+            memcpy(it->hash, hash, 16);
+            it->len = len;
+        }
+        if (rc != 0) {
+            nubfs_warn("republish %s: %s", it->path, strerror(-rc));
+            if (first_err == 0)
+                first_err = rc;
+            if (rc == -EIO || rc == -ESHUTDOWN)
+                break; /* poisoned again: let the next recovery start over */
+            continue;
+        }
+        ok++;
+    }
+    nubfs_log("republished %zu of %zu preloaded files", ok, fs->npreload);
+    /* After the preloads, as at startup, so the directory is the same. */
+    if (fs->test_forged && !nub_sandbox_poisoned(fs->sb)) {
+        int rc = nubfs_test_forge_cap(fs);
+        if (first_err == 0)
+            first_err = rc;
+    }
+    return first_err;
+}
+
 int nubfs_recover_locked(struct nubfs *fs)
 {
     pthread_mutex_lock(&fs->recover_mu);
@@ -62,10 +171,10 @@ int nubfs_recover_locked(struct nubfs *fs)
             break;
         }
         nubfs_log("guest rebooted");
-        rc = nubfs_republish(fs);
+        rc = republish(fs);
         if (nub_sandbox_poisoned(fs->sb))
             continue;
-        nubfs_remount_all(fs);
+        remount_all(fs);
     }
     if (!nub_sandbox_poisoned(fs->sb))
         forget_lost_caps(fs);

@@ -1,15 +1,27 @@
 /* The JSON behind `stats`: directory numbers read from guest memory (no
  * guest call), sandbox counters and boot times, the packages of ctl/ and
- * their counters, the guest heap level (as of the last change), daemon
- * facts. */
+ * their counters, the guest heap level (a STATS call after every change,
+ * nubfs_heap_refresh), daemon facts. */
 #include "ctl.h"
 
 #include <errno.h>
 #include <jansson.h>
 
+#include "guest_calls.h"
+
 static json_t *ms(uint64_t ns)
 {
     return json_real((double)ns / 1e6);
+}
+
+void nubfs_heap_refresh(struct nubfs *fs)
+{
+    uint64_t ret[NUB_MAILBOX_ARGS];
+    if (nub_call_stats(fs->sb, ret) == 0) {
+        __atomic_store_n(&fs->heap_used, ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_total, ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
+        __atomic_store_n(&fs->heap_gen, ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);
+    }
 }
 
 char *nubfs_stats_render(struct nubfs *fs, size_t *len)

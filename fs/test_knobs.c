@@ -115,14 +115,14 @@ void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_mount_opts *o)
     }
 }
 
-void nubfs_knobs_preloaded(struct nubfs *fs, size_t n)
+bool nubfs_knobs_preloaded(struct nubfs *fs, size_t n)
 {
     if (!fs->opts.test_ops || fs->opts.test_crash_after != n)
-        return;
+        return false;
     int rc = nub_call_test_op(fs->sb, NUB_OP_TEST_TRIPLE_FAULT);
     nubfs_warn("test_crash_after=%u: crash call returned %s", fs->opts.test_crash_after,
                rc == 0 ? "normally" : strerror(-rc));
-    nubfs_recover(fs);
+    return true;
 }
 
 static const char forged_bytes[] = "forged cap\n";
