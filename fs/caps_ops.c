@@ -1,7 +1,7 @@
 /* caps/: one read-only file per cap, named by its hash. Everything is
  * read from guest memory under the sandbox read lock; reads are answered
  * with an fd buffer on the guest memfd so the kernel can splice the bytes
- * without a copy through this process. */
+ * without a copy through this process (guest_read.c). */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -29,8 +29,9 @@ static int find_cap(struct nubfs *fs, const uint8_t hash[16], struct nub_cap *c)
     return rc;
 }
 
-void nubfs_caps_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
+static void caps_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
 {
+    (void)parent; /* caps/ itself: its only directory */
     uint8_t hash[16];
     struct nub_cap c;
     /* Not a canonical name: it cannot exist. Absent: ENOENT with no
@@ -56,7 +57,7 @@ void nubfs_caps_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
         nubfs_ino_forget(ino, 1); /* the kernel did not get it */
 }
 
-int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+static int cap_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 {
     uint8_t hash[16];
     struct nub_cap c;
@@ -72,8 +73,10 @@ int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 /* Offsets: 1 after ".", 2 after "..", and 2 + reader cursor after a cap
  * (the cursor is a slot index, so a listing resumes where it stopped and
  * a full listing is one pass over the table). */
-void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+static void caps_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                         bool plus)
 {
+    (void)ino;
     char *buf = malloc(size);
     if (buf == NULL) {
         fuse_reply_err(req, ENOMEM);
@@ -130,10 +133,10 @@ out:
     free(buf);
 }
 
-void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+static void caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct stat st;
-    int rc = nubfs_caps_getattr(fs, ino, &st);
+    int rc = cap_attr(fs, ino, &st);
     if (rc != 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -142,8 +145,10 @@ void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fu
     fuse_reply_open(req, fi);
 }
 
-void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+static void caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                      struct fuse_file_info *fi)
 {
+    (void)fi;
     uint8_t hash[16];
     if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0) {
         fuse_reply_err(req, ENOENT);
@@ -168,3 +173,23 @@ void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t si
     nubfs_reply_guest(req, fs, n ? c.data_gpa + o : 0, n);
     nubfs_reader_end(fs);
 }
+
+static int caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double *timeout)
+{
+    *timeout = NUBFS_CAP_TIMEOUT;
+    return cap_attr(fs, ino, st);
+}
+
+static bool caps_is_dir(fuse_ino_t ino)
+{
+    return ino == NUBFS_INO_CAPS;
+}
+
+const struct nubfs_subtree nubfs_caps_tree = {
+    .is_dir = caps_is_dir,
+    .lookup = caps_lookup,
+    .readdir = caps_readdir,
+    .getattr = caps_getattr,
+    .open = caps_open,
+    .read = caps_read,
+};

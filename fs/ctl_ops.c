@@ -85,8 +85,9 @@ static int stage_begin(struct nubfs *fs, struct nubfs_ctl_entry *e, bool empty)
     return 0;
 }
 
-void nubfs_ctl_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
+static void ctl_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
 {
+    (void)parent; /* ctl/ itself: its only directory */
     struct fuse_entry_param ep;
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, name);
@@ -99,8 +100,9 @@ void nubfs_ctl_lookup(fuse_req_t req, struct nubfs *fs, const char *name)
         fuse_reply_entry(req, &ep);
 }
 
-int nubfs_ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+static int ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double *timeout)
 {
+    *timeout = 0; /* sizes change on replace; a failed mount removes the entry */
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
     if (e != NULL)
@@ -111,8 +113,10 @@ int nubfs_ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 
 /* Offsets: 1 after ".", 2 after "..", id + 2 after an entry (ids only
  * grow, so a listing resumes after the last entry it returned). */
-void nubfs_ctl_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+static void ctl_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                        bool plus)
 {
+    (void)ino;
     char *buf = malloc(size);
     if (buf == NULL) {
         fuse_reply_err(req, ENOMEM);
@@ -193,7 +197,7 @@ static struct nubfs_ctl_entry *new_staged(fuse_req_t req, struct nubfs *fs, cons
     return e;
 }
 
-void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
+static void ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
                       struct fuse_file_info *fi)
 {
     if (!is_owner(req, fs)) {
@@ -232,7 +236,7 @@ void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t
     }
 }
 
-void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode)
+static void ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode)
 {
     if (!is_owner(req, fs)) {
         fuse_reply_err(req, EACCES);
@@ -261,7 +265,7 @@ void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t 
         fuse_reply_entry(req, &ep);
 }
 
-void nubfs_ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+static void ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
@@ -278,8 +282,10 @@ void nubfs_ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fus
     }
 }
 
-void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+static void ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
 {
+    (void)fi;
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
     struct nubfs_buf *b = e ? nubfs_buf_ref(nubfs_ctl_content(e)) : NULL;
@@ -300,7 +306,7 @@ void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t siz
 
 /* Writes land in the staging buffer by offset (any order; holes read as
  * zero). A write past max_package marks the file EFBIG for its flush. */
-void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *data,
+static void ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *data,
                      size_t size, off_t off)
 {
     if (off < 0) {
@@ -338,7 +344,7 @@ void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const cha
  * it or opening it with O_TRUNC does not. A shell's `cat > ctl/x.rvf`
  * opens, dup2()s and closes the first descriptor before cat writes a
  * byte: that close's flush must not mount an empty file. */
-void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+static void ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
 {
     /* Most closes (readers, a dup'd descriptor) have nothing to mount:
      * answer them without waiting for a mount in progress. */
@@ -400,8 +406,10 @@ void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
  * a mounted package keeps its content (an O_TRUNC alone changes
  * nothing), a created <name>.rvf that never got a byte leaves ctl/
  * (ctl/ lists mounted packages and staged dot-files). */
-void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+static void ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
+                        struct fuse_file_info *fi)
 {
+    (void)fi;
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id_of(ino));
     if (e != NULL && e->opens == 1 && !e->dirty && e->stage != NULL && e->linked &&
@@ -419,7 +427,7 @@ void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
 
 /* chmod, chown, utimes and truncate, for the daemon's user only. A new
  * size is content: staged, and mounted by the next flush. */
-void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
+static void ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
                        int to_set)
 {
     if (!is_owner(req, fs)) {
@@ -472,7 +480,7 @@ void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct 
         fuse_reply_attr(req, &st, 0);
 }
 
-void nubfs_ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name)
+static void ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name)
 {
     if (!is_owner(req, fs)) {
         fuse_reply_err(req, EACCES);
@@ -563,7 +571,7 @@ static int do_rename(struct nubfs *fs, const char *name, const char *newname, un
     return 0;
 }
 
-void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
+static void ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
                       unsigned flags)
 {
     if (!is_owner(req, fs)) {
@@ -579,3 +587,40 @@ void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const 
     pthread_mutex_unlock(&fs->change_mu);
     fuse_reply_err(req, -rc);
 }
+
+/* The only extended attributes: the test knobs on ctl/ itself. */
+static void ctl_setxattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *name,
+                         const char *value, size_t size)
+{
+    if (ino == NUBFS_INO_CTL && strncmp(name, "user.nubfs.test_", 16) == 0)
+        fuse_reply_err(req, -nubfs_knob_setxattr(fs, name, value, size));
+    else
+        fuse_reply_err(req, ENOTSUP);
+}
+
+static bool ctl_is_dir(fuse_ino_t ino)
+{
+    return ino == NUBFS_INO_CTL;
+}
+
+static const struct nubfs_changes ctl_changes = {
+    .create = ctl_create,
+    .mknod = ctl_mknod,
+    .unlink = ctl_unlink,
+    .rename = ctl_rename,
+    .setxattr = ctl_setxattr,
+    .write = ctl_write,
+    .flush = ctl_flush,
+    .setattr = ctl_setattr,
+};
+
+const struct nubfs_subtree nubfs_ctl_tree = {
+    .is_dir = ctl_is_dir,
+    .lookup = ctl_lookup,
+    .readdir = ctl_readdir,
+    .getattr = ctl_getattr,
+    .open = ctl_open,
+    .read = ctl_read,
+    .release = ctl_release,
+    .changes = &ctl_changes,
+};

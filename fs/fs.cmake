@@ -9,6 +9,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_read.c
   ${CMAKE_CURRENT_LIST_DIR}/caps_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/snapshot.c
   ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
   ${CMAKE_CURRENT_LIST_DIR}/put_file.c

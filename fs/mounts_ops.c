@@ -203,7 +203,7 @@ static int module_target(const struct mview *v, uint32_t idx, char out[64])
     return 0;
 }
 
-bool nubfs_mounts_is_dir(fuse_ino_t ino)
+static bool mounts_is_dir(fuse_ino_t ino)
 {
     if (ino == NUBFS_INO_MOUNTS)
         return true;
@@ -213,7 +213,7 @@ bool nubfs_mounts_is_dir(fuse_ino_t ino)
     return k == MK_MDIR || k == MK_COMPS || k == MK_REGIONS || k == MK_COMP;
 }
 
-int nubfs_mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
+static int node_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 {
     unsigned kind = mnt_kind(ino);
     uint32_t idx = mnt_idx(ino);
@@ -261,7 +261,7 @@ int nubfs_mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
     mview_end(fs);
     if (rc != 0)
         return rc;
-    if (nubfs_mounts_is_dir(ino)) {
+    if (mounts_is_dir(ino)) {
         nubfs_dir_attr(fs, ino, st);
     } else {
         nubfs_file_attr(fs, ino, size, st);
@@ -284,7 +284,7 @@ static void fill_entry(struct nubfs *fs, fuse_ino_t ino, const struct stat *st,
     e->attr_timeout = S_ISDIR(st->st_mode) ? NUBFS_MNT_TIMEOUT : 0;
 }
 
-void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
+static void mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
 {
     struct child *c;
     size_t n;
@@ -299,7 +299,7 @@ void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, co
             ino = c[i].ino;
     free(c);
     struct stat st;
-    if (ino == 0 || (rc = nubfs_mounts_getattr(fs, ino, &st)) != 0) {
+    if (ino == 0 || (rc = node_attr(fs, ino, &st)) != 0) {
         fuse_reply_err(req, ino == 0 ? ENOENT : -rc); /* not cached */
         return;
     }
@@ -309,7 +309,7 @@ void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, co
 }
 
 /* Offsets: i + 1 after entry i of ".", "..", children. */
-void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size,
+static void mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size,
                           off_t off, bool plus)
 {
     struct child *c;
@@ -335,7 +335,7 @@ void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size
         } else {
             struct stat st;
             name = c[i - 2].name;
-            if (nubfs_mounts_getattr(fs, c[i - 2].ino, &st) != 0)
+            if (node_attr(fs, c[i - 2].ino, &st) != 0)
                 continue; /* went away meanwhile */
             fill_entry(fs, c[i - 2].ino, &st, &e);
         }
@@ -347,7 +347,7 @@ void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size
     free(c);
 }
 
-void nubfs_mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
 {
     if (ino == NUBFS_INO_MOUNTS || mnt_kind(ino) != MK_MODULE) {
         fuse_reply_err(req, EINVAL);
@@ -365,12 +365,12 @@ void nubfs_mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
         fuse_reply_readlink(req, target);
 }
 
-void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     unsigned kind = mnt_kind(ino);
     if (kind == MK_REGION) {
         struct stat st;
-        int rc = nubfs_mounts_getattr(fs, ino, &st);
+        int rc = node_attr(fs, ino, &st);
         if (rc != 0) {
             fuse_reply_err(req, -rc);
             return;
@@ -397,8 +397,13 @@ void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct 
 /* Live region content, spliced from guest memory like a cap's: the
  * region record is re-read (append-only regions grow) and its checked
  * [gpa, gpa + size) holds [0, length). */
-void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off)
+static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
 {
+    if (fi->fh != 0) { /* a JSON file: its snapshot */
+        nubfs_snapshot_read(req, size, off, fi);
+        return;
+    }
     if (mnt_kind(ino) != MK_REGION) {
         fuse_reply_err(req, EBADF);
         return;
@@ -420,3 +425,30 @@ void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t 
     nubfs_reply_guest(req, fs, n ? g.gpa + o : 0, n);
     mview_end(fs);
 }
+
+static int mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double *timeout)
+{
+    int rc = node_attr(fs, ino, st);
+    *timeout = rc == 0 && S_ISDIR(st->st_mode) ? NUBFS_MNT_TIMEOUT : 0;
+    return rc;
+}
+
+static void mounts_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
+                           struct fuse_file_info *fi)
+{
+    (void)fs, (void)ino;
+    if (fi->fh != 0)
+        nubfs_snapshot_release(fi);
+    fuse_reply_err(req, 0);
+}
+
+const struct nubfs_subtree nubfs_mounts_tree = {
+    .is_dir = mounts_is_dir,
+    .lookup = mounts_lookup,
+    .readdir = mounts_readdir,
+    .getattr = mounts_getattr,
+    .open = mounts_open,
+    .read = mounts_read,
+    .release = mounts_release,
+    .readlink = mounts_readlink,
+};

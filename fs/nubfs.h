@@ -214,60 +214,65 @@ void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
 /* Forget mounts/<name> (its package was replaced, renamed or unmounted). */
 void nubfs_notify_mount(struct nubfs *fs, const char *name);
 
-/* ---- FUSE operation groups ---- */
+/* ---- the tree: one small ops table per subtree ---- */
+/* tree.c owns / and the fixed inodes, and dispatches every other request
+ * by inode to the subtree it belongs to: caps/ (caps_ops.c), ctl/
+ * (ctl_ops.c), mounts/ (mounts_ops.c), log and stats (files_ops.c). A NULL
+ * operation gets tree.c's default answer (ENOENT, EINVAL, or 0 for
+ * release and flush); a subtree without `changes` is read-only (EROFS). */
+struct nubfs_changes {
+    /* On the subtree's directory. */
+    void (*create)(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
+                   struct fuse_file_info *fi);
+    void (*mknod)(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode);
+    void (*unlink)(fuse_req_t req, struct nubfs *fs, const char *name);
+    void (*rename)(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
+                   unsigned flags);
+    /* On the directory or one of its files. */
+    void (*setxattr)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *name,
+                     const char *value, size_t size);
+    /* On one of its files. */
+    void (*write)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *buf, size_t size,
+                  off_t off);
+    void (*flush)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
+    void (*setattr)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
+                    int to_set);
+};
+struct nubfs_subtree {
+    /* Directories: is_dir says which of the subtree's inodes are. */
+    bool (*is_dir)(fuse_ino_t ino);
+    void (*lookup)(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name);
+    void (*readdir)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                    bool plus);
+    /* Nodes (the subtree's fixed inodes are answered by tree.c). getattr
+     * sets the attribute timeout; release must reply. */
+    int (*getattr)(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double *timeout);
+    void (*open)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
+    void (*read)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+    void (*release)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
+    void (*readlink)(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
+    const struct nubfs_changes *changes;
+};
+extern const struct nubfs_subtree nubfs_caps_tree, nubfs_ctl_tree, nubfs_mounts_tree,
+    nubfs_files_tree;
+
 void nubfs_fill_ops(struct fuse_lowlevel_ops *ops);
-/* tree.c helpers shared with the other op groups */
+/* tree.c helpers shared with the subtrees */
 void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st);
 /* Appends one directory entry to a readdir buffer; false if it is full. */
 bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool plus,
                       const char *name, const struct fuse_entry_param *e, off_t next);
-/* caps_ops.c */
-void nubfs_caps_lookup(fuse_req_t req, struct nubfs *fs, const char *name);
-int nubfs_caps_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
-void nubfs_caps_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
-void nubfs_caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
-void nubfs_caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
-/* files_ops.c: log, stats and the JSON files of mounts/ (a snapshot
- * rendered at open, served from the copy) */
-void nubfs_files_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
-                      struct fuse_file_info *fi);
-/* Opens a snapshot of data[0, len) (takes ownership of the malloc'd data). */
+
+/* snapshot.c: generated text files (log, stats, mounts/ JSON), rendered
+ * at open and served from that copy. nubfs_snapshot_open takes ownership
+ * of the malloc'd data[0, len) and replies to the open. */
 void nubfs_snapshot_open(fuse_req_t req, char *data, size_t len, struct fuse_file_info *fi);
+void nubfs_snapshot_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void nubfs_snapshot_release(struct fuse_file_info *fi);
 /* s (malloc'd text, consumed) with the newline a text file ends in; *len
  * gets its length. NULL if s is NULL or without memory. */
 char *nubfs_text_file(char *s, size_t *len);
-void nubfs_files_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void nubfs_files_release(struct fuse_file_info *fi);
-
-/* ctl_ops.c: the control directory */
-void nubfs_ctl_lookup(fuse_req_t req, struct nubfs *fs, const char *name);
-int nubfs_ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
-void nubfs_ctl_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus);
-void nubfs_ctl_create(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode,
-                      struct fuse_file_info *fi);
-void nubfs_ctl_mknod(fuse_req_t req, struct nubfs *fs, const char *name, mode_t mode);
-void nubfs_ctl_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi);
-void nubfs_ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
-void nubfs_ctl_write(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *buf,
-                     size_t size, off_t off);
-void nubfs_ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
-void nubfs_ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
-void nubfs_ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct stat *attr,
-                       int to_set);
-void nubfs_ctl_unlink(fuse_req_t req, struct nubfs *fs, const char *name);
-void nubfs_ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const char *newname,
-                      unsigned flags);
-
-/* mounts_ops.c: mounts/ */
-void nubfs_mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name);
-int nubfs_mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
-void nubfs_mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size,
-                          off_t off, bool plus);
-void nubfs_mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino);
-void nubfs_mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
-                       struct fuse_file_info *fi);
-void nubfs_mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off);
-bool nubfs_mounts_is_dir(fuse_ino_t ino);
 
 #endif /* NUBFS_H */

@@ -1,7 +1,9 @@
 /* The tree and the FUSE operation table: / with caps/, ctl/, mounts/, log
- * and stats; fixed inodes; dispatch by inode range to caps_ops.c,
- * ctl_ops.c, mounts_ops.c and files_ops.c. Everything outside ctl/ is
- * read-only: writes there answer EROFS, as a read-only mount would. */
+ * and stats, and the fixed inodes. Every other request goes, by inode, to
+ * the ops table of the subtree it belongs to (struct nubfs_subtree in
+ * nubfs.h): caps_ops.c, ctl_ops.c, mounts_ops.c, files_ops.c. A subtree
+ * without changes is read-only: writes there answer EROFS, as a read-only
+ * mount would. */
 #include "nubfs.h"
 
 #include "ctl.h"
@@ -96,16 +98,6 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
-static bool is_ctl_file(fuse_ino_t ino)
-{
-    return (ino & (NUBFS_INO_CAP_BIT | NUBFS_INO_CTL_BIT)) == NUBFS_INO_CTL_BIT;
-}
-
-static bool is_mnt_node(fuse_ino_t ino)
-{
-    return (ino & (NUBFS_INO_CAP_BIT | NUBFS_INO_MNT_BIT)) == NUBFS_INO_MNT_BIT;
-}
-
 bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool plus,
                       const char *name, const struct fuse_entry_param *e, off_t next)
 {
@@ -117,26 +109,17 @@ bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool
     return true;
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+/* ---- / itself: a subtree like the others ---- */
+
+static bool root_is_dir(fuse_ino_t ino)
 {
-    struct nubfs *fs = fs_of(req);
-    if (parent == NUBFS_INO_CAPS) {
-        nubfs_caps_lookup(req, fs, name);
-        return;
-    }
-    if (parent == NUBFS_INO_CTL) {
-        nubfs_ctl_lookup(req, fs, name);
-        return;
-    }
-    if (parent == NUBFS_INO_MOUNTS || is_mnt_node(parent)) {
-        nubfs_mounts_lookup(req, fs, parent, name);
-        return;
-    }
-    if (parent != NUBFS_INO_ROOT) {
-        fuse_reply_err(req, parent == NUBFS_INO_LOG || parent == NUBFS_INO_STATS ? ENOTDIR
-                                                                                 : ENOENT);
-        return;
-    }
+    (void)ino;
+    return true;
+}
+
+static void root_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
+{
+    (void)parent;
     for (size_t i = 0; i < N_ROOT; i++) {
         if (strcmp(name, root_entries[i].name) == 0) {
             struct fuse_entry_param e = {.ino = root_entries[i].ino,
@@ -152,72 +135,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     fuse_reply_err(req, ENOENT); /* no negative caching: timeouts 0 */
 }
 
-static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-    nubfs_ino_forget(ino, nlookup);
-    fuse_reply_none(req);
-}
-
-static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
-    for (size_t i = 0; i < count; i++)
-        nubfs_ino_forget(forgets[i].ino, forgets[i].nlookup);
-    fuse_reply_none(req);
-}
-
-static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)fi;
-    struct nubfs *fs = fs_of(req);
-    struct stat st;
-    if (fixed_attr(fs, ino, &st)) {
-        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_DIR_TIMEOUT;
-        fuse_reply_attr(req, &st, t);
-        return;
-    }
-    int rc;
-    double t = NUBFS_CAP_TIMEOUT;
-    if (is_ctl_file(ino)) {
-        rc = nubfs_ctl_getattr(fs, ino, &st);
-        t = 0;
-    } else if (is_mnt_node(ino)) {
-        rc = nubfs_mounts_getattr(fs, ino, &st);
-        t = rc == 0 && S_ISDIR(st.st_mode) ? NUBFS_MNT_TIMEOUT : 0;
-    } else {
-        rc = nubfs_caps_getattr(fs, ino, &st);
-    }
-    if (rc != 0)
-        fuse_reply_err(req, -rc);
-    else
-        fuse_reply_attr(req, &st, t);
-}
-
-static bool is_dir(fuse_ino_t ino)
-{
-    return ino == NUBFS_INO_ROOT || ino == NUBFS_INO_CAPS || ino == NUBFS_INO_CTL ||
-           nubfs_mounts_is_dir(ino);
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    if (!is_dir(ino)) {
-        fuse_reply_err(req, ENOTDIR);
-        return;
-    }
-    fuse_reply_open(req, fi);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    (void)ino;
-    (void)fi;
-    fuse_reply_err(req, 0);
-}
-
 /* The root listing: ".", "..", then the fixed entries; offset i+1 after
  * entry i. */
-static void root_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t off, bool plus)
+static void root_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
+                         bool plus)
 {
+    (void)ino;
     struct {
         const char *name;
         fuse_ino_t ino;
@@ -244,17 +167,134 @@ static void root_readdir(fuse_req_t req, struct nubfs *fs, size_t size, off_t of
     free(buf);
 }
 
+static const struct nubfs_subtree root_tree = {
+    .is_dir = root_is_dir,
+    .lookup = root_lookup,
+    .readdir = root_readdir,
+};
+
+/* ---- dispatch ---- */
+
+/* The subtree whose directory ino is (or, under mounts/, may be): the
+ * target of lookups, listings and name changes. */
+static const struct nubfs_subtree *dir_subtree(fuse_ino_t ino)
+{
+    switch (ino) {
+    case NUBFS_INO_ROOT: return &root_tree;
+    case NUBFS_INO_CAPS: return &nubfs_caps_tree;
+    case NUBFS_INO_CTL: return &nubfs_ctl_tree;
+    case NUBFS_INO_MOUNTS: return &nubfs_mounts_tree;
+    case NUBFS_INO_LOG:
+    case NUBFS_INO_STATS: return &nubfs_files_tree;
+    }
+    if ((ino & (NUBFS_INO_CAP_BIT | NUBFS_INO_MNT_BIT)) == NUBFS_INO_MNT_BIT)
+        return &nubfs_mounts_tree;
+    return NULL;
+}
+
+/* The subtree that answers for node ino (a file, or a directory that is
+ * not one of the fixed inodes): caps have the top bit, then mounts/ and
+ * ctl/ nodes their bits; log and stats are files. */
+static const struct nubfs_subtree *node_subtree(fuse_ino_t ino)
+{
+    if (ino & NUBFS_INO_CAP_BIT)
+        return &nubfs_caps_tree;
+    if (ino & NUBFS_INO_MNT_BIT)
+        return &nubfs_mounts_tree;
+    if (ino & NUBFS_INO_CTL_BIT)
+        return &nubfs_ctl_tree;
+    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
+        return &nubfs_files_tree;
+    return NULL;
+}
+
+/* Either: the subtree an inode belongs to. */
+static const struct nubfs_subtree *subtree_of(fuse_ino_t ino)
+{
+    const struct nubfs_subtree *t = node_subtree(ino);
+    return t != NULL ? t : dir_subtree(ino);
+}
+
+static bool is_dir(fuse_ino_t ino)
+{
+    const struct nubfs_subtree *t = dir_subtree(ino);
+    return t != NULL && t->is_dir(ino);
+}
+
+/* The changes a directory takes (NULL: read-only). */
+static const struct nubfs_changes *dir_changes(fuse_ino_t ino)
+{
+    const struct nubfs_subtree *t = dir_subtree(ino);
+    return t != NULL ? t->changes : NULL;
+}
+
+static const struct nubfs_changes *node_changes(fuse_ino_t ino)
+{
+    const struct nubfs_subtree *t = node_subtree(ino);
+    return t != NULL ? t->changes : NULL;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    const struct nubfs_subtree *t = dir_subtree(parent);
+    if (t != NULL)
+        t->lookup(req, fs_of(req), parent, name);
+    else
+        fuse_reply_err(req, ENOENT);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+    nubfs_ino_forget(ino, nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+    for (size_t i = 0; i < count; i++)
+        nubfs_ino_forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)fi;
+    struct nubfs *fs = fs_of(req);
+    struct stat st;
+    if (fixed_attr(fs, ino, &st)) {
+        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_DIR_TIMEOUT;
+        fuse_reply_attr(req, &st, t);
+        return;
+    }
+    const struct nubfs_subtree *t = node_subtree(ino);
+    double timeout = 0;
+    int rc = t != NULL && t->getattr != NULL ? t->getattr(fs, ino, &st, &timeout) : -ENOENT;
+    if (rc != 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, timeout);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    if (!is_dir(ino)) {
+        fuse_reply_err(req, ENOTDIR);
+        return;
+    }
+    fuse_reply_open(req, fi);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino;
+    (void)fi;
+    fuse_reply_err(req, 0);
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
-    struct nubfs *fs = fs_of(req);
-    if (ino == NUBFS_INO_CAPS)
-        nubfs_caps_readdir(req, fs, size, off, plus);
-    else if (ino == NUBFS_INO_CTL)
-        nubfs_ctl_readdir(req, fs, size, off, plus);
-    else if (nubfs_mounts_is_dir(ino))
-        nubfs_mounts_readdir(req, fs, ino, size, off, plus);
-    else if (ino == NUBFS_INO_ROOT)
-        root_readdir(req, fs, size, off, plus);
+    if (is_dir(ino))
+        dir_subtree(ino)->readdir(req, fs_of(req), ino, size, off, plus);
     else
         fuse_reply_err(req, ENOTDIR);
 }
@@ -275,25 +315,20 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    struct nubfs *fs = fs_of(req);
     if (is_dir(ino)) {
         fuse_reply_err(req, EISDIR);
         return;
     }
-    if (is_ctl_file(ino)) {
-        nubfs_ctl_open(req, fs, ino, fi);
-        return;
-    }
-    if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+    const struct nubfs_subtree *t = node_subtree(ino);
+    if ((t == NULL || t->changes == NULL) &&
+        ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
         fuse_reply_err(req, EROFS);
         return;
     }
-    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS)
-        nubfs_files_open(req, fs, ino, fi);
-    else if (is_mnt_node(ino))
-        nubfs_mounts_open(req, fs, ino, fi);
+    if (t != NULL && t->open != NULL)
+        t->open(req, fs_of(req), ino, fi);
     else
-        nubfs_caps_open(req, fs, ino, fi);
+        fuse_reply_err(req, ENOENT);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -303,40 +338,37 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS || (is_mnt_node(ino) && fi->fh != 0))
-        nubfs_files_read(req, size, off, fi);
-    else if (is_ctl_file(ino))
-        nubfs_ctl_read(req, fs_of(req), ino, size, off);
-    else if (is_mnt_node(ino))
-        nubfs_mounts_read(req, fs_of(req), ino, size, off);
+    const struct nubfs_subtree *t = node_subtree(ino);
+    if (t != NULL && t->read != NULL)
+        t->read(req, fs_of(req), ino, size, off, fi);
     else
-        nubfs_caps_read(req, fs_of(req), ino, size, off);
+        fuse_reply_err(req, ENOENT);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    if (is_ctl_file(ino)) {
-        nubfs_ctl_release(req, fs_of(req), ino);
-        return;
-    }
-    if (ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS || (is_mnt_node(ino) && fi->fh != 0))
-        nubfs_files_release(fi);
-    fuse_reply_err(req, 0);
+    const struct nubfs_subtree *t = node_subtree(ino);
+    if (t != NULL && t->release != NULL)
+        t->release(req, fs_of(req), ino, fi);
+    else
+        fuse_reply_err(req, 0);
 }
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     (void)fi;
-    if (is_ctl_file(ino))
-        nubfs_ctl_flush(req, fs_of(req), ino);
+    const struct nubfs_changes *c = node_changes(ino);
+    if (c != NULL)
+        c->flush(req, fs_of(req), ino);
     else
         fuse_reply_err(req, 0);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-    if (is_mnt_node(ino))
-        nubfs_mounts_readlink(req, fs_of(req), ino);
+    const struct nubfs_subtree *t = node_subtree(ino);
+    if (t != NULL && t->readlink != NULL)
+        t->readlink(req, fs_of(req), ino);
     else
         fuse_reply_err(req, EINVAL);
 }
@@ -363,59 +395,64 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
         fuse_reply_err(req, 0);
         return;
     }
-    if (ino == NUBFS_INO_CTL || is_ctl_file(ino))
+    const struct nubfs_subtree *t = subtree_of(ino);
+    if (t != NULL && t->changes != NULL)
         fuse_reply_err(req, fuse_req_ctx(req)->uid == fs_of(req)->uid ? 0 : EACCES);
     else
         fuse_reply_err(req, EROFS);
 }
 
-/* ---- every change: EROFS ---- */
-/* ---- changes: ctl/ only; EROFS elsewhere ---- */
+/* ---- changes: only where a subtree takes them (ctl/); EROFS elsewhere ---- */
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
     (void)fi;
-    if (is_ctl_file(ino))
-        nubfs_ctl_setattr(req, fs_of(req), ino, attr, to_set);
+    const struct nubfs_changes *c = node_changes(ino);
+    if (c != NULL)
+        c->setattr(req, fs_of(req), ino, attr, to_set);
     else
         fuse_reply_err(req, EROFS);
 }
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
 {
     (void)d;
-    if (p == NUBFS_INO_CTL)
-        nubfs_ctl_mknod(req, fs_of(req), n, m);
+    const struct nubfs_changes *c = dir_changes(p);
+    if (c != NULL)
+        c->mknod(req, fs_of(req), n, m);
     else
         fuse_reply_err(req, EROFS);
 }
+/* A directory that takes changes takes only files in it. */
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
     (void)n, (void)m;
-    fuse_reply_err(req, p == NUBFS_INO_CTL ? EPERM : EROFS);
+    fuse_reply_err(req, dir_changes(p) != NULL ? EPERM : EROFS);
 }
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
-    if (p == NUBFS_INO_CTL)
-        nubfs_ctl_unlink(req, fs_of(req), n);
+    const struct nubfs_changes *c = dir_changes(p);
+    if (c != NULL)
+        c->unlink(req, fs_of(req), n);
     else
         fuse_reply_err(req, EROFS);
 }
 static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
 {
     (void)n;
-    fuse_reply_err(req, p == NUBFS_INO_CTL ? ENOTDIR : EROFS);
+    fuse_reply_err(req, dir_changes(p) != NULL ? ENOTDIR : EROFS);
 }
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
     (void)l, (void)n;
-    fuse_reply_err(req, p == NUBFS_INO_CTL ? EPERM : EROFS);
+    fuse_reply_err(req, dir_changes(p) != NULL ? EPERM : EROFS);
 }
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
                       const char *nn, unsigned int f)
 {
-    if (p == NUBFS_INO_CTL && np == NUBFS_INO_CTL)
-        nubfs_ctl_rename(req, fs_of(req), n, nn, f);
-    else if (p == NUBFS_INO_CTL || np == NUBFS_INO_CTL)
+    const struct nubfs_changes *c = dir_changes(p), *nc = dir_changes(np);
+    if (c != NULL && c == nc)
+        c->rename(req, fs_of(req), n, nn, f);
+    else if (c != NULL || nc != NULL)
         fuse_reply_err(req, EXDEV); /* mv falls back to copy + unlink */
     else
         fuse_reply_err(req, EROFS);
@@ -423,22 +460,24 @@ static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char *nn)
 {
     (void)i, (void)nn;
-    fuse_reply_err(req, np == NUBFS_INO_CTL ? EPERM : EROFS);
+    fuse_reply_err(req, dir_changes(np) != NULL ? EPERM : EROFS);
 }
 static void op_write(fuse_req_t req, fuse_ino_t i, const char *b, size_t s, off_t o,
                      struct fuse_file_info *fi)
 {
     (void)fi;
-    if (is_ctl_file(i))
-        nubfs_ctl_write(req, fs_of(req), i, b, s, o);
+    const struct nubfs_changes *c = node_changes(i);
+    if (c != NULL)
+        c->write(req, fs_of(req), i, b, s, o);
     else
         fuse_reply_err(req, EROFS);
 }
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
                       struct fuse_file_info *fi)
 {
-    if (p == NUBFS_INO_CTL)
-        nubfs_ctl_create(req, fs_of(req), n, m, fi);
+    const struct nubfs_changes *c = dir_changes(p);
+    if (c != NULL)
+        c->create(req, fs_of(req), n, m, fi);
     else
         fuse_reply_err(req, EROFS);
 }
@@ -446,24 +485,24 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char 
                         int f)
 {
     (void)f;
-    if (i == NUBFS_INO_CTL && strncmp(n, "user.nubfs.test_", 16) == 0)
-        fuse_reply_err(req, -nubfs_knob_setxattr(fs_of(req), n, v, s));
-    else if (i == NUBFS_INO_CTL || is_ctl_file(i))
-        fuse_reply_err(req, ENOTSUP);
+    const struct nubfs_subtree *t = subtree_of(i);
+    if (t != NULL && t->changes != NULL)
+        t->changes->setxattr(req, fs_of(req), i, n, v, s);
     else
         fuse_reply_err(req, EROFS);
 }
 static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 {
     (void)n;
-    fuse_reply_err(req, i == NUBFS_INO_CTL || is_ctl_file(i) ? ENOTSUP : EROFS);
+    const struct nubfs_subtree *t = subtree_of(i);
+    fuse_reply_err(req, t != NULL && t->changes != NULL ? ENOTSUP : EROFS);
 }
 static void op_fallocate(fuse_req_t req, fuse_ino_t i, int m, off_t o, off_t l,
                          struct fuse_file_info *fi)
 {
     (void)m, (void)o, (void)l, (void)fi;
     /* Not needed for staging (holes read as zero): tools fall back. */
-    fuse_reply_err(req, is_ctl_file(i) ? EOPNOTSUPP : EROFS);
+    fuse_reply_err(req, node_changes(i) != NULL ? EOPNOTSUPP : EROFS);
 }
 
 void nubfs_fill_ops(struct fuse_lowlevel_ops *ops)

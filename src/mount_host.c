@@ -124,7 +124,8 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
             return fail(out, name, -EEXIST,
                         "segment %u: cap %s already exists with different content", i, hex);
         if (r == -EFAULT)
-            return fail(out, name, -EIO, "segment %u: cannot read cap %s from guest memory", i, hex);
+            return fail(out, name, -EIO, "segment %u: cannot read cap %s from guest memory", i,
+                        hex);
         return fail(out, name, -EIO, "segment %u: guest directory entry for cap %s is corrupt", i,
                     hex);
     }
