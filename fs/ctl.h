@@ -8,7 +8,7 @@
 
 #include <limits.h>
 
-#include "mount_host.h"
+#include "intake.h"
 #include "nubfs.h"
 
 /* Most files ctl/ holds at once (packages and staged dot-files). */
@@ -55,7 +55,7 @@ struct nubfs_ctl_entry {
     uint64_t mseq;    /* mount serial: inodes of mounts/<name>/ (survives reboots) */
     uint64_t order;   /* mount order, for re-mounting in the same order */
     struct timespec mounted_at;
-    struct nub_mount_result res; /* package name, version, signer, counts, times */
+    struct nub_intake_result res; /* package name, version, signer, counts, times */
     uint8_t (*caps)[16];         /* its segments' cap hashes (not the signature) */
     uint32_t ncaps;
 
@@ -122,10 +122,10 @@ void nubfs_held_drop(struct nubfs *fs, const char *ctlname, struct nubfs_held *h
 /* options.c: the mount options for one package: the daemon's limits (0
  * keeps the default), allow_unsigned, and (tests) the test knobs' hooks. */
 void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
-                      struct nub_mount_opts *o);
+                      struct nub_intake_opts *o);
 
 /* test_knobs.c: the test knobs' part of a mount's options (failing step,
  * the one-shot crash hook); nothing without test_ops. change_mu held. */
-void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_mount_opts *o);
+void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_intake_opts *o);
 
 #endif /* NUBFS_CTL_H */

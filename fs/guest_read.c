@@ -35,11 +35,16 @@ void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n)
     int fd;
     off_t foff;
     void *copy = NULL;
+    struct nub_ro_view view;
     if (nub_gm_fd_range(gm, at, n, &fd, &foff) == 0) {
         bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
         bv.buf[0].fd = fd;
         bv.buf[0].pos = foff;
-    } else if ((bv.buf[0].mem = nub_gm_host_addr(gm, at, n)) == NULL) {
+    } else if (nub_ro_view_make(gm, at, n, &view) == 0) {
+        /* A read-only window the kernel copies from (libfuse's buffer
+         * type is not const; nothing writes through it). */
+        bv.buf[0].mem = (void *)(uintptr_t)view.host;
+    } else {
         /* Across two regions: copy (rare; never with one memory slot). */
         copy = malloc(n);
         int err = copy == NULL ? ENOMEM : nub_gm_read(gm, at, copy, n) != 0 ? EIO : 0;

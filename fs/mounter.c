@@ -1,5 +1,5 @@
 /* Mounting, replacing and unmounting the packages of ctl/ (DESIGN §2
- * "Mount path", §6): runs nub_mount_package / nub_call_unmount, logs
+ * "Mount path", §6): runs nub_intake / nub_call_unmount, logs
  * every outcome with its reason and phase times, keeps the counters for
  * `stats`, recovers a guest that crashed, and tells the kernel which
  * caps/ and mounts/ entries to forget. Callers hold fs->change_mu. */
@@ -17,38 +17,10 @@ static double ms(uint64_t ns)
     return (double)ns / 1e6;
 }
 
-/* The cap hashes of a package that mounted (its non-signature segments):
- * parsed again (headers only), so unmount knows which caps to check. */
-static int package_caps(const struct nubfs_buf *b, uint8_t (**out)[16], uint32_t *n)
-{
-    struct rvf_limits lim;
-    rvf_limits_default(&lim);
-    lim.max_package = b->len;
-    lim.max_segments = NUB_MOUNT_MAX_CAPS;
-    uint32_t cap = NUB_MOUNT_MAX_CAPS + 1;
-    struct rvf_segment *segs = calloc(cap, sizeof(*segs));
-    uint8_t(*h)[16] = calloc(cap, 16);
-    struct rvf_package p;
-    struct rvf_result res;
-    if (segs == NULL || h == NULL || rvf_parse(b->p, b->len, segs, cap, &lim, &p, &res) != RVF_OK) {
-        free(segs);
-        free(h);
-        return -ENOMEM;
-    }
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < p.nsegs; i++)
-        if (segs[i].type != RVF_SEG_CRYPTO)
-            memcpy(h[k++], segs[i].hash, 16);
-    free(segs);
-    *out = h;
-    *n = k;
-    return 0;
-}
-
-static void log_times(const char *what, const char *ctlname, const struct nub_mount_result *res,
+static void log_times(const char *what, const char *ctlname, const struct nub_intake_result *res,
                       uint64_t receive_ns)
 {
-    const struct nub_mount_times *t = &res->times;
+    const struct nub_intake_times *t = &res->times;
     nubfs_log("%s %s: receive %.2f ms, parse %.2f, hash %.2f, signature %.2f, compare %.2f, "
               "lock %.2f, alloc %.2f, copy %.2f, guest %.2f, total %.2f ms",
               what, ctlname, ms(receive_ns), ms(t->parse_ns), ms(t->hash_ns), ms(t->sig_ns),
@@ -56,7 +28,7 @@ static void log_times(const char *what, const char *ctlname, const struct nub_mo
               ms(t->total_ns));
 }
 
-static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub_unmount_result *ur)
+static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub_call_unmount_result *ur)
 {
     nubfs_log("unmounted %s (handle %llu): %u caps removed, %.2f ms", ctlname,
               (unsigned long long)handle, ur->caps_removed, ms(ur->call_ns));
@@ -66,7 +38,7 @@ static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub
  * recovered (and then holds nothing of it). */
 static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handle)
 {
-    struct nub_unmount_result ur;
+    struct nub_call_unmount_result ur;
     int r = nub_call_unmount(fs->sb, handle, &ur);
     if (r == 0) {
         fs->mc.unmounts++;
@@ -83,15 +55,16 @@ static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handl
 int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
                       struct nubfs_buf *buf)
 {
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     nubfs_mount_opts(fs, ctlname, true, &o);
-    struct nub_mount_result *res = malloc(sizeof(*res));
+    o.want_caps = true; /* which caps to check when it goes */
+    struct nub_intake_result *res = malloc(sizeof(*res));
     if (res == NULL)
         return -ENOMEM;
     nubfs_ctl_lock(fs);
     uint64_t receive_ns = e->stage_t0 ? nub_now_ns() - e->stage_t0 : 0;
     nubfs_ctl_unlock(fs);
-    int r = nub_mount_package(fs->sb, &fs->trust, &o, buf->p, buf->len, res);
+    int r = nub_intake(fs->sb, &fs->trust, &o, buf->p, buf->len, res);
     if (r != 0) {
         fs->mc.mount_failures++;
         nubfs_log("refused %s: %s (%s)", ctlname, res->reason, strerror(-r));
@@ -103,10 +76,6 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
         free(res);
         return r;
     }
-    uint8_t(*caps)[16] = NULL;
-    uint32_t ncaps = 0;
-    package_caps(buf, &caps, &ncaps); /* parsed once already: cannot fail but on ENOMEM */
-
     nubfs_ctl_lock(fs);
     uint64_t old_handle = e->handle;
     struct nubfs_held old = nubfs_held_take(e);
@@ -117,8 +86,9 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     e->mseq = fs->ctl->next_mseq++;
     e->order = fs->ctl->next_order++;
     e->res = *res;
-    e->caps = caps;
-    e->ncaps = ncaps;
+    e->caps = res->caps; /* the entry owns them now */
+    e->ncaps = res->ncaps;
+    e->res.caps = NULL;
     clock_gettime(CLOCK_REALTIME, &e->mounted_at);
     nubfs_ctl_unlock(fs);
 
@@ -154,7 +124,7 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
     nubfs_ctl_unlock(fs);
     if (handle == 0)
         return 0;
-    struct nub_unmount_result ur;
+    struct nub_call_unmount_result ur;
     int r = nub_call_unmount(fs->sb, handle, &ur);
     if (r != 0 && r != -ENOENT && r != -EIO) {
         nubfs_log("unmount %s failed: %s (%s)", name, ur.reason, strerror(-r));

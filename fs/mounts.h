@@ -49,8 +49,8 @@ struct mview {
     char name[NUBFS_PKG_NAME_MAX + 1];
     struct timespec mounted_at;
     uint64_t package_len;
-    struct nub_mount_reader mr;
-    struct nub_mount_info m;
+    struct nub_mtab_reader mr;
+    struct nub_mtab_mount m;
 };
 int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v);
 void mview_end(struct nubfs *fs);

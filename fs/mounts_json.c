@@ -69,7 +69,7 @@ static struct nub_mount_component *components(const struct mview *v, int *err)
         return NULL;
     }
     if (v->m.ncomponents &&
-        nub_mount_reader_components(&v->mr, &v->m, 0, v->m.ncomponents, c) != 0) {
+        nub_mtab_components(&v->mr, &v->m, 0, v->m.ncomponents, c) != 0) {
         free(c);
         *err = -EIO;
         return NULL;
@@ -129,7 +129,7 @@ char *mnt_json_tasks(const struct mview *v, size_t *len, int *err)
     json_t *a = json_array();
     struct nub_mount_task t;
     for (uint32_t i = 0; a != NULL && i < v->m.ntasks; i++) {
-        if (nub_mount_reader_tasks(&v->mr, &v->m, i, 1, &t) != 0 ||
+        if (nub_mtab_tasks(&v->mr, &v->m, i, 1, &t) != 0 ||
             t.component >= v->m.ncomponents) {
             return fail_io(a, c, err);
         }
@@ -153,9 +153,9 @@ char *mnt_json_queues(const struct mview *v, size_t *len, int *err)
     struct nub_mount_queue q;
     for (uint32_t i = 0; a != NULL && i < v->m.nqueues; i++) {
         struct nub_ring ring;
-        if (nub_mount_reader_queues(&v->mr, &v->m, i, 1, &q) != 0 ||
+        if (nub_mtab_queues(&v->mr, &v->m, i, 1, &q) != 0 ||
             q.src >= v->m.ncomponents || q.dst >= v->m.ncomponents ||
-            nub_mount_reader_ring(&v->mr, &q, &ring) != 0) {
+            nub_mtab_ring(&v->mr, &q, &ring) != 0) {
             return fail_io(a, c, err);
         }
         json_t *o = json_object();
@@ -181,7 +181,7 @@ static json_t *object_name(const struct mview *v, const struct nub_mount_compone
     case NUB_OBJ_REGION: {
         struct nub_mount_region r;
         if (g->object < v->m.nregions &&
-            nub_mount_reader_regions(&v->mr, &v->m, g->object, 1, &r) == 0)
+            nub_mtab_regions(&v->mr, &v->m, g->object, 1, &r) == 0)
             return json_sprintf("region:%s", r.name);
         break;
     }
@@ -204,7 +204,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
         return NULL;
     uint32_t first, n;
     if (comp >= v->m.ncomponents ||
-        nub_mount_reader_component_grants(&v->m, &c[comp], &first, &n) != 0) {
+        nub_mtab_component_grants(&v->m, &c[comp], &first, &n) != 0) {
         return fail_io(NULL, c, err);
     }
     static const char *const rights[] = {"read", "write", "grant", "revoke", "execute"};
@@ -212,7 +212,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
     for (uint32_t i = 0; a != NULL && i < n; i++) {
         struct nub_mount_grant g;
         json_t *obj = NULL;
-        if (nub_mount_reader_grants(&v->mr, &v->m, first + i, 1, &g) != 0 ||
+        if (nub_mtab_grants(&v->mr, &v->m, first + i, 1, &g) != 0 ||
             (obj = object_name(v, c, &g)) == NULL) {
             return fail_io(a, c, err);
         }
@@ -232,7 +232,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
 char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err)
 {
     struct nub_mount_component c;
-    if (comp >= v->m.ncomponents || nub_mount_reader_components(&v->mr, &v->m, comp, 1, &c) != 0 ||
+    if (comp >= v->m.ncomponents || nub_mtab_components(&v->mr, &v->m, comp, 1, &c) != 0 ||
         c.first_task > v->m.ntasks || c.nentries > v->m.ntasks - c.first_task) {
         *err = -EIO;
         return NULL;
@@ -240,7 +240,7 @@ char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err
     json_t *a = json_array();
     for (uint32_t i = 0; a != NULL && i < c.nentries; i++) {
         struct nub_mount_task t;
-        if (nub_mount_reader_tasks(&v->mr, &v->m, c.first_task + i, 1, &t) != 0) {
+        if (nub_mtab_tasks(&v->mr, &v->m, c.first_task + i, 1, &t) != 0) {
             return fail_io(a, NULL, err);
         }
         json_array_append_new(a, json_string(t.entry));

@@ -35,10 +35,10 @@ int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v)
     nub_sandbox_rdlock(fs->sb);
     if (handle == 0)
         return -ENOENT;
-    int rc = nub_mount_reader_open(&v->mr, nub_sandbox_mem(fs->sb),
+    int rc = nub_mtab_open(&v->mr, nub_sandbox_mem(fs->sb),
                                    nub_sandbox_boot_info_gpa(fs->sb));
     if (rc == 0)
-        rc = nub_mount_reader_find(&v->mr, handle, &v->m);
+        rc = nub_mtab_find(&v->mr, handle, &v->m);
     return rc; /* -ENOENT while a rebooted guest is being refilled */
 }
 
@@ -141,7 +141,7 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
         c = calloc(cnt ? cnt : 1, sizeof(*c));
         if (a == NULL)
             rc = -ENOMEM;
-        else if (c && cnt && nub_mount_reader_components(&v.mr, &v.m, 0, cnt, a) != 0)
+        else if (c && cnt && nub_mtab_components(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
         for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
             add_named(c, &k, a[i].name, mnt_ino(seq, MK_COMP, i));
@@ -152,7 +152,7 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
         c = calloc(cnt ? cnt : 1, sizeof(*c));
         if (a == NULL)
             rc = -ENOMEM;
-        else if (c && cnt && nub_mount_reader_regions(&v.mr, &v.m, 0, cnt, a) != 0)
+        else if (c && cnt && nub_mtab_regions(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
         for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
             add_named(c, &k, a[i].name, mnt_ino(seq, MK_REGION, i));
@@ -195,7 +195,7 @@ static int module_target(const struct mview *v, uint32_t idx, char out[64])
     struct nub_mount_component c;
     if (idx >= v->m.ncomponents)
         return -ENOENT;
-    if (nub_mount_reader_components(&v->mr, &v->m, idx, 1, &c) != 0)
+    if (nub_mtab_components(&v->mr, &v->m, idx, 1, &c) != 0)
         return -EIO;
     char hex[33];
     nub_hash_to_hex(c.wasm_hash, hex);
@@ -237,7 +237,7 @@ static int node_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
         case MK_REGION: {
             struct nub_mount_region r;
             rc = idx >= v.m.nregions ? -ENOENT
-                                     : nub_mount_reader_regions(&v.mr, &v.m, idx, 1, &r) ? -EIO : 0;
+                                     : nub_mtab_regions(&v.mr, &v.m, idx, 1, &r) ? -EIO : 0;
             size = rc == 0 ? r.length : 0;
             break;
         }
@@ -412,7 +412,7 @@ static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t
     struct nub_mount_region g;
     int rc = mview_begin(fs, mnt_seq(ino), &v);
     if (rc == 0)
-        rc = nub_mount_reader_regions(&v.mr, &v.m, mnt_idx(ino), 1, &g);
+        rc = nub_mtab_regions(&v.mr, &v.m, mnt_idx(ino), 1, &g);
     if (rc != 0) {
         mview_end(fs);
         fuse_reply_err(req, -rc);

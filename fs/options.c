@@ -206,9 +206,9 @@ void nubfs_usage(const char *prog)
 /* The mount options for one package: the daemon's limits (0 keeps the
  * default), allow_unsigned, and (tests) the test knobs' hooks. */
 void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
-                      struct nub_mount_opts *o)
+                      struct nub_intake_opts *o)
 {
-    nub_mount_opts_default(o);
+    nub_intake_opts_default(o);
     o->limits.max_package = fs->opts.max_package;
     if (fs->opts.max_components)
         o->limits.max_components = fs->opts.max_components;

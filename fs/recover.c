@@ -78,11 +78,11 @@ static void remount_all(struct nubfs *fs)
     }
     qsort(v, n, sizeof(*v), by_order); /* shared caps live where they first did */
     size_t ok = 0;
-    struct nub_mount_result *res = malloc(sizeof(*res));
+    struct nub_intake_result *res = malloc(sizeof(*res));
     for (size_t i = 0; i < n; i++) {
-        struct nub_mount_opts o;
+        struct nub_intake_opts o;
         nubfs_mount_opts(fs, v[i].name, false, &o);
-        int r = res ? nub_mount_package(fs->sb, &fs->trust, &o, v[i].buf->p, v[i].buf->len, res)
+        int r = res ? nub_intake(fs->sb, &fs->trust, &o, v[i].buf->p, v[i].buf->len, res)
                     : -ENOMEM;
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;

@@ -104,7 +104,7 @@ static void crash_hook(void *ctx, struct nub_sandbox *sb, nub_gpa gpa)
     nub_call_test_op_locked(sb, NUB_OP_TEST_TRIPLE_FAULT);
 }
 
-void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_mount_opts *o)
+void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_intake_opts *o)
 {
     if (!fs->opts.test_ops)
         return;

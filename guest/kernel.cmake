@@ -8,7 +8,6 @@ set(NUB_GUEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(NUB_GUEST_LOGIC_SOURCES
   ${NUB_GUEST_DIR}/lib/heap.c
   ${NUB_GUEST_DIR}/lib/dir.c
-  ${NUB_GUEST_DIR}/lib/slot.c
   ${NUB_GUEST_DIR}/lib/log.c
   ${NUB_GUEST_DIR}/lib/core.c)
 # The mount pipeline (NUB_MOUNT_SOURCES) is guest logic too; it uses the

@@ -142,7 +142,7 @@ int nub_call_put_claimed(struct nub_sandbox *sb, const uint8_t hash[16], const v
     return r;
 }
 
-int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_mount_args *a,
+int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_call_mount *a,
                           struct nub_block_call *b)
 {
     /* len is the size of a buffer in memory: rounding it up cannot wrap. */
@@ -165,9 +165,9 @@ int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_mount_args *a
     return nub_call_block_locked(sb, b);
 }
 
-int nub_call_unmount(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out)
+int nub_call_unmount(struct nub_sandbox *sb, uint64_t handle, struct nub_call_unmount_result *out)
 {
-    struct nub_unmount_result dummy;
+    struct nub_call_unmount_result dummy;
     if (out == NULL)
         out = &dummy;
     memset(out, 0, sizeof(*out));

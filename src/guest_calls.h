@@ -77,7 +77,7 @@ int nub_call_put_claimed(struct nub_sandbox *sb, const uint8_t hash[16], const v
 
 /* MOUNT's block (abi.h MOUNT): the package, then (64-byte aligned) this
  * mount's limits, which args[3] points at. */
-struct nub_mount_args {
+struct nub_call_mount {
     const uint8_t *pkg;
     size_t len;
     const struct nub_mount_limits *limits;
@@ -88,21 +88,21 @@ struct nub_mount_args {
 };
 /* ALLOC + copy + MOUNT (+ FREE on refusal) as nub_call_block_locked, in a
  * call sequence; b->call.ret: handle, record gpa, caps new, caps held. */
-int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_mount_args *a,
+int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_call_mount *a,
                           struct nub_block_call *b);
 
 /* UNMOUNT's answer. */
-#define NUB_UNMOUNT_REASON_MAX 512u
-struct nub_unmount_result {
+#define NUB_CALL_REASON_MAX 512u
+struct nub_call_unmount_result {
     uint32_t caps_removed;  /* directory entries that went away */
     bool zombie;            /* package bytes kept for caps others hold */
     uint32_t zombies_freed;
     uint64_t call_ns;
-    char reason[NUB_UNMOUNT_REASON_MAX];
+    char reason[NUB_CALL_REASON_MAX];
 };
 /* UNMOUNT: 0, -ENOENT (no live mount with that handle), -EIO (guest
  * crashed or poisoned). out may be NULL. */
-int nub_call_unmount(struct nub_sandbox *sb, uint64_t handle, struct nub_unmount_result *out);
+int nub_call_unmount(struct nub_sandbox *sb, uint64_t handle, struct nub_call_unmount_result *out);
 
 /* STATS: ret gets the counters (abi.h NUB_STAT_*). 0, a guest refusal, or
  * -EIO / -ESHUTDOWN. */

@@ -52,7 +52,7 @@ target_link_libraries(nubvm PUBLIC nub_host_flags nubmem nubrvf nubutil PkgConfi
   Threads::Threads)
 
 add_library(nubintake STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/mount_host.c)
+  ${CMAKE_CURRENT_LIST_DIR}/intake.c)
 target_link_libraries(nubintake PUBLIC nub_host_flags nubvm nubsign nubrvf)
 
 # Embed the guest kernel: copy the nub-guest ELF to a fixed path (a file

@@ -38,7 +38,7 @@ static int read_header(const struct nub_guest_mem *gm, nub_gpa gpa, struct nub_m
     return 0;
 }
 
-int nub_mount_reader_open(struct nub_mount_reader *r, const struct nub_guest_mem *gm,
+int nub_mtab_open(struct nub_mtab_reader *r, const struct nub_guest_mem *gm,
                           nub_gpa boot_info_gpa)
 {
     memset(r, 0, sizeof(*r));
@@ -58,7 +58,7 @@ int nub_mount_reader_open(struct nub_mount_reader *r, const struct nub_guest_mem
     return 0;
 }
 
-int nub_mount_reader_header(const struct nub_mount_reader *r, struct nub_mount_table *out)
+int nub_mtab_header(const struct nub_mtab_reader *r, struct nub_mount_table *out)
 {
     return read_header(r->gm, r->table_gpa, out);
 }
@@ -76,8 +76,8 @@ static bool array_in_block(nub_gpa blk, uint64_t blen, nub_gpa arr, uint64_t cou
 }
 
 /* Validates a record copied out of slot `slot`; fills *out. */
-static int rec_to_info(const struct nub_mount_reader *r, const struct nub_mount_rec *rec,
-                       uint32_t slot, struct nub_mount_info *out)
+static int rec_to_info(const struct nub_mtab_reader *r, const struct nub_mount_rec *rec,
+                       uint32_t slot, struct nub_mtab_mount *out)
 {
     if (rec->state != NUB_MOUNT_S_LIVE || rec->handle == 0)
         return -EIO;
@@ -134,7 +134,7 @@ static int rec_to_info(const struct nub_mount_reader *r, const struct nub_mount_
 /* The first live slot at or after *idx: 1 with *idx at it and *rec its
  * copy, 0 when there is none (*idx == capacity), -EIO if a slot cannot be
  * read (its range was checked by read_header; never trust that). */
-static int next_live(const struct nub_mount_reader *r, const struct nub_mount_table *h,
+static int next_live(const struct nub_mtab_reader *r, const struct nub_mount_table *h,
                      uint64_t *idx, struct nub_mount_rec *rec)
 {
     for (; *idx < h->capacity; (*idx)++) {
@@ -146,11 +146,11 @@ static int next_live(const struct nub_mount_reader *r, const struct nub_mount_ta
     return 0;
 }
 
-int nub_mount_reader_next(const struct nub_mount_reader *r, uint64_t *cursor,
-                          struct nub_mount_info *out, uint64_t *bad)
+int nub_mtab_next(const struct nub_mtab_reader *r, uint64_t *cursor,
+                          struct nub_mtab_mount *out, uint64_t *bad)
 {
     struct nub_mount_table h;
-    if (nub_mount_reader_header(r, &h) != 0)
+    if (nub_mtab_header(r, &h) != 0)
         return -EIO;
     struct nub_mount_rec rec;
     int k;
@@ -168,13 +168,13 @@ int nub_mount_reader_next(const struct nub_mount_reader *r, uint64_t *cursor,
     return 0;
 }
 
-int nub_mount_reader_find(const struct nub_mount_reader *r, uint64_t handle,
-                          struct nub_mount_info *out)
+int nub_mtab_find(const struct nub_mtab_reader *r, uint64_t handle,
+                          struct nub_mtab_mount *out)
 {
     if (handle == 0)
         return -ENOENT;
     struct nub_mount_table h;
-    if (nub_mount_reader_header(r, &h) != 0)
+    if (nub_mtab_header(r, &h) != 0)
         return -EIO;
     struct nub_mount_rec rec;
     int k;
@@ -185,7 +185,7 @@ int nub_mount_reader_find(const struct nub_mount_reader *r, uint64_t handle,
 }
 
 /* Copies items [first, first+n) of an array of `count` items at gpa. */
-static int copy_items(const struct nub_mount_reader *r, nub_gpa gpa, uint32_t count,
+static int copy_items(const struct nub_mtab_reader *r, nub_gpa gpa, uint32_t count,
                       uint32_t first, uint32_t n, size_t size, void *out)
 {
     if (first > count || n > count - first)
@@ -204,7 +204,7 @@ static bool is_pow2(uint64_t v)
 }
 
 /* Object count of a grant's kind, or 0 for an unknown kind. */
-static uint32_t kind_count(const struct nub_mount_info *m, uint32_t kind)
+static uint32_t kind_count(const struct nub_mtab_mount *m, uint32_t kind)
 {
     switch (kind) {
     case NUB_OBJ_REGION: return m->nregions;
@@ -214,7 +214,7 @@ static uint32_t kind_count(const struct nub_mount_info *m, uint32_t kind)
     return 0;
 }
 
-int nub_mount_reader_component_grants(const struct nub_mount_info *m,
+int nub_mtab_component_grants(const struct nub_mtab_mount *m,
                                       const struct nub_mount_component *c, uint32_t *first,
                                       uint32_t *n)
 {
@@ -233,7 +233,7 @@ int nub_mount_reader_component_grants(const struct nub_mount_info *m,
     return 0;
 }
 
-static int check_component(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+static int check_component(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                            const struct nub_mount_component *c)
 {
     uint32_t f, n;
@@ -241,10 +241,10 @@ static int check_component(const struct nub_mount_reader *r, const struct nub_mo
         return -EIO;
     if (c->first_task > m->ntasks || c->nentries > m->ntasks - c->first_task)
         return -EIO;
-    return nub_mount_reader_component_grants(m, c, &f, &n);
+    return nub_mtab_component_grants(m, c, &f, &n);
 }
 
-int nub_mount_reader_components(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_components(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                                 uint32_t first, uint32_t n, struct nub_mount_component *out)
 {
     int e = copy_items(r, m->components_gpa, m->ncomponents, first, n, sizeof(*out), out);
@@ -253,7 +253,7 @@ int nub_mount_reader_components(const struct nub_mount_reader *r, const struct n
     return e;
 }
 
-static int check_region(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+static int check_region(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                         const struct nub_mount_region *g)
 {
     if (!str_ok(g->name) || g->policy > NUB_REGION_SLAB || g->owner >= m->ncomponents)
@@ -265,7 +265,7 @@ static int check_region(const struct nub_mount_reader *r, const struct nub_mount
     return 0;
 }
 
-int nub_mount_reader_regions(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_regions(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                              uint32_t first, uint32_t n, struct nub_mount_region *out)
 {
     int e = copy_items(r, m->regions_gpa, m->nregions, first, n, sizeof(*out), out);
@@ -274,7 +274,7 @@ int nub_mount_reader_regions(const struct nub_mount_reader *r, const struct nub_
     return e;
 }
 
-static int check_queue(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+static int check_queue(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                        const struct nub_mount_queue *q)
 {
     if (!str_ok(q->src_port) || !str_ok(q->dst_port))
@@ -286,7 +286,7 @@ static int check_queue(const struct nub_mount_reader *r, const struct nub_mount_
     return 0;
 }
 
-int nub_mount_reader_queues(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_queues(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                             uint32_t first, uint32_t n, struct nub_mount_queue *out)
 {
     int e = copy_items(r, m->queues_gpa, m->nqueues, first, n, sizeof(*out), out);
@@ -295,7 +295,7 @@ int nub_mount_reader_queues(const struct nub_mount_reader *r, const struct nub_m
     return e;
 }
 
-int nub_mount_reader_tasks(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_tasks(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                            uint32_t first, uint32_t n, struct nub_mount_task *out)
 {
     int e = copy_items(r, m->tasks_gpa, m->ntasks, first, n, sizeof(*out), out);
@@ -308,7 +308,7 @@ int nub_mount_reader_tasks(const struct nub_mount_reader *r, const struct nub_mo
     return e;
 }
 
-int nub_mount_reader_grants(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_grants(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                             uint32_t first, uint32_t n, struct nub_mount_grant *out)
 {
     int e = copy_items(r, m->grants_gpa, m->ngrants, first, n, sizeof(*out), out);
@@ -321,7 +321,7 @@ int nub_mount_reader_grants(const struct nub_mount_reader *r, const struct nub_m
     return e;
 }
 
-int nub_mount_reader_caps(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+int nub_mtab_caps(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                           uint32_t first, uint32_t n, struct nub_mount_cap *out)
 {
     int e = copy_items(r, m->caps_gpa, m->ncaps, first, n, sizeof(*out), out);
@@ -331,12 +331,12 @@ int nub_mount_reader_caps(const struct nub_mount_reader *r, const struct nub_mou
     return e;
 }
 
-int64_t nub_mount_reader_region_read(const struct nub_mount_reader *r,
-                                     const struct nub_mount_info *m, uint32_t i, uint64_t off,
+int64_t nub_mtab_region_read(const struct nub_mtab_reader *r,
+                                     const struct nub_mtab_mount *m, uint32_t i, uint64_t off,
                                      void *dst, size_t len)
 {
     struct nub_mount_region g;
-    int e = nub_mount_reader_regions(r, m, i, 1, &g);
+    int e = nub_mtab_regions(r, m, i, 1, &g);
     if (e != 0)
         return e;
     if (off >= g.length)
@@ -348,7 +348,7 @@ int64_t nub_mount_reader_region_read(const struct nub_mount_reader *r,
     return (int64_t)n;
 }
 
-int nub_mount_reader_ring(const struct nub_mount_reader *r, const struct nub_mount_queue *q,
+int nub_mtab_ring(const struct nub_mtab_reader *r, const struct nub_mount_queue *q,
                           struct nub_ring *out)
 {
     if (q->ring_len < sizeof(*out) || !high_range_ok(r->gm, q->ring_gpa, q->ring_len) ||

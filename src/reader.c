@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <xxhash.h>
 
 #define ENTRY_SIZE ((uint64_t)sizeof(struct nub_dir_entry))
 
@@ -52,11 +51,6 @@ const char *nub_reader_strerror(enum nub_reader_error e)
         return "guest directory header is corrupt";
     }
     return "unknown reader error";
-}
-
-uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity)
-{
-    return XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1);
 }
 
 /* [gpa, gpa+len) is guest memory at or above NUB_KERNEL_BASE (any gpa

@@ -14,6 +14,7 @@
 
 #include "guest_mem.h"
 #include "nub/abi.h"
+#include "nub/dir_slot.h"
 
 enum nub_reader_error {
     NUB_READER_OK = 0,
@@ -94,8 +95,8 @@ int nub_reader_next(const struct nub_reader *r, uint64_t *cursor, struct nub_cap
  * counter for tests and statistics (lookups, listing). */
 uint64_t nub_reader_slots_read(void);
 
-/* Home slot of a hash for a given seed and capacity (shared with the guest). */
-uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity);
+/* Home slot of a hash for a given seed and capacity: nub_dir_slot, in
+ * nub/dir_slot.h (the guest's own definition). */
 
 /* 32 lowercase hex digits + NUL <-> canonical hash. Parsing accepts exactly
  * 32 lowercase hex digits and nothing else (-EINVAL). */

@@ -82,6 +82,7 @@
 #include <string.h>
 
 #include "nub/guest_addr.h"
+#include "nub/dir_slot.h"
 #include "nub/guest_dir.h"
 #include "nub/guest_log.h"
 
@@ -131,7 +132,7 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
 /* Distance of the entry in slot s from its home (Robin Hood order). */
 static uint64_t dist_at(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed, uint64_t s)
 {
-    return (s - nub_dir_home_slot(t[s].hash, seed, cap)) & (cap - 1);
+    return (s - nub_dir_slot(t[s].hash, seed, cap)) & (cap - 1);
 }
 
 /* Probes one table for hash: 1 and its slot, or 0 if absent: an empty
@@ -140,7 +141,7 @@ static uint64_t dist_at(const struct nub_dir_entry *t, uint64_t cap, uint64_t se
 static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
                    const uint8_t hash[16], uint64_t *slot, uint64_t *n)
 {
-    uint64_t mask = cap - 1, s = nub_dir_home_slot(hash, seed, cap);
+    uint64_t mask = cap - 1, s = nub_dir_slot(hash, seed, cap);
     uint64_t limit = cap < MAX_PROBE ? cap : MAX_PROBE;
     for (uint64_t i = 0; i < limit; i++, s = (s + 1) & mask) {
         ++*n;
@@ -196,7 +197,7 @@ static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct
 {
     struct nub_dir_entry *t = table(gpa);
     uint64_t mask = cap - 1, at, empty;
-    if (!rh_plan(d, t, cap, nub_dir_home_slot(e->hash, d->seed, cap), &at, &empty))
+    if (!rh_plan(d, t, cap, nub_dir_slot(e->hash, d->seed, cap), &at, &empty))
         return 0;
     for (uint64_t s = empty; s != at; s = (s - 1) & mask) {
         d->work++;
@@ -352,7 +353,7 @@ static enum nub_status grow_for(struct nub_dir *d, const uint8_t hash[16], enum 
         }
     }
     start_growth(d, gpa, d->capacity * 2,
-                 empty_from(d, nub_dir_home_slot(hash, d->seed, d->capacity)));
+                 empty_from(d, nub_dir_slot(hash, d->seed, d->capacity)));
     return NUB_ST_OK;
 }
 
@@ -417,7 +418,7 @@ static void delete_slot(struct nub_dir *d, struct nub_dir_entry *t, uint64_t cap
         d->work++;
         if (!used(&t[j]))
             break;
-        uint64_t home = nub_dir_home_slot(t[j].hash, d->seed, cap);
+        uint64_t home = nub_dir_slot(t[j].hash, d->seed, cap);
         if (((j - home) & mask) < ((j - hole) & mask))
             continue; /* home in (hole, j]: moving it would hide it */
         t[hole] = t[j];
@@ -573,7 +574,7 @@ static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, u
             return -17;
         /* Every slot from home to i is occupied, and none holds the same
          * hash: a lookup from home reaches this entry. */
-        for (uint64_t s = nub_dir_home_slot(t[i].hash, d->seed, cap); s != i; s = (s + 1) & mask) {
+        for (uint64_t s = nub_dir_slot(t[i].hash, d->seed, cap); s != i; s = (s + 1) & mask) {
             if (!used(&t[s]))
                 return -4;
             if (memcmp(t[s].hash, t[i].hash, 16) == 0)

@@ -1,4 +1,4 @@
-/* rvf_mount in the guest: runs steps 2-7 in order, each recording its
+/* nub_mount, the guest side of MOUNT: runs steps 2-7 in order, each recording its
  * progress, and either commits the mount record or undoes everything in
  * reverse order (all or nothing). Also the mailbox glue for the op
  * dispatcher and the small helpers the steps share. */

@@ -12,6 +12,21 @@
 #include "nub/guest_mount.h"
 #include "rvf.h"
 
+/* The mount table stores the manifest's enums and rights as they are
+ * (abi.h "= the manifest's values"): pinned here, where both are seen. */
+_Static_assert((int)NUB_OBJ_REGION == (int)RVF_OBJ_REGION &&
+                   (int)NUB_OBJ_QUEUE == (int)RVF_OBJ_QUEUE &&
+                   (int)NUB_OBJ_COMPONENT == (int)RVF_OBJ_COMPONENT,
+               "abi.h object kinds mirror rvf.h");
+_Static_assert(NUB_RIGHT_READ == RVF_RIGHT_READ && NUB_RIGHT_WRITE == RVF_RIGHT_WRITE &&
+                   NUB_RIGHT_GRANT == RVF_RIGHT_GRANT && NUB_RIGHT_REVOKE == RVF_RIGHT_REVOKE &&
+                   NUB_RIGHT_EXECUTE == RVF_RIGHT_EXECUTE,
+               "abi.h rights mirror rvf.h");
+_Static_assert((int)NUB_REGION_IMMUTABLE == (int)RVF_REGION_IMMUTABLE &&
+                   (int)NUB_REGION_APPEND_ONLY == (int)RVF_REGION_APPEND_ONLY &&
+                   (int)NUB_REGION_SLAB == (int)RVF_REGION_SLAB,
+               "abi.h region policies mirror rvf.h");
+
 struct mctx {
     struct nub_mounts *m;
     const struct nub_mount_req *req;

@@ -1,4 +1,4 @@
-/* Benchmark of the host mount path (nub_mount_package) per phase: parse,
+/* Benchmark of the host mount path (nub_intake) per phase: parse,
  * hashing, signature, compare, ALLOC, copy into guest memory, the guest's
  * MOUNT call, and UNMOUNT; for a small package (the rvf_build sample:
  * 2 components, 3 regions, 1 queue) and a package of max_package size (one
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "guest_calls.h"
-#include "mount_host.h"
+#include "intake.h"
 #include "rvf_build.h"
 #include "sandbox.h"
 #include "sign.h"
@@ -64,12 +64,12 @@ static void big_package(struct tpkg *p, uint64_t total)
 }
 
 struct acc {
-    struct nub_mount_times t;
+    struct nub_intake_times t;
     uint64_t unmount_ns;
     int n;
 };
 
-static void add(struct acc *a, const struct nub_mount_times *t, uint64_t un)
+static void add(struct acc *a, const struct nub_intake_times *t, uint64_t un)
 {
     a->t.parse_ns += t->parse_ns;
     a->t.hash_ns += t->hash_ns;
@@ -86,18 +86,18 @@ static void add(struct acc *a, const struct nub_mount_times *t, uint64_t un)
 static int run(struct nub_sandbox *sb, const struct nub_trust *trust, const char *what,
                const struct tpkg *p, int runs)
 {
-    struct nub_mount_opts o;
-    nub_mount_opts_default(&o);
+    struct nub_intake_opts o;
+    nub_intake_opts_default(&o);
     o.name = what;
     struct acc a = {0};
     for (int i = 0; i < runs; i++) {
-        struct nub_mount_result res;
-        int r = nub_mount_package(sb, trust, &o, p->buf, p->len, &res);
+        struct nub_intake_result res;
+        int r = nub_intake(sb, trust, &o, p->buf, p->len, &res);
         if (r != 0) {
             fprintf(stderr, "mount %s: %s\n", what, res.reason);
             return 1;
         }
-        struct nub_unmount_result u;
+        struct nub_call_unmount_result u;
         if (nub_call_unmount(sb, res.handle, &u) != 0) {
             fprintf(stderr, "unmount %s: %s\n", what, u.reason);
             return 1;

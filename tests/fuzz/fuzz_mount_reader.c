@@ -49,7 +49,7 @@ static bool str_ok(const char *s)
         e_;                                                                                      \
     })
 
-static void check_info(const struct nub_mount_info *m)
+static void check_info(const struct nub_mtab_mount *m)
 {
     FUZZ_CHECK(m->handle != 0);
     FUZZ_CHECK(str_ok(m->name) && str_ok(m->version));
@@ -66,7 +66,7 @@ static void check_info(const struct nub_mount_info *m)
     fz_check_served(&M.gm, m->caps_gpa, m->ncaps * sizeof(caps[0]));
 }
 
-static void check_grant(const struct nub_mount_info *m, const struct nub_mount_grant *g)
+static void check_grant(const struct nub_mtab_mount *m, const struct nub_mount_grant *g)
 {
     FUZZ_CHECK(g->component < m->ncomponents);
     FUZZ_CHECK((g->rights & ~0x1fu) == 0);
@@ -78,9 +78,9 @@ static void check_grant(const struct nub_mount_info *m, const struct nub_mount_g
     }
 }
 
-static void walk_components(const struct nub_mount_reader *r, const struct nub_mount_info *m)
+static void walk_components(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m)
 {
-    if (FETCH_ALL(nub_mount_reader_components, r, m, m->ncomponents, comps) != 0)
+    if (FETCH_ALL(nub_mtab_components, r, m, m->ncomponents, comps) != 0)
         return;
     for (uint32_t i = 0; i < m->ncomponents; i++) {
         const struct nub_mount_component *c = &comps[i];
@@ -88,19 +88,19 @@ static void walk_components(const struct nub_mount_reader *r, const struct nub_m
         FUZZ_CHECK(c->first_task <= m->ntasks && c->nentries <= m->ntasks - c->first_task);
         fz_check_served(&M.gm, c->wasm_gpa, c->wasm_len);
         uint32_t first, n;
-        FUZZ_CHECK(nub_mount_reader_component_grants(m, c, &first, &n) == 0);
+        FUZZ_CHECK(nub_mtab_component_grants(m, c, &first, &n) == 0);
         FUZZ_CHECK(n == c->ngrants && first <= m->ngrants && n <= m->ngrants - first);
-        int e = nub_mount_reader_grants(r, m, first, n, grants);
+        int e = nub_mtab_grants(r, m, first, n, grants);
         FUZZ_CHECK(e == 0 || e == -EIO);
         for (uint32_t j = 0; e == 0 && j < n; j++)
             check_grant(m, &grants[j]);
     }
 }
 
-static void walk_regions(const struct nub_mount_reader *r, const struct nub_mount_info *m,
+static void walk_regions(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m,
                          uint64_t fuzz_off)
 {
-    if (FETCH_ALL(nub_mount_reader_regions, r, m, m->nregions, regs) != 0)
+    if (FETCH_ALL(nub_mtab_regions, r, m, m->nregions, regs) != 0)
         return;
     for (uint32_t i = 0; i < m->nregions; i++) {
         const struct nub_mount_region *g = &regs[i];
@@ -112,21 +112,21 @@ static void walk_regions(const struct nub_mount_reader *r, const struct nub_moun
         const uint64_t offs[] = {0, g->length ? g->length - 1 : 0, g->length, g->length + 1,
                                  UINT64_MAX, fuzz_off};
         for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
-            int64_t n = nub_mount_reader_region_read(r, m, i, offs[k], rbuf, sizeof(rbuf));
+            int64_t n = nub_mtab_region_read(r, m, i, offs[k], rbuf, sizeof(rbuf));
             FUZZ_CHECK(n >= 0);
             uint64_t want = offs[k] >= g->length ? 0 : g->length - offs[k];
             if (want > sizeof(rbuf))
                 want = sizeof(rbuf);
             FUZZ_CHECK((uint64_t)n == want);
         }
-        FUZZ_CHECK(nub_mount_reader_region_read(r, m, i, 0, rbuf, 1) == (g->length ? 1 : 0));
+        FUZZ_CHECK(nub_mtab_region_read(r, m, i, 0, rbuf, 1) == (g->length ? 1 : 0));
     }
-    FUZZ_CHECK(nub_mount_reader_region_read(r, m, m->nregions, 0, rbuf, 1) == -EINVAL);
+    FUZZ_CHECK(nub_mtab_region_read(r, m, m->nregions, 0, rbuf, 1) == -EINVAL);
 }
 
-static void walk_queues(const struct nub_mount_reader *r, const struct nub_mount_info *m)
+static void walk_queues(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m)
 {
-    if (FETCH_ALL(nub_mount_reader_queues, r, m, m->nqueues, queues) != 0)
+    if (FETCH_ALL(nub_mtab_queues, r, m, m->nqueues, queues) != 0)
         return;
     for (uint32_t i = 0; i < m->nqueues; i++) {
         const struct nub_mount_queue *q = &queues[i];
@@ -135,7 +135,7 @@ static void walk_queues(const struct nub_mount_reader *r, const struct nub_mount
         FUZZ_CHECK(q->capacity && !(q->capacity & (q->capacity - 1)));
         fz_check_served(&M.gm, q->ring_gpa, q->ring_len);
         struct nub_ring ring;
-        int e = nub_mount_reader_ring(r, q, &ring);
+        int e = nub_mtab_ring(r, q, &ring);
         FUZZ_CHECK(e == 0 || e == -EIO);
         if (e != 0)
             continue;
@@ -149,16 +149,16 @@ static void walk_queues(const struct nub_mount_reader *r, const struct nub_mount
     }
 }
 
-static void walk_rest(const struct nub_mount_reader *r, const struct nub_mount_info *m)
+static void walk_rest(const struct nub_mtab_reader *r, const struct nub_mtab_mount *m)
 {
-    if (FETCH_ALL(nub_mount_reader_tasks, r, m, m->ntasks, tasks) == 0)
+    if (FETCH_ALL(nub_mtab_tasks, r, m, m->ntasks, tasks) == 0)
         for (uint32_t i = 0; i < m->ntasks; i++)
             FUZZ_CHECK(str_ok(tasks[i].entry) && tasks[i].component < m->ncomponents &&
                        tasks[i].state >= NUB_TASK_READY && tasks[i].state <= NUB_TASK_STOPPED);
-    if (FETCH_ALL(nub_mount_reader_grants, r, m, m->ngrants, grants) == 0)
+    if (FETCH_ALL(nub_mtab_grants, r, m, m->ngrants, grants) == 0)
         for (uint32_t i = 0; i < m->ngrants; i++)
             check_grant(m, &grants[i]);
-    if (FETCH_ALL(nub_mount_reader_caps, r, m, m->ncaps, caps) == 0)
+    if (FETCH_ALL(nub_mtab_caps, r, m, m->ncaps, caps) == 0)
         for (uint32_t i = 0; i < m->ncaps; i++) {
             FUZZ_CHECK(caps[i].kind <= NUB_CAP_MANIFEST);
             fz_check_served(&M.gm, caps[i].gpa, caps[i].len);
@@ -168,13 +168,13 @@ static void walk_rest(const struct nub_mount_reader *r, const struct nub_mount_i
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_mem_load(&M, data, size);
-    struct nub_mount_reader r;
-    int e = nub_mount_reader_open(&r, &M.gm, FZ_BOOT_GPA);
+    struct nub_mtab_reader r;
+    int e = nub_mtab_open(&r, &M.gm, FZ_BOOT_GPA);
     FUZZ_CHECK(e == 0 || e == -ENOENT || e == -EIO);
     if (e != 0)
         return 0;
     struct nub_mount_table h;
-    FUZZ_CHECK(nub_mount_reader_header(&r, &h) == 0);
+    FUZZ_CHECK(nub_mtab_header(&r, &h) == 0);
     FUZZ_CHECK(h.capacity >= 1 && h.capacity <= NUB_MOUNT_SLOTS && h.count <= h.capacity);
     fz_check_served(&M.gm, h.slots_gpa, h.capacity * sizeof(struct nub_mount_rec));
 
@@ -183,15 +183,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(&fuzz_off, data + size - 8, sizeof(fuzz_off));
 
     uint64_t cursor = 0, bad = 0, live = 0;
-    struct nub_mount_info m;
+    struct nub_mtab_mount m;
     int k;
-    while ((k = nub_mount_reader_next(&r, &cursor, &m, &bad)) == 1) {
+    while ((k = nub_mtab_next(&r, &cursor, &m, &bad)) == 1) {
         FUZZ_CHECK(cursor == (uint64_t)m.slot + 1 && cursor <= h.capacity);
         FUZZ_CHECK(++live <= h.capacity);
         check_info(&m);
         /* By handle: an earlier live record may carry the same handle. */
-        struct nub_mount_info f;
-        int fe = nub_mount_reader_find(&r, m.handle, &f);
+        struct nub_mtab_mount f;
+        int fe = nub_mtab_find(&r, m.handle, &f);
         FUZZ_CHECK(fe == 0 || fe == -EIO);
         if (fe == 0) {
             FUZZ_CHECK(f.handle == m.handle && f.slot <= m.slot);
@@ -205,6 +205,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     FUZZ_CHECK(k == 0 && cursor == h.capacity);
     FUZZ_CHECK(live + bad <= h.capacity);
-    FUZZ_CHECK(nub_mount_reader_find(&r, 0, &m) == -ENOENT);
+    FUZZ_CHECK(nub_mtab_find(&r, 0, &m) == -ENOENT);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "guest_test_mem.h"
+#include "nub/dir_slot.h"
 #include "nub/guest_core.h"
 #include "nub/guest_host.h"
 
@@ -180,7 +181,7 @@ static void test_put_release_cycle(void **state)
     assert_true(f->bi.generation > gen0);
     const struct nub_dir_header *hd = nub_mem_ptr(f->bi.directory_gpa);
     const struct nub_dir_entry *t = nub_mem_ptr(hd->entries_gpa);
-    const struct nub_dir_entry *e = &t[nub_dir_home_slot(h, 42, hd->capacity)];
+    const struct nub_dir_entry *e = &t[nub_dir_slot(h, 42, hd->capacity)];
     assert_memory_equal(e->hash, h, 16);
     assert_int_equal(e->data_gpa, a);
     assert_int_equal(e->kind, NUB_CAP_WASM);

@@ -38,7 +38,7 @@
 struct fixture {
     uint8_t *r0, *r1;
     struct nub_guest_mem gm;
-    struct nub_mount_reader rd;
+    struct nub_mtab_reader rd;
 };
 
 static void wr(struct fixture *f, uint64_t gpa, const void *p, size_t n)
@@ -77,7 +77,7 @@ static int setup(void **state)
     assert_int_equal(nub_gm_add_region(&f->gm, 0, R0_SIZE, f->r0, -1, 0), 0);
     assert_int_equal(nub_gm_add_region(&f->gm, R1_GPA, R1_SIZE, f->r1, -1, 0), 0);
     build(f);
-    assert_int_equal(nub_mount_reader_open(&f->rd, &f->gm, BOOT_GPA), 0);
+    assert_int_equal(nub_mtab_open(&f->rd, &f->gm, BOOT_GPA), 0);
     *state = f;
     return 0;
 }
@@ -101,10 +101,10 @@ static void put_u32(struct fixture *f, uint64_t gpa, uint32_t v)
     wr(f, gpa, &v, 4);
 }
 
-static struct nub_mount_info hello(struct fixture *f)
+static struct nub_mtab_mount hello(struct fixture *f)
 {
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), 0);
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_find(&f->rd, 2, &m), 0);
     return m;
 }
 
@@ -114,88 +114,88 @@ static void test_iterate_and_find(void **state)
 {
     struct fixture *f = *state;
     struct nub_mount_table h;
-    assert_int_equal(nub_mount_reader_header(&f->rd, &h), 0);
+    assert_int_equal(nub_mtab_header(&f->rd, &h), 0);
     assert_int_equal(h.count, 2);
     uint64_t cur = 0, bad = 0;
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 1);
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 1);
     assert_string_equal(m.name, "hello");
     assert_string_equal(m.version, "1.0");
     assert_int_equal(m.slot, 3);
     assert_int_equal(m.handle, 2);
     assert_int_equal(m.signer[0], 0xab);
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 1);
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 1);
     assert_string_equal(m.name, "tiny");
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 0);
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 0);
     assert_int_equal(bad, 0);
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 0); /* stays at end */
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 0); /* stays at end */
 
-    assert_int_equal(nub_mount_reader_find(&f->rd, 3, &m), 0);
+    assert_int_equal(nub_mtab_find(&f->rd, 3, &m), 0);
     assert_string_equal(m.name, "tiny");
-    assert_int_equal(nub_mount_reader_find(&f->rd, 1, &m), -ENOENT); /* zombie */
-    assert_int_equal(nub_mount_reader_find(&f->rd, 0, &m), -ENOENT);
-    assert_int_equal(nub_mount_reader_find(&f->rd, 99, &m), -ENOENT);
+    assert_int_equal(nub_mtab_find(&f->rd, 1, &m), -ENOENT); /* zombie */
+    assert_int_equal(nub_mtab_find(&f->rd, 0, &m), -ENOENT);
+    assert_int_equal(nub_mtab_find(&f->rd, 99, &m), -ENOENT);
 }
 
 static void test_arrays(void **state)
 {
     struct fixture *f = *state;
-    struct nub_mount_info m = hello(f);
+    struct nub_mtab_mount m = hello(f);
     struct nub_mount_component c[2];
-    assert_int_equal(nub_mount_reader_components(&f->rd, &m, 0, 2, c), 0);
+    assert_int_equal(nub_mtab_components(&f->rd, &m, 0, 2, c), 0);
     assert_string_equal(c[1].name, "consumer");
     uint32_t first, n;
-    assert_int_equal(nub_mount_reader_component_grants(&m, &c[1], &first, &n), 0);
+    assert_int_equal(nub_mtab_component_grants(&m, &c[1], &first, &n), 0);
     assert_int_equal(first, 2);
     assert_int_equal(n, 1);
     struct nub_mount_grant g[3];
-    assert_int_equal(nub_mount_reader_grants(&f->rd, &m, first, n, g), 0);
+    assert_int_equal(nub_mtab_grants(&f->rd, &m, first, n, g), 0);
     assert_int_equal(g[0].rights, NUB_RIGHT_READ);
-    assert_int_equal(nub_mount_reader_grants(&f->rd, &m, 0, 3, g), 0);
+    assert_int_equal(nub_mtab_grants(&f->rd, &m, 0, 3, g), 0);
 
     struct nub_mount_region r[2];
-    assert_int_equal(nub_mount_reader_regions(&f->rd, &m, 0, 2, r), 0);
+    assert_int_equal(nub_mtab_regions(&f->rd, &m, 0, 2, r), 0);
     assert_string_equal(r[1].name, "log");
     struct nub_mount_queue q;
-    assert_int_equal(nub_mount_reader_queues(&f->rd, &m, 0, 1, &q), 0);
+    assert_int_equal(nub_mtab_queues(&f->rd, &m, 0, 1, &q), 0);
     assert_string_equal(q.dst_port, "in");
     struct nub_ring ring;
-    assert_int_equal(nub_mount_reader_ring(&f->rd, &q, &ring), 0);
+    assert_int_equal(nub_mtab_ring(&f->rd, &q, &ring), 0);
     assert_int_equal(ring.tail - ring.head, 2);
     struct nub_mount_task t[3];
-    assert_int_equal(nub_mount_reader_tasks(&f->rd, &m, 0, 3, t), 0);
+    assert_int_equal(nub_mtab_tasks(&f->rd, &m, 0, 3, t), 0);
     assert_string_equal(t[2].entry, "main");
     struct nub_mount_cap cp[3];
-    assert_int_equal(nub_mount_reader_caps(&f->rd, &m, 0, 3, cp), 0);
+    assert_int_equal(nub_mtab_caps(&f->rd, &m, 0, 3, cp), 0);
     assert_int_equal(cp[2].segment, 2);
 
     /* Ranges outside the counts, including ones that would wrap. */
-    assert_int_equal(nub_mount_reader_tasks(&f->rd, &m, 2, 2, t), -EINVAL);
-    assert_int_equal(nub_mount_reader_tasks(&f->rd, &m, 4, 0, t), -EINVAL);
-    assert_int_equal(nub_mount_reader_tasks(&f->rd, &m, UINT32_MAX, 2, t), -EINVAL);
-    assert_int_equal(nub_mount_reader_tasks(&f->rd, &m, 3, 0, t), 0);
+    assert_int_equal(nub_mtab_tasks(&f->rd, &m, 2, 2, t), -EINVAL);
+    assert_int_equal(nub_mtab_tasks(&f->rd, &m, 4, 0, t), -EINVAL);
+    assert_int_equal(nub_mtab_tasks(&f->rd, &m, UINT32_MAX, 2, t), -EINVAL);
+    assert_int_equal(nub_mtab_tasks(&f->rd, &m, 3, 0, t), 0);
 }
 
 static void test_region_read(void **state)
 {
     struct fixture *f = *state;
-    struct nub_mount_info m = hello(f);
+    struct nub_mtab_mount m = hello(f);
     char buf[32];
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 0, 0, buf, sizeof(buf)), 11);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 0, 0, buf, sizeof(buf)), 11);
     assert_memory_equal(buf, "hello world", 11);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 0, 6, buf, 3), 3);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 0, 6, buf, 3), 3);
     assert_memory_equal(buf, "wor", 3);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 0, 11, buf, 3), 0);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 0, UINT64_MAX, buf, 3), 0);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 1, 0, buf, sizeof(buf)), 5);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 0, 11, buf, 3), 0);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 0, UINT64_MAX, buf, 3), 0);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 1, 0, buf, sizeof(buf)), 5);
     /* An append-only region grows: the length is re-read each time. */
     uint64_t len_at = RECS_GPA + MTF_OFF_REG + sizeof(struct nub_mount_region) +
                       offsetof(struct nub_mount_region, length);
     put_u64(f, len_at, AREG_SIZE);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 1, AREG_SIZE - 4, buf, 32), 4);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 1, AREG_SIZE - 4, buf, 32), 4);
     put_u64(f, len_at, AREG_SIZE + 1); /* past its size */
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 1, 0, buf, 1), -EIO);
-    assert_int_equal(nub_mount_reader_region_read(&f->rd, &m, 2, 0, buf, 1), -EINVAL);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 1, 0, buf, 1), -EIO);
+    assert_int_equal(nub_mtab_region_read(&f->rd, &m, 2, 0, buf, 1), -EINVAL);
 }
 
 /* ---- open / header ------------------------------------------------------- */
@@ -203,20 +203,20 @@ static void test_region_read(void **state)
 static void test_open_errors(void **state)
 {
     struct fixture *f = *state;
-    struct nub_mount_reader rd;
+    struct nub_mtab_reader rd;
     uint64_t tbl = BOOT_GPA + offsetof(struct nub_boot_info, mount_table_gpa);
     const uint64_t bad_tables[] = {0x10, 0x1000, R0_SIZE - 8, 8 * MIB + 0x1000, UINT64_MAX - 8};
     for (size_t i = 0; i < sizeof(bad_tables) / sizeof(bad_tables[0]); i++) {
         put_u64(f, tbl, bad_tables[i]);
-        assert_int_equal(nub_mount_reader_open(&rd, &f->gm, BOOT_GPA), -EIO);
+        assert_int_equal(nub_mtab_open(&rd, &f->gm, BOOT_GPA), -EIO);
     }
     put_u64(f, tbl, 0);
-    assert_int_equal(nub_mount_reader_open(&rd, &f->gm, BOOT_GPA), -ENOENT);
+    assert_int_equal(nub_mtab_open(&rd, &f->gm, BOOT_GPA), -ENOENT);
     put_u64(f, tbl, TABLE_GPA);
-    assert_int_equal(nub_mount_reader_open(&rd, &f->gm, BOOT_GPA), 0);
-    assert_int_equal(nub_mount_reader_open(&rd, &f->gm, 8 * MIB), -EIO); /* in the hole */
+    assert_int_equal(nub_mtab_open(&rd, &f->gm, BOOT_GPA), 0);
+    assert_int_equal(nub_mtab_open(&rd, &f->gm, 8 * MIB), -EIO); /* in the hole */
     put_u64(f, BOOT_GPA, 0);
-    assert_int_equal(nub_mount_reader_open(&rd, &f->gm, BOOT_GPA), -EIO);
+    assert_int_equal(nub_mtab_open(&rd, &f->gm, BOOT_GPA), -EIO);
 }
 
 static void test_header_corrupt(void **state)
@@ -241,15 +241,15 @@ static void test_header_corrupt(void **state)
         assert_int_equal(nub_gm_read(&f->gm, TABLE_GPA, &saved, sizeof(saved)), 0);
         put_u64(f, TABLE_GPA + cases[i].off, cases[i].v);
         struct nub_mount_table h;
-        struct nub_mount_info m;
+        struct nub_mtab_mount m;
         uint64_t cur = 0;
-        assert_int_equal(nub_mount_reader_header(&f->rd, &h), -EIO);
-        assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, NULL), -EIO);
-        assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), -EIO);
+        assert_int_equal(nub_mtab_header(&f->rd, &h), -EIO);
+        assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, NULL), -EIO);
+        assert_int_equal(nub_mtab_find(&f->rd, 2, &m), -EIO);
         wr(f, TABLE_GPA, &saved, sizeof(saved));
     }
     struct nub_mount_table h;
-    assert_int_equal(nub_mount_reader_header(&f->rd, &h), 0);
+    assert_int_equal(nub_mtab_header(&f->rd, &h), 0);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -264,10 +264,10 @@ static void expect_bad_record(struct fixture *f, size_t off, uint64_t v, int wid
         put_u64(f, slot_gpa(3) + off, v);
     else
         put_u32(f, slot_gpa(3) + off, (uint32_t)v);
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), -EIO);
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_find(&f->rd, 2, &m), -EIO);
     uint64_t cur = 0, bad = 0;
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 1);
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 1);
     assert_string_equal(m.name, "tiny");
     assert_int_equal(bad, 1);
     wr(f, slot_gpa(3), &saved, sizeof(saved));
@@ -287,14 +287,14 @@ static void test_record_corrupt(void **state)
         struct nub_mount_rec saved;
         assert_int_equal(nub_gm_read(&f->gm, slot_gpa(3), &saved, sizeof(saved)), 0);
         wr(f, slot_gpa(3) + off, full, sizeof(full));
-        struct nub_mount_info m;
-        assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), -EIO);
+        struct nub_mtab_mount m;
+        assert_int_equal(nub_mtab_find(&f->rd, 2, &m), -EIO);
         wr(f, slot_gpa(3), &saved, sizeof(saved));
     }
     /* A state that is neither live nor known: not shown at all. */
     put_u32(f, slot_gpa(3) + RO(state), 9);
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), -ENOENT);
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_find(&f->rd, 2, &m), -ENOENT);
     put_u32(f, slot_gpa(3) + RO(state), NUB_MOUNT_S_LIVE);
 
     expect_bad_record(f, RO(ncomponents), NUB_MOUNT_MAX_COMPONENTS + 1, 4);
@@ -319,53 +319,53 @@ static void test_record_corrupt(void **state)
     /* A live record without a handle: nothing finds it, and the walk
      * counts it as bad. */
     put_u64(f, slot_gpa(3) + RO(handle), 0);
-    assert_int_equal(nub_mount_reader_find(&f->rd, 2, &m), -ENOENT);
+    assert_int_equal(nub_mtab_find(&f->rd, 2, &m), -ENOENT);
     uint64_t cur = 0, bad = 0;
-    assert_int_equal(nub_mount_reader_next(&f->rd, &cur, &m, &bad), 1);
+    assert_int_equal(nub_mtab_next(&f->rd, &cur, &m, &bad), 1);
     assert_string_equal(m.name, "tiny");
     assert_int_equal(bad, 1);
 }
 
 /* ---- array items ---------------------------------------------------------- */
 
-typedef int (*arr_fn)(struct fixture *f, const struct nub_mount_info *m);
+typedef int (*arr_fn)(struct fixture *f, const struct nub_mtab_mount *m);
 
-static int rd_comp(struct fixture *f, const struct nub_mount_info *m)
+static int rd_comp(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_component c[2];
-    return nub_mount_reader_components(&f->rd, m, 0, 2, c);
+    return nub_mtab_components(&f->rd, m, 0, 2, c);
 }
-static int rd_reg(struct fixture *f, const struct nub_mount_info *m)
+static int rd_reg(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_region r[2];
-    return nub_mount_reader_regions(&f->rd, m, 0, 2, r);
+    return nub_mtab_regions(&f->rd, m, 0, 2, r);
 }
-static int rd_q(struct fixture *f, const struct nub_mount_info *m)
+static int rd_q(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_queue q;
-    int e = nub_mount_reader_queues(&f->rd, m, 0, 1, &q);
+    int e = nub_mtab_queues(&f->rd, m, 0, 1, &q);
     struct nub_ring ring;
-    return e ? e : nub_mount_reader_ring(&f->rd, &q, &ring);
+    return e ? e : nub_mtab_ring(&f->rd, &q, &ring);
 }
-static int rd_task(struct fixture *f, const struct nub_mount_info *m)
+static int rd_task(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_task t[3];
-    return nub_mount_reader_tasks(&f->rd, m, 0, 3, t);
+    return nub_mtab_tasks(&f->rd, m, 0, 3, t);
 }
-static int rd_grant(struct fixture *f, const struct nub_mount_info *m)
+static int rd_grant(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_grant g[3];
-    return nub_mount_reader_grants(&f->rd, m, 0, 3, g);
+    return nub_mtab_grants(&f->rd, m, 0, 3, g);
 }
-static int rd_cap(struct fixture *f, const struct nub_mount_info *m)
+static int rd_cap(struct fixture *f, const struct nub_mtab_mount *m)
 {
     struct nub_mount_cap c[3];
-    return nub_mount_reader_caps(&f->rd, m, 0, 3, c);
+    return nub_mtab_caps(&f->rd, m, 0, 3, c);
 }
 
 static void expect_bad_item(struct fixture *f, arr_fn fn, uint64_t gpa, uint64_t v, int width)
 {
-    struct nub_mount_info m = hello(f);
+    struct nub_mtab_mount m = hello(f);
     uint8_t saved[8];
     assert_int_equal(nub_gm_read(&f->gm, gpa, saved, 8), 0);
     assert_int_equal(fn(f, &m), 0);
@@ -381,7 +381,7 @@ static void expect_bad_item(struct fixture *f, arr_fn fn, uint64_t gpa, uint64_t
 /* A name field filled to the end with no NUL. */
 static void expect_bad_name(struct fixture *f, arr_fn fn, uint64_t gpa)
 {
-    struct nub_mount_info m = hello(f);
+    struct nub_mtab_mount m = hello(f);
     uint8_t saved[NUB_MOUNT_NAME_LEN], full[NUB_MOUNT_NAME_LEN];
     memset(full, 'x', sizeof(full));
     assert_int_equal(nub_gm_read(&f->gm, gpa, saved, sizeof(saved)), 0);
@@ -475,39 +475,39 @@ static uint64_t rnd(void)
  * guest memory (ASan/UBSan watch). */
 static void walk_all(struct fixture *f)
 {
-    struct nub_mount_reader rd;
-    if (nub_mount_reader_open(&rd, &f->gm, BOOT_GPA) != 0)
+    struct nub_mtab_reader rd;
+    if (nub_mtab_open(&rd, &f->gm, BOOT_GPA) != 0)
         return;
     uint64_t cur = 0;
-    struct nub_mount_info m;
-    for (int guard = 0; guard < 300 && nub_mount_reader_next(&rd, &cur, &m, NULL) == 1; guard++) {
+    struct nub_mtab_mount m;
+    for (int guard = 0; guard < 300 && nub_mtab_next(&rd, &cur, &m, NULL) == 1; guard++) {
         static struct nub_mount_component c[NUB_MOUNT_MAX_COMPONENTS];
         static struct nub_mount_region r[NUB_MOUNT_MAX_REGIONS];
         static struct nub_mount_queue q[NUB_MOUNT_MAX_QUEUES];
         static struct nub_mount_task t[NUB_MOUNT_MAX_TASKS];
         static struct nub_mount_grant g[NUB_MOUNT_MAX_GRANTS];
         static struct nub_mount_cap cp[NUB_MOUNT_MAX_CAPS];
-        if (nub_mount_reader_components(&rd, &m, 0, m.ncomponents, c) == 0)
+        if (nub_mtab_components(&rd, &m, 0, m.ncomponents, c) == 0)
             for (uint32_t i = 0; i < m.ncomponents; i++) {
                 uint32_t first, n;
-                if (nub_mount_reader_component_grants(&m, &c[i], &first, &n) == 0)
-                    (void)nub_mount_reader_grants(&rd, &m, first, n, g);
+                if (nub_mtab_component_grants(&m, &c[i], &first, &n) == 0)
+                    (void)nub_mtab_grants(&rd, &m, first, n, g);
             }
-        (void)nub_mount_reader_regions(&rd, &m, 0, m.nregions, r);
+        (void)nub_mtab_regions(&rd, &m, 0, m.nregions, r);
         for (uint32_t i = 0; i < m.nregions; i++) {
             char buf[64];
-            (void)nub_mount_reader_region_read(&rd, &m, i, rnd() % 16, buf, sizeof(buf));
+            (void)nub_mtab_region_read(&rd, &m, i, rnd() % 16, buf, sizeof(buf));
         }
-        if (nub_mount_reader_queues(&rd, &m, 0, m.nqueues, q) == 0)
+        if (nub_mtab_queues(&rd, &m, 0, m.nqueues, q) == 0)
             for (uint32_t i = 0; i < m.nqueues; i++) {
                 struct nub_ring ring;
-                (void)nub_mount_reader_ring(&rd, &q[i], &ring);
+                (void)nub_mtab_ring(&rd, &q[i], &ring);
             }
-        (void)nub_mount_reader_tasks(&rd, &m, 0, m.ntasks, t);
-        (void)nub_mount_reader_grants(&rd, &m, 0, m.ngrants, g);
-        (void)nub_mount_reader_caps(&rd, &m, 0, m.ncaps, cp);
-        struct nub_mount_info m2;
-        (void)nub_mount_reader_find(&rd, m.handle, &m2);
+        (void)nub_mtab_tasks(&rd, &m, 0, m.ntasks, t);
+        (void)nub_mtab_grants(&rd, &m, 0, m.ngrants, g);
+        (void)nub_mtab_caps(&rd, &m, 0, m.ncaps, cp);
+        struct nub_mtab_mount m2;
+        (void)nub_mtab_find(&rd, m.handle, &m2);
     }
 }
 

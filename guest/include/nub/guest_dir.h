@@ -57,10 +57,6 @@ struct nub_dir_mark {
     uint64_t retired_capacity; /* allocated until commit (for the heap level) */
 };
 
-/* Home slot of a hash: XXH3_64bits_withSeed(hash, 16, seed) & (capacity-1).
- * The host reader must compute exactly this. capacity: a power of two. */
-uint64_t nub_dir_home_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity);
-
 /* Allocates the header and a table of NUB_DIR_MIN_CAPACITY slots from the
  * heap (owner KERNEL). NUB_ST_OK or NUB_ST_NOMEM. */
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed);

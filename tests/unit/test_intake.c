@@ -1,4 +1,4 @@
-/* nub_mount_package / nub_unmount_package against the REAL guest kernel
+/* nub_intake / nub_call_unmount against the REAL guest kernel
  * in KVM: a signed package mounts and shows up in the cap directory and
  * the mount table; every error row of DESIGN §6 is produced by a real bad
  * package and leaves the guest exactly as it was; injected faults at
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "guest_calls.h"
-#include "mount_host.h"
+#include "intake.h"
 #include "mount_reader.h"
 #include "nub/guest_heap.h"
 #include "reader.h"
@@ -223,12 +223,12 @@ static struct snap snapshot(struct nub_sandbox *sb)
     s.dir_count = h.count;
     s.dir_capacity = h.capacity;
     s.dir_bytes = h.total_bytes;
-    struct nub_mount_reader mr;
+    struct nub_mtab_reader mr;
     struct nub_mount_table t;
-    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb),
+    assert_int_equal(nub_mtab_open(&mr, nub_sandbox_mem(sb),
                                            nub_sandbox_boot_info_gpa(sb)),
                      0);
-    assert_int_equal(nub_mount_reader_header(&mr, &t), 0);
+    assert_int_equal(nub_mtab_header(&mr, &t), 0);
     s.mt_count = t.count;
     s.mt_generation = t.generation;
     s.mt_next_handle = t.next_handle;
@@ -253,9 +253,9 @@ static void assert_same(const struct snap *before, struct nub_sandbox *sb, const
     assert_same_at(before, &now, what);
 }
 
-static void mount_opts(struct nub_mount_opts *o)
+static void mount_opts(struct nub_intake_opts *o)
 {
-    nub_mount_opts_default(o);
+    nub_intake_opts_default(o);
     o->name = "test.rvf";
 }
 
@@ -289,7 +289,7 @@ static void assert_caps_present(struct nub_sandbox *sb, const struct tpkg *p, bo
     nub_sandbox_rdunlock(sb);
 }
 
-static void print_times(const char *what, size_t len, const struct nub_mount_times *t)
+static void print_times(const char *what, size_t len, const struct nub_intake_times *t)
 {
     print_message("    %s (%zu bytes): parse %.1f us, hash %.1f us, signature %.1f us, "
                   "compare %.1f us, alloc %.1f us, copy %.1f us, MOUNT %.1f us, total %.1f us\n",
@@ -307,10 +307,10 @@ static void test_mount_unmount(void **state)
     struct snap base = snapshot(sb);
     struct tpkg p;
     build(&p, &hello_spec, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result res;
-    int r = nub_mount_package(sb, &trust, &o, p.buf, p.len, &res);
+    struct nub_intake_result res;
+    int r = nub_intake(sb, &trust, &o, p.buf, p.len, &res);
     if (r != 0)
         fail_msg("mount: %d %s", r, res.reason);
     print_times("hello", p.len, &res.times);
@@ -327,12 +327,12 @@ static void test_mount_unmount(void **state)
 
     /* The record in the mount table, read from guest memory. */
     nub_sandbox_rdlock(sb);
-    struct nub_mount_reader mr;
-    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb),
+    struct nub_mtab_reader mr;
+    assert_int_equal(nub_mtab_open(&mr, nub_sandbox_mem(sb),
                                            nub_sandbox_boot_info_gpa(sb)),
                      0);
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_find(&mr, res.handle, &m), 0);
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_find(&mr, res.handle, &m), 0);
     assert_string_equal(m.name, "hello");
     assert_string_equal(m.version, "1.0");
     assert_memory_equal(m.signer, key.pub.id, NUB_KEYID_BYTES);
@@ -344,35 +344,35 @@ static void test_mount_unmount(void **state)
     assert_int_equal(m.ncaps, 4);
     assert_int_equal(m.package_len, p.len);
     struct nub_mount_component comps[2];
-    assert_int_equal(nub_mount_reader_components(&mr, &m, 0, 2, comps), 0);
+    assert_int_equal(nub_mtab_components(&mr, &m, 0, 2, comps), 0);
     assert_string_equal(comps[1].name, "c1");
     struct nub_mount_region regs[2];
-    assert_int_equal(nub_mount_reader_regions(&mr, &m, 0, 2, regs), 0);
+    assert_int_equal(nub_mtab_regions(&mr, &m, 0, 2, regs), 0);
     assert_string_equal(regs[1].name, "blob");
     char buf[64] = "";
-    assert_int_equal(nub_mount_reader_region_read(&mr, &m, 1, 0, buf, sizeof(buf)), 21);
+    assert_int_equal(nub_mtab_region_read(&mr, &m, 1, 0, buf, sizeof(buf)), 21);
     assert_memory_equal(buf, "banner: hello, world\n", 21);
-    assert_int_equal(nub_mount_reader_region_read(&mr, &m, 0, 0, buf, sizeof(buf)), 64);
+    assert_int_equal(nub_mtab_region_read(&mr, &m, 0, 0, buf, sizeof(buf)), 64);
     struct nub_mount_queue q;
-    assert_int_equal(nub_mount_reader_queues(&mr, &m, 0, 1, &q), 0);
+    assert_int_equal(nub_mtab_queues(&mr, &m, 0, 1, &q), 0);
     struct nub_ring ring;
-    assert_int_equal(nub_mount_reader_ring(&mr, &q, &ring), 0);
+    assert_int_equal(nub_mtab_ring(&mr, &q, &ring), 0);
     assert_int_equal(ring.head, 0);
     assert_int_equal(ring.tail, 0);
     struct nub_mount_task tasks[2];
-    assert_int_equal(nub_mount_reader_tasks(&mr, &m, 0, 2, tasks), 0);
+    assert_int_equal(nub_mtab_tasks(&mr, &m, 0, 2, tasks), 0);
     assert_string_equal(tasks[1].entry, "e1");
     assert_int_equal(tasks[1].state, NUB_TASK_READY);
     struct nub_mount_grant g[2];
-    assert_int_equal(nub_mount_reader_grants(&mr, &m, 0, 2, g), 0);
+    assert_int_equal(nub_mtab_grants(&mr, &m, 0, 2, g), 0);
     uint64_t cur = 0, bad = 0;
-    assert_int_equal(nub_mount_reader_next(&mr, &cur, &m, &bad), 1);
-    assert_int_equal(nub_mount_reader_next(&mr, &cur, &m, &bad), 0);
+    assert_int_equal(nub_mtab_next(&mr, &cur, &m, &bad), 1);
+    assert_int_equal(nub_mtab_next(&mr, &cur, &m, &bad), 0);
     assert_int_equal(bad, 0);
     nub_sandbox_rdunlock(sb);
 
     /* Unmount: caps gone, heap back to the baseline, table empty. */
-    struct nub_unmount_result u;
+    struct nub_call_unmount_result u;
     assert_int_equal(nub_call_unmount(sb, res.handle, &u), 0);
     assert_int_equal(u.caps_removed, 4);
     assert_false(u.zombie);
@@ -390,14 +390,14 @@ static void test_mount_unmount(void **state)
     tpkg_free(&p);
     build(&p, &hello_spec, SIG_NONE);
     o.allow_unsigned = true;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), 0);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), 0);
     assert_false(res.signed_pkg);
     assert_string_equal(res.signer_hex, "");
     nub_sandbox_rdlock(sb);
-    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb),
+    assert_int_equal(nub_mtab_open(&mr, nub_sandbox_mem(sb),
                                            nub_sandbox_boot_info_gpa(sb)),
                      0);
-    assert_int_equal(nub_mount_reader_find(&mr, res.handle, &m), 0);
+    assert_int_equal(nub_mtab_find(&mr, res.handle, &m), 0);
     static const uint8_t zero[NUB_KEYID_BYTES];
     assert_memory_equal(m.signer, zero, sizeof(zero));
     nub_sandbox_rdunlock(sb);
@@ -412,33 +412,33 @@ struct bad_case {
     struct spec spec;
     enum sig sig;
     int err;
-    void (*mutate)(struct tpkg *p, struct nub_mount_opts *o);
+    void (*mutate)(struct tpkg *p, struct nub_intake_opts *o);
 };
 
-static void flip_data_byte(struct tpkg *p, struct nub_mount_opts *o)
+static void flip_data_byte(struct tpkg *p, struct nub_intake_opts *o)
 {
     (void)o;
     p->buf[p->len - 64] ^= 0x01; /* inside the last (DATA) payload or its padding */
 }
 
-static void not_rvf(struct tpkg *p, struct nub_mount_opts *o)
+static void not_rvf(struct tpkg *p, struct nub_intake_opts *o)
 {
     (void)o;
     memset(p->buf, 'x', p->len);
 }
 
-static void tiny_max_package(struct tpkg *p, struct nub_mount_opts *o)
+static void tiny_max_package(struct tpkg *p, struct nub_intake_opts *o)
 {
     o->limits.max_package = p->len - 1;
 }
 
-static void big_region_limit(struct tpkg *p, struct nub_mount_opts *o)
+static void big_region_limit(struct tpkg *p, struct nub_intake_opts *o)
 {
     (void)p;
     o->limits.max_region_size = 1ull << 30; /* host and guest allow it; the heap cannot */
 }
 
-static void unsigned_ok(struct tpkg *p, struct nub_mount_opts *o)
+static void unsigned_ok(struct tpkg *p, struct nub_intake_opts *o)
 {
     (void)p;
     o->allow_unsigned = false;
@@ -476,10 +476,10 @@ static void test_errors(void **state)
     /* Something mounted already, so "unchanged" is not just "empty". */
     struct tpkg base_pkg;
     build(&base_pkg, &hello_spec, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result res;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, base_pkg.buf, base_pkg.len, &res), 0);
+    struct nub_intake_result res;
+    assert_int_equal(nub_intake(sb, &trust, &o, base_pkg.buf, base_pkg.len, &res), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct bad_case *c = &cases[i];
         struct tpkg p;
@@ -489,7 +489,7 @@ static void test_errors(void **state)
         if (c->mutate)
             c->mutate(&p, &o);
         struct snap before = snapshot(sb);
-        int r = nub_mount_package(sb, &trust, &o, p.buf, p.len, &res);
+        int r = nub_intake(sb, &trust, &o, p.buf, p.len, &res);
         print_message("    %-26s -> %-13s %s\n", c->what, strerror(-r), res.reason);
         if (r != -c->err)
             fail_msg("%s: got %d (%s), want -%d (%s): %s", c->what, r, strerror(-r), c->err,
@@ -503,7 +503,7 @@ static void test_errors(void **state)
     struct tpkg p;
     build(&p, &hello_spec, SIG_UNTRUSTED);
     mount_opts(&o);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EKEYREJECTED);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -EKEYREJECTED);
     char kid[NUB_KEYID_HEX];
     nub_key_id_hex(other_key.pub.id, kid);
     assert_non_null(strstr(res.reason, kid));
@@ -526,11 +526,11 @@ static void test_package_larger_than_guest(void **state)
     struct spec s = {.name = "big", .ncomp = 1, .data = big, .dlen = n};
     struct tpkg p;
     build(&p, &s, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result res;
+    struct nub_intake_result res;
     struct snap before = snapshot(sb);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -ENOSPC);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -ENOSPC);
     print_message("    40 MiB package, 32 MiB guest -> %s\n", res.reason);
     assert_same(&before, sb, "oversized package");
     tpkg_free(&p);
@@ -566,11 +566,11 @@ static void test_eexist(void **state)
     raw_put(sb, fake, strlen(fake), h);
     struct tpkg p;
     build(&p, &s, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result res;
+    struct nub_intake_result res;
     struct snap before = snapshot(sb);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EEXIST);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -EEXIST);
     print_message("    same length, other bytes -> %s\n", res.reason);
     assert_non_null(strstr(res.reason, "already exists"));
     assert_same(&before, sb, "EEXIST (same length)");
@@ -585,7 +585,7 @@ static void test_eexist(void **state)
     tpkg_free(&p);
     build(&p, &s2, SIG_GOOD);
     before = snapshot(sb);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EEXIST);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -EEXIST);
     assert_same(&before, sb, "EEXIST (other length)");
     /* An equal blob PUT earlier is shared, not refused. */
     const char *same = "shared data blob";
@@ -594,7 +594,7 @@ static void test_eexist(void **state)
     struct spec s3 = {.name = "ok", .ncomp = 0, .data = same, .dlen = strlen(same)};
     tpkg_free(&p);
     build(&p, &s3, SIG_GOOD);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), 0);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), 0);
     assert_int_equal(res.caps_held, 2);
     assert_int_equal(res.caps_new, 1); /* the manifest; the data was there */
     tpkg_free(&p);
@@ -616,13 +616,13 @@ static void test_fault_injection(void **state)
     }
     struct tpkg p;
     build(&p, &hello_spec, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result res;
+    struct nub_intake_result res;
     for (uint32_t step = NUB_MOUNT_STEP_PARSE; step <= NUB_MOUNT_STEP_TASKS; step++) {
         struct snap before = snapshot(sb);
         o.fail_step = step;
-        int r = nub_mount_package(sb, &trust, &o, p.buf, p.len, &res);
+        int r = nub_intake(sb, &trust, &o, p.buf, p.len, &res);
         print_message("    fail after step %u -> %s\n", step, res.reason);
         assert_int_equal(r, -EINVAL);
         assert_non_null(strstr(res.reason, "fault injected"));
@@ -631,7 +631,7 @@ static void test_fault_injection(void **state)
     }
     o.fail_step = 0;
     uint64_t cap0 = snapshot(sb).dir_capacity;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), 0);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), 0);
     assert_true(snapshot(sb).dir_capacity > cap0); /* the real mount did grow it */
     assert_caps_present(sb, &p, true);
     tpkg_free(&p);
@@ -651,18 +651,18 @@ static void test_shared_cap(void **state)
     struct tpkg a, b;
     build(&a, &sa, SIG_GOOD);
     build(&b, &sbs, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result ra, rb;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &ra), 0);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, b.buf, b.len, &rb), 0);
+    struct nub_intake_result ra, rb;
+    assert_int_equal(nub_intake(sb, &trust, &o, a.buf, a.len, &ra), 0);
+    assert_int_equal(nub_intake(sb, &trust, &o, b.buf, b.len, &rb), 0);
     /* b shares a's data and its module e0 (same bytes, same hash). */
     assert_int_equal(rb.caps_held, 4);
     assert_int_equal(rb.caps_new, 2);
     uint8_t h[16];
     rvf_hash128(shared, strlen(shared), h);
 
-    struct nub_unmount_result u;
+    struct nub_call_unmount_result u;
     assert_int_equal(nub_call_unmount(sb, ra.handle, &u), 0);
     assert_true(u.zombie); /* a's package holds bytes b still uses */
     assert_int_equal(u.caps_removed, 1); /* a's manifest */
@@ -722,21 +722,21 @@ static void test_crash_during_mount(void **state)
     struct nub_sandbox *sb = boot(64 * MIB);
     struct tpkg p;
     build(&p, &hello_spec, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
     o.test_before_mount = corrupt_heap_meta;
-    struct nub_mount_result res;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EIO);
+    struct nub_intake_result res;
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -EIO);
     print_message("    crash -> %s\n", res.reason);
     assert_true(nub_sandbox_poisoned(sb));
     assert_non_null(strstr(res.reason, "crashed during the mount"));
     /* Poisoned: refused with EIO until rebooted. */
     o.test_before_mount = NULL;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), -EIO);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), -EIO);
     assert_int_equal(nub_call_unmount(sb, 1, NULL), -EIO);
     char err[512];
     assert_int_equal(nub_sandbox_reboot(sb, err, sizeof(err)), 0);
-    assert_int_equal(nub_mount_package(sb, &trust, &o, p.buf, p.len, &res), 0);
+    assert_int_equal(nub_intake(sb, &trust, &o, p.buf, p.len, &res), 0);
     assert_caps_present(sb, &p, true);
     tpkg_free(&p);
     nub_sandbox_destroy(sb);
@@ -758,18 +758,18 @@ static void *walk(void *arg)
         nub_sandbox_rdlock(w->sb);
         const struct nub_guest_mem *gm = nub_sandbox_mem(w->sb);
         nub_gpa bi = nub_sandbox_boot_info_gpa(w->sb);
-        struct nub_mount_reader mr;
+        struct nub_mtab_reader mr;
         struct nub_reader rd;
-        if (nub_mount_reader_open(&mr, gm, bi) != 0 || nub_reader_open(&rd, gm, bi) != NUB_READER_OK) {
+        if (nub_mtab_open(&mr, gm, bi) != 0 || nub_reader_open(&rd, gm, bi) != NUB_READER_OK) {
             w->problems++;
         } else {
             uint64_t cur = 0, bad = 0, live = 0;
-            struct nub_mount_info m;
+            struct nub_mtab_mount m;
             struct nub_mount_table t;
-            while (nub_mount_reader_next(&mr, &cur, &m, &bad) == 1) {
+            while (nub_mtab_next(&mr, &cur, &m, &bad) == 1) {
                 live++;
                 struct nub_mount_cap caps[8];
-                if (m.ncaps > 8 || nub_mount_reader_caps(&mr, &m, 0, m.ncaps, caps) != 0) {
+                if (m.ncaps > 8 || nub_mtab_caps(&mr, &m, 0, m.ncaps, caps) != 0) {
                     w->problems++;
                     continue;
                 }
@@ -777,7 +777,7 @@ static void *walk(void *arg)
                     if (!nub_reader_contains(&rd, caps[i].hash))
                         w->problems++;
             }
-            if (bad != 0 || nub_mount_reader_header(&mr, &t) != 0 || t.count != live)
+            if (bad != 0 || nub_mtab_header(&mr, &t) != 0 || t.count != live)
                 w->problems++;
             w->records += live;
         }
@@ -799,14 +799,14 @@ static void test_concurrent_readers(void **state)
     struct walker w = {.sb = sb};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, walk, &w), 0);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result ra, rb, rf;
+    struct nub_intake_result ra, rb, rf;
     for (int i = 0; i < 10; i++) {
-        assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &ra), 0);
-        assert_int_equal(nub_mount_package(sb, &trust, &o, b.buf, b.len, &rb), 0);
+        assert_int_equal(nub_intake(sb, &trust, &o, a.buf, a.len, &ra), 0);
+        assert_int_equal(nub_intake(sb, &trust, &o, b.buf, b.len, &rb), 0);
         o.fail_step = NUB_MOUNT_STEP_TASKS; /* a failed mount in between */
-        assert_int_equal(nub_mount_package(sb, &trust, &o, a.buf, a.len, &rf), -EINVAL);
+        assert_int_equal(nub_intake(sb, &trust, &o, a.buf, a.len, &rf), -EINVAL);
         o.fail_step = 0;
         assert_int_equal(nub_call_unmount(sb, ra.handle, NULL), 0);
         assert_int_equal(nub_call_unmount(sb, rb.handle, NULL), 0);
@@ -928,10 +928,10 @@ static void test_readers_during_copy(void **state)
     struct nub_sandbox *sb = boot(256 * MIB);
     struct tpkg hello;
     build(&hello, &hello_spec, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
-    struct nub_mount_result rh, rb;
-    assert_int_equal(nub_mount_package(sb, &trust, &o, hello.buf, hello.len, &rh), 0);
+    struct nub_intake_result rh, rb;
+    assert_int_equal(nub_intake(sb, &trust, &o, hello.buf, hello.len, &rh), 0);
 
     size_t n = 64 * MIB;
     uint8_t *big = malloc(n);
@@ -952,7 +952,7 @@ static void test_readers_during_copy(void **state)
 
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, copy_reader_main, &c), 0);
-    int r = nub_mount_package(sb, &trust, &o, p.buf, p.len, &rb);
+    int r = nub_intake(sb, &trust, &o, p.buf, p.len, &rb);
     pthread_join(th, NULL);
     if (r != 0)
         fail_msg("64 MiB mount: %d %s", r, rb.reason);
@@ -965,7 +965,7 @@ static void test_readers_during_copy(void **state)
     o.test_before_mount = NULL;
     c.result = 0;
     assert_int_equal(pthread_create(&th, NULL, stall_reader_main, &c), 0);
-    r = nub_mount_package(sb, &trust, &o, p.buf, p.len, &rb);
+    r = nub_intake(sb, &trust, &o, p.buf, p.len, &rb);
     __atomic_store_n(&c.stop, true, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
     assert_int_equal(r, 0);
@@ -983,11 +983,11 @@ static void test_readers_during_copy(void **state)
 /* ---- configured limits reach the guest (abi.h struct nub_mount_limits) -- */
 
 /* Mounts p with o; returns the handle after checking it is in the table. */
-static uint64_t mount_checked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+static uint64_t mount_checked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
                               const struct tpkg *p, const char *what)
 {
-    struct nub_mount_result res;
-    int r = nub_mount_package(sb, &trust, o, p->buf, p->len, &res);
+    struct nub_intake_result res;
+    int r = nub_intake(sb, &trust, o, p->buf, p->len, &res);
     if (r != 0)
         fail_msg("%s: %d %s", what, r, res.reason);
     print_times(what, p->len, &res.times);
@@ -996,12 +996,12 @@ static uint64_t mount_checked(struct nub_sandbox *sb, const struct nub_mount_opt
 }
 
 /* Refused with err, guest unchanged; returns nothing, prints the reason. */
-static void mount_refused(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+static void mount_refused(struct nub_sandbox *sb, const struct nub_intake_opts *o,
                           const struct tpkg *p, int err, const char *needle, const char *what)
 {
-    struct nub_mount_result res;
+    struct nub_intake_result res;
     struct snap before = snapshot(sb);
-    int r = nub_mount_package(sb, &trust, o, p->buf, p->len, &res);
+    int r = nub_intake(sb, &trust, o, p->buf, p->len, &res);
     print_message("    %-32s -> %-13s %s\n", what, strerror(-r), res.reason);
     if (r != -err || strstr(res.reason, needle) == NULL)
         fail_msg("%s: got %d (%s), want -%d with '%s'", what, r, res.reason, err, needle);
@@ -1026,7 +1026,7 @@ static void test_max_package_raised(void **state)
     struct spec s = {.name = "huge", .ncomp = 1, .data = big, .dlen = n};
     struct tpkg p;
     build(&p, &s, SIG_NONE); /* unsigned: signing 260 MiB twice adds nothing here */
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
     o.allow_unsigned = true;
     mount_refused(sb, &o, &p, EFBIG, "max_package", "260 MiB, default max_package");
@@ -1047,16 +1047,16 @@ static void test_max_package_raised(void **state)
         assert_int_equal(nub_gm_read(nub_sandbox_mem(sb), cap.data_gpa + off, probe, 64), 0);
         assert_memory_equal(probe, big + off, 64);
     }
-    struct nub_mount_reader mr;
-    struct nub_mount_info m;
-    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
+    struct nub_mtab_reader mr;
+    struct nub_mtab_mount m;
+    assert_int_equal(nub_mtab_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
                      0);
-    assert_int_equal(nub_mount_reader_find(&mr, h, &m), 0);
+    assert_int_equal(nub_mtab_find(&mr, h, &m), 0);
     assert_int_equal(m.package_len, p.len);
     nub_sandbox_rdunlock(sb);
     assert_true(snapshot(sb).heap_used >= base.heap_used + n);
 
-    struct nub_unmount_result u;
+    struct nub_call_unmount_result u;
     assert_int_equal(nub_call_unmount(sb, h, &u), 0);
     assert_int_equal(u.caps_removed, 3); /* manifest, module, data */
     struct snap after = snapshot(sb);
@@ -1080,19 +1080,19 @@ static void test_raised_and_guest_limits(void **state)
     struct spec s = {.name = "wide", .ncomp = 1, .nregions = 1, .region_size = 80 * MIB};
     struct tpkg p;
     build(&p, &s, SIG_GOOD);
-    struct nub_mount_opts o;
+    struct nub_intake_opts o;
     mount_opts(&o);
     mount_refused(sb, &o, &p, EDQUOT, "max_region_size", "80 MiB region, default limit");
     o.limits.max_region_size = 128 * MIB;
     uint64_t h = mount_checked(sb, &o, &p, "80 MiB region, limit 128M");
     nub_sandbox_rdlock(sb);
-    struct nub_mount_reader mr;
-    struct nub_mount_info m;
+    struct nub_mtab_reader mr;
+    struct nub_mtab_mount m;
     struct nub_mount_region rg;
-    assert_int_equal(nub_mount_reader_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
+    assert_int_equal(nub_mtab_open(&mr, nub_sandbox_mem(sb), nub_sandbox_boot_info_gpa(sb)),
                      0);
-    assert_int_equal(nub_mount_reader_find(&mr, h, &m), 0);
-    assert_int_equal(nub_mount_reader_regions(&mr, &m, 0, 1, &rg), 0);
+    assert_int_equal(nub_mtab_find(&mr, h, &m), 0);
+    assert_int_equal(nub_mtab_regions(&mr, &m, 0, 1, &rg), 0);
     assert_int_equal(rg.size, 80 * MIB);
     nub_sandbox_rdunlock(sb);
     assert_int_equal(nub_call_unmount(sb, h, NULL), 0);

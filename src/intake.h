@@ -1,8 +1,10 @@
-/* The host side of mounting a package (DESIGN §2 "Mount path", §5 step 1,
- * §6 errors): everything between "the daemon has the package bytes" and
- * "the guest answered MOUNT". The FUSE daemon calls this from ctl/ flush
- * and rename, and again after a guest reboot to re-mount what it holds
- * (it keeps the package bytes; the call is the same).
+/* The package intake (DESIGN §2 "Mount path", §5 step 1, §6 errors):
+ * everything between "the daemon has the package bytes" and "the guest
+ * answered MOUNT", and all the daemon learns about the package from its
+ * one parse (names, counts, signer, cap hashes, phase times): nothing
+ * outside the intake parses a package. The FUSE daemon calls it from
+ * ctl/ flush and rename, and again after a guest reboot to re-mount what
+ * it holds (it keeps the package bytes; the call is the same).
  *
  * Order of work, cheapest refusal first, byte-proportional work on the
  * host (the guest only ever sees a package that passed all of it):
@@ -12,13 +14,13 @@
  *   4. the Ed25519 signature against the trusted keys  -> ENOKEY, EKEYREJECTED
  *   5. read lock: every segment whose hash is already a cap is compared
  *      byte for byte with that cap                     -> EEXIST
- *   6. exclusive lock held across: re-check 5 if the directory changed,
+ *   6. call sequence (guest_calls.h): re-check 5 if the directory changed,
  *      ALLOC, copy in, MOUNT (FREE on failure)         -> ENOSPC, EDQUOT,
  *      EBADMSG, EEXIST per the guest's status; EIO if the guest crashed.
  * On any failure nothing in the guest changed (the guest's all-or-nothing
  * MOUNT plus the FREE of the package block). */
-#ifndef NUB_MOUNT_HOST_H
-#define NUB_MOUNT_HOST_H
+#ifndef NUB_INTAKE_H
+#define NUB_INTAKE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,7 +32,7 @@
 #include "sandbox.h"
 #include "sign.h"
 
-struct nub_mount_opts {
+struct nub_intake_opts {
     /* Package limits (DESIGN §5, -o max_package=SIZE), checked on the host
      * before the call and passed to the guest with MOUNT (abi.h struct
      * nub_mount_limits), which checks them again. Count limits above the
@@ -40,6 +42,7 @@ struct nub_mount_opts {
     uint32_t fail_step;   /* tests: NUB_MOUNT_STEP_* fault injection (needs
                              test_ops in the sandbox); 0 = none */
     const char *name;     /* prefixes every reason, e.g. "hello.rvf"; may be NULL */
+    bool want_caps;       /* on success, fill the result's caps (see there) */
     /* Tests only: called inside the mount's call sequence (see
      * nub_sandbox_seq_begin: readers may run) after the package was
      * copied to pkg_gpa, right before MOUNT (to play a guest that
@@ -48,10 +51,10 @@ struct nub_mount_opts {
     void *test_ctx;
 };
 
-void nub_mount_opts_default(struct nub_mount_opts *o);
+void nub_intake_opts_default(struct nub_intake_opts *o);
 
 /* Wall-clock time of each phase, ns (0 for a phase not reached). */
-struct nub_mount_times {
+struct nub_intake_times {
     uint64_t parse_ns;   /* rvf_parse + rvf_manifest_parse */
     uint64_t hash_ns;    /* rvf_check_hashes */
     uint64_t sig_ns;     /* nub_sig_check_package */
@@ -63,27 +66,32 @@ struct nub_mount_times {
     uint64_t total_ns;
 };
 
-#define NUB_MOUNT_REASON_MAX 512u
+#define NUB_INTAKE_REASON_MAX 512u
 
-struct nub_mount_result {
+struct nub_intake_result {
     uint64_t handle;         /* nonzero on success */
-    nub_gpa rec_gpa;         /* its struct nub_mount_rec (read it with mount_reader) */
+    nub_gpa rec_gpa;         /* its struct nub_mount_rec (read it with mount_reader.h) */
     uint32_t caps_new;       /* directory entries the mount created */
     uint32_t caps_held;      /* references it holds (new + shared) */
     /* Known once the manifest parsed: */
     char name[NUB_MOUNT_NAME_LEN];    /* manifest package name */
     char version[NUB_MOUNT_NAME_LEN];
     uint32_t nsegments, ncomponents, nregions, nqueues, ntasks, ngrants;
+    /* With want_caps, on success: the package's cap hashes (every segment
+     * but the signature, in segment order), malloc'd; the caller owns them
+     * (free). NULL otherwise. */
+    uint8_t (*caps)[16];
+    uint32_t ncaps;
     /* Known once the signature was looked at: */
     bool signed_pkg;
     uint8_t signer[NUB_KEYID_BYTES];  /* key id (sign.h); zero when unsigned */
     char signer_hex[NUB_KEYID_HEX];   /* "" when unsigned */
-    struct nub_mount_times times;
+    struct nub_intake_times times;
     /* One line for cp's user, log and syslog on failure ("" on success),
      * e.g. "hello.rvf: segment 2 @0x80: content hash does not match
      * payload", "hello.rvf: signed by untrusted key 3fa1c2d4e5f60718",
      * "hello.rvf: guest: region big: size 134217728, limit 67108864". */
-    char reason[NUB_MOUNT_REASON_MAX];
+    char reason[NUB_INTAKE_REASON_MAX];
 };
 
 /* Mounts pkg[0, len) (the bytes are only read, and may be freed after
@@ -92,10 +100,10 @@ struct nub_mount_result {
  * -ENOSPC, -EIO (guest crashed during the mount, or was already poisoned:
  * the daemon reboots it and re-mounts), -ENOMEM (host), -EINVAL (bad
  * options, or the guest refused the arguments). *out is always filled. */
-int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
-                      const struct nub_mount_opts *opts, const uint8_t *pkg, size_t len,
-                      struct nub_mount_result *out);
+int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
+                      const struct nub_intake_opts *opts, const uint8_t *pkg, size_t len,
+                      struct nub_intake_result *out);
 
 /* Unmounting is one guest call: nub_call_unmount (guest_calls.h). */
 
-#endif /* NUB_MOUNT_HOST_H */
+#endif /* NUB_INTAKE_H */

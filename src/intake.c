@@ -1,11 +1,11 @@
-/* Package intake and the MOUNT/UNMOUNT calls (see mount_host.h): checks
+/* Package intake and the MOUNT/UNMOUNT calls (see intake.h): checks
  * a package on the host, compares it with the caps the guest already has,
  * and runs ALLOC + copy + MOUNT (+ FREE on failure) as one sandbox call
  * sequence: no other call can FREE or reuse the block in between, and
  * readers, excluded only while the guest runs, can see nothing half-done
  * (the block is unpublished until MOUNT publishes it whole). The copy
  * itself therefore does not stall caps/ reads. */
-#include "mount_host.h"
+#include "intake.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 #include "reader.h"
 #include "sign_pkg.h"
 
-void nub_mount_opts_default(struct nub_mount_opts *o)
+void nub_intake_opts_default(struct nub_intake_opts *o)
 {
     memset(o, 0, sizeof(*o));
     rvf_limits_default(&o->limits);
@@ -67,7 +67,7 @@ static void abi_limits(const struct rvf_limits *l, struct nub_mount_limits *out)
 
 /* reason = "<name>: <formatted>"; returns err (a negative errno) for a
  * one-line return. */
-__attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *out,
+__attribute__((format(printf, 4, 5))) static int fail(struct nub_intake_result *out,
                                                       const char *name, int err,
                                                       const char *fmt, ...)
 {
@@ -83,7 +83,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct nub_mount_result *o
 
 /* The poisoned-guest answer: the call failed because the guest crashed
  * now (-EIO) or earlier (-ESHUTDOWN); either way the daemon reboots. */
-static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, const char *name,
+static int guest_down(struct nub_sandbox *sb, struct nub_intake_result *out, const char *name,
                       int r, const char *when)
 {
     if (r == -ESHUTDOWN)
@@ -98,7 +98,7 @@ static int guest_down(struct nub_sandbox *sb, struct nub_mount_result *out, cons
  * the comparison saw; with `recheck`, a directory still at the *gen given
  * is not compared again. */
 static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, bool recheck,
-                        uint64_t *gen, struct nub_mount_result *out, const char *name)
+                        uint64_t *gen, struct nub_intake_result *out, const char *name)
 {
     const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
     struct nub_reader rd;
@@ -133,9 +133,9 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
 }
 
 /* Steps 1-4: everything that needs no guest. Fills out's package fields. */
-static int check_package(const struct nub_trust *trust, const struct nub_mount_opts *o,
+static int check_package(const struct nub_trust *trust, const struct nub_intake_opts *o,
                          const uint8_t *pkg, size_t len, struct rvf_package *p,
-                         struct rvf_segment **segs_out, struct nub_mount_result *out,
+                         struct rvf_segment **segs_out, struct nub_intake_result *out,
                          const char *name)
 {
     struct rvf_limits lim = o->limits;
@@ -215,9 +215,9 @@ static int check_package(const struct nub_trust *trust, const struct nub_mount_o
  * then the client's ALLOC + copy + MOUNT (+ FREE on refusal). Guest
  * memory is only read, or written into our own block, so the sequence
  * hold is enough; each call takes the exclusive lock itself. */
-static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
+static int mount_locked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
                         const struct rvf_package *p, const uint8_t *pkg, size_t len,
-                        uint64_t gen, struct nub_mount_result *out, const char *name)
+                        uint64_t gen, struct nub_intake_result *out, const char *name)
 {
     if (nub_sandbox_poisoned(sb))
         return guest_down(sb, out, name, -ESHUTDOWN, "");
@@ -230,7 +230,7 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
 
     struct nub_mount_limits lim;
     abi_limits(&o->limits, &lim);
-    struct nub_mount_args a = {.pkg = pkg, .len = len, .limits = &lim,
+    struct nub_call_mount a = {.pkg = pkg, .len = len, .limits = &lim,
                                .fail_step = o->fail_step, .signer = out->signer,
                                .before = o->test_before_mount, .ctx = o->test_ctx};
     struct nub_block_call b;
@@ -268,15 +268,30 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_mount_opts *o,
     return err;
 }
 
-int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
-                      const struct nub_mount_opts *opts, const uint8_t *pkg, size_t len,
-                      struct nub_mount_result *out)
+/* The package's cap hashes from the intake's parse (want_caps), taken
+ * before the guest sees the package, so that running out of host memory
+ * for them changes nothing. */
+static int take_caps(const struct rvf_package *p, struct nub_intake_result *out,
+                     const char *name)
+{
+    out->caps = calloc(p->nsegs ? p->nsegs : 1, 16);
+    if (out->caps == NULL)
+        return fail(out, name, -ENOMEM, "out of host memory for %u cap hashes", p->nsegs);
+    for (uint32_t i = 0; i < p->nsegs; i++)
+        if (p->segs[i].type != RVF_SEG_CRYPTO)
+            memcpy(out->caps[out->ncaps++], p->segs[i].hash, 16);
+    return 0;
+}
+
+int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
+                      const struct nub_intake_opts *opts, const uint8_t *pkg, size_t len,
+                      struct nub_intake_result *out)
 {
     uint64_t t0 = nub_now_ns();
     memset(out, 0, sizeof(*out));
-    struct nub_mount_opts def;
+    struct nub_intake_opts def;
     if (opts == NULL) {
-        nub_mount_opts_default(&def);
+        nub_intake_opts_default(&def);
         opts = &def;
     }
     const char *name = opts->name != NULL ? opts->name : "package";
@@ -288,6 +303,8 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
     struct rvf_package p;
     struct rvf_segment *segs = NULL;
     int r = check_package(trust, opts, pkg, len, &p, &segs, out, name);
+    if (r == 0 && opts->want_caps)
+        r = take_caps(&p, out, name);
     if (r == 0) {
         uint64_t t = nub_now_ns();
         uint64_t gen = 0;
@@ -302,6 +319,11 @@ int nub_mount_package(struct nub_sandbox *sb, const struct nub_trust *trust,
             r = mount_locked(sb, opts, &p, pkg, len, gen, out, name);
             nub_sandbox_seq_end(sb);
         }
+    }
+    if (r != 0) {
+        free(out->caps);
+        out->caps = NULL;
+        out->ncaps = 0;
     }
     free(segs);
     out->times.total_ns = nub_now_ns() - t0;

@@ -1,6 +1,6 @@
 # Unit tests of the host side of mounting: the mount-table reader over
-# hand-built and corrupted guest memory (no KVM), and nub_mount_package /
-# nub_unmount_package against the REAL guest kernel (skipped without
+# hand-built and corrupted guest memory (no KVM), and nub_intake /
+# nub_call_unmount against the REAL guest kernel (skipped without
 # /dev/kvm). Included from tests/CMakeLists.txt, after unit/rvf.cmake.
 add_executable(test_mount_reader ${CMAKE_CURRENT_LIST_DIR}/test_mount_reader.c)
 target_link_libraries(test_mount_reader PRIVATE nub_test_fixtures PkgConfig::CMOCKA)
@@ -8,10 +8,10 @@ add_test(NAME unit.mount_reader COMMAND test_mount_reader)
 
 # Against the real guest: packages are built in the test (rvf_testbuild)
 # and signed with fresh keys (nubsign, via nubintake).
-add_executable(test_mount_host ${CMAKE_CURRENT_LIST_DIR}/test_mount_host.c)
-target_link_libraries(test_mount_host PRIVATE nubintake rvf_testbuild PkgConfig::CMOCKA)
-add_test(NAME unit.mount_host COMMAND test_mount_host)
-set_tests_properties(unit.mount_host PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+add_executable(test_intake ${CMAKE_CURRENT_LIST_DIR}/test_intake.c)
+target_link_libraries(test_intake PRIVATE nubintake rvf_testbuild PkgConfig::CMOCKA)
+add_test(NAME unit.intake COMMAND test_intake)
+set_tests_properties(unit.intake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 
 # Benchmark of the mount path per phase (tests/bench/bench_mount.c); built,
 # never run by ctest.
