@@ -28,7 +28,8 @@ static void log_times(const char *what, const char *ctlname, const struct nub_in
               ms(t->total_ns));
 }
 
-static void log_unmounted(const char *ctlname, uint64_t handle, const struct nub_call_unmount_result *ur)
+static void log_unmounted(const char *ctlname, uint64_t handle,
+                          const struct nub_call_unmount_result *ur)
 {
     nubfs_log("unmounted %s (handle %llu): %u caps removed, %.2f ms", ctlname,
               (unsigned long long)handle, ur->caps_removed, ms(ur->call_ns));
