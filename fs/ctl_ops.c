@@ -1,4 +1,4 @@
-/* ctl/: mounting by copying (DESIGN §6). A file written here is staged in
+/* ctl/: mounting by copying (nubfs(8)). A file written here is staged in
  * host memory (writes by offset, out of order, holes zero, at most
  * max_package bytes: EFBIG) and mounted on the first flush after writes,
  * so close() -- what cp, install and `cat >` check -- returns the mount's

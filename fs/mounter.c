@@ -1,5 +1,5 @@
-/* Mounting, replacing and unmounting the packages of ctl/ (DESIGN §2
- * "Mount path", §6): runs nub_intake / nub_call_unmount, logs
+/* Mounting, replacing and unmounting the packages of ctl/
+ * (docs/ARCHITECTURE.md "The mount path"): runs nub_intake / nub_call_unmount, logs
  * every outcome with its reason and phase times, keeps the counters for
  * `stats`, recovers a guest that crashed, and tells the kernel which
  * caps/ and mounts/ entries to forget. Callers hold fs->change_mu. */

@@ -1,8 +1,8 @@
-/* Kernel cache invalidation (DESIGN §6 "Caps never change ... negative
- * lookups must not hide"): caps/ entries are cached for a day, so when a
- * cap leaves the directory (rm of the last package holding it) the kernel
- * must forget it before `rm` returns; mounts/<name> must be forgotten when
- * its package is replaced, renamed or unmounted.
+/* Kernel cache invalidation (docs/ARCHITECTURE.md "Kernel caches"): caps/
+ * entries are cached for a day, so when a cap leaves the directory (rm of
+ * the last package holding it) the kernel must forget it before `rm`
+ * returns; mounts/<name> must be forgotten when its package is replaced,
+ * renamed or unmounted.
  *
  * Why a helper thread and a bounded wait. fuse_lowlevel_notify_inval_entry
  * makes the kernel take the parent directory's lock (caps/ or mounts/).

@@ -143,7 +143,7 @@ struct nubfs {
     pthread_mutex_t change_mu;
     struct nubfs_mount_counters mc; /* under change_mu; read racily by stats */
     /* Guest heap level from a STATS call after every change (a cache
-     * keyed by the directory generation, DESIGN §2). */
+     * keyed by the directory generation: docs/ARCHITECTURE.md). */
     uint64_t heap_used, heap_total, heap_gen;
     /* Test knobs at run time (test_knobs.c; need test_ops). */
     unsigned test_fail_step;

@@ -1,4 +1,4 @@
-/* Recovery, all of it (DESIGN §3): when a guest call crashed the guest,
+/* Recovery, all of it (docs/ARCHITECTURE.md "Recovery"): when a guest call crashed the guest,
  * log why, boot a fresh guest, publish the preloaded files (and a forged
  * test cap) again and re-mount every package ctl/ holds (the daemon keeps
  * their bytes) in their mount order, so the tree keeps its content; then

@@ -13,7 +13,7 @@
  * test_forge_cap uses the client's PUT under a claimed hash: the guest
  * trusts the host's hash, which leaves exactly the state an XXH3-128
  * collision would. A package with a segment of that hash must then be
- * refused with EEXIST (DESIGN §4, §6), which ctl_errors.sh checks through
+ * refused with EEXIST (nubfs(8) ERRORS), which ctl_errors.sh checks through
  * cp and rsync. After a guest reboot the forged blob is deliberately
  * published again (nubfs_republish, like the preloaded files): the kernel
  * caches caps/ entries and pages for a day because a cap never changes,

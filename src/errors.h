@@ -1,4 +1,5 @@
-/* The errnos a user sees (DESIGN §6, nubfs(8) ERRORS) and the one place
+/* The errnos a user sees (nubfs(8) ERRORS, docs/ARCHITECTURE.md "Errors")
+ * and the one place
  * each internal status becomes one. Convention everywhere in the host
  * code: 0 or a NEGATIVE errno, so a result goes up unchanged and only
  * the FUSE reply flips its sign (fuse_reply_err(req, -rc)).

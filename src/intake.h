@@ -1,4 +1,4 @@
-/* The package intake (DESIGN §2 "Mount path", §5 step 1, §6 errors):
+/* The package intake (docs/ARCHITECTURE.md "The mount path", "Errors"):
  * everything between "the daemon has the package bytes" and "the guest
  * answered MOUNT", and all the daemon learns about the package from its
  * one parse (names, counts, signer, cap hashes, phase times): nothing
@@ -33,7 +33,7 @@
 #include "sign.h"
 
 struct nub_intake_opts {
-    /* Package limits (DESIGN §5, -o max_package=SIZE), checked on the host
+    /* Package limits (-o max_package=SIZE, max_*=N), checked on the host
      * before the call and passed to the guest with MOUNT (abi.h struct
      * nub_mount_limits), which checks them again. Count limits above the
      * hard NUB_MOUNT_MAX_* are clamped to them on both sides. */
@@ -95,7 +95,7 @@ struct nub_intake_result {
 };
 
 /* Mounts pkg[0, len) (the bytes are only read, and may be freed after
- * the call). trust NULL = nothing trusted. 0 or -errno of DESIGN §6:
+ * the call). trust NULL = nothing trusted. 0 or -errno of errors.h:
  * -EFBIG, -EBADMSG, -EDQUOT, -EUCLEAN, -ENOKEY, -EKEYREJECTED, -EEXIST,
  * -ENOSPC, -EIO (guest crashed during the mount, or was already poisoned:
  * the daemon reboots it and re-mounts), -ENOMEM (host), -EINVAL (bad

@@ -1,4 +1,5 @@
-/* The signature step of a mount (DESIGN §2, §5 step 1): the CRYPTO segment
+/* The signature step of a mount (docs/ARCHITECTURE.md "The mount path",
+ * step 2.4): the CRYPTO segment
  * that rvf_parse located, checked against the trusted keys. */
 #include "sign_pkg.h"
 

@@ -1,7 +1,8 @@
 /* Mount step 3: regions. Slab and append-only regions are fresh heap
- * memory, which is already zero (DESIGN §3: the host zeroes what the guest
- * frees); an immutable region is its DATA segment's bytes in place in the
- * package. No byte of a region is touched here. */
+ * memory, which is already zero (the host zeroes what the guest frees:
+ * docs/ARCHITECTURE.md "Who does what"); an immutable region is its DATA
+ * segment's bytes in place in the package. No byte of a region is touched
+ * here. */
 #include <string.h>
 
 #include "mount_internal.h"

@@ -461,7 +461,7 @@ static enum rvf_status check_queues(struct ctx *c)
     return RVF_OK;
 }
 
-/* Rights a component may hold on one object (DESIGN §5: a grant never
+/* Rights a component may hold on one object (nubfs-rvf(5): a grant never
  * exceeds the manifest's access sets). Returns the allowed mask. */
 static uint32_t allowed_rights(const struct rvf_manifest *m, uint32_t comp,
                                uint32_t kind, uint32_t obj)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every row of the error table (DESIGN §6, nubfs(8)) produced by a real bad
+# Every row of the error table (nubfs(8) ERRORS, src/errors.c) produced by a real bad
 # package, through cp (close() returns the errno; cp prints its text) and
 # through rsync (rename() returns it). After each refusal caps/, mounts/,
 # ctl/ and the guest heap level (stats heap_used) are exactly as before.

@@ -1,6 +1,6 @@
 /* nub_intake / nub_call_unmount against the REAL guest kernel
  * in KVM: a signed package mounts and shows up in the cap directory and
- * the mount table; every error row of DESIGN §6 is produced by a real bad
+ * the mount table; every error row of nubfs(8) ERRORS is produced by a real bad
  * package and leaves the guest exactly as it was; injected faults at
  * steps 2-7 roll back; unmount returns the heap to its baseline; caps
  * shared by two packages live until the last holder goes; a guest crash

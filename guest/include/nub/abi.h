@@ -141,8 +141,8 @@ enum nub_stat_index {
 #define NUB_MAILBOX_MSG 256
 #define NUB_SCRUB_MAX 64
 
-/* A freed range the host must zero before the next call (DESIGN §3: the
- * guest never zeroes payload-sized memory itself). */
+/* A freed range the host must zero before the next call (the guest never
+ * zeroes payload-sized memory itself: docs/ARCHITECTURE.md). */
 struct nub_scrub {
     uint64_t gpa;
     uint64_t len;
@@ -235,7 +235,7 @@ struct nub_dir_entry {
 };
 
 /* ---- Mount protocol ------------------------------------------------------
- * Before NUB_OP_MOUNT the host has (DESIGN §2, §5 step 1): checked the
+ * Before NUB_OP_MOUNT the host has (docs/ARCHITECTURE.md "The mount path"): checked the
  * Ed25519 signature against its trusted keys, checked every segment's
  * XXH3-128 against its header, and compared the bytes with any existing cap
  * of equal hash (the guest never hashes or compares payload bytes). It then
@@ -292,7 +292,7 @@ struct nub_dir_entry {
  * MOUNT and UNMOUNT call frees the zombies whose caps are gone. */
 #define NUB_MOUNT_F_FAIL_STEP_MASK 0xffull
 
-/* The package limits of one MOUNT (DESIGN §5, §7 max_package=SIZE), as
+/* The package limits of one MOUNT (-o max_package=SIZE, nubfs(8)), as
  * configured on the host, which has already checked the package against
  * them (the guest checks again: it trusts no one's parse but its own).
  * The guest copies the struct out once, before using any of it.

@@ -14,7 +14,7 @@
  * sub-alignment gaps that earlier aligned allocations left behind, and
  * free, set_owner and block_size are O(1) as well (expected, hash).
  *
- * Zeroing is the host's job (DESIGN §3): the heap starts out zero (fresh
+ * Zeroing is the host's job (docs/ARCHITECTURE.md "Who does what"): the heap starts out zero (fresh
  * memfd pages); a freed range goes into quarantine, is reported in the
  * mailbox scrub list by nub_heap_call_end(), zeroed by the host after DONE,
  * and becomes allocatable again only at the next nub_heap_call_begin().

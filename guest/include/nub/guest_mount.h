@@ -1,4 +1,4 @@
-/* The mount pipeline, guest side: nub_mount (DESIGN §5 steps 2-7) and
+/* The mount pipeline, guest side: nub_mount (docs/ARCHITECTURE.md "The mount path") and
  * unmount over a package the host copied into guest memory, plus the mount
  * table of abi.h that the host reads without a guest call.
  *
