@@ -76,20 +76,14 @@ static int cap_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 static void caps_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
                          bool plus)
 {
-    (void)ino;
-    char *buf = malloc(size);
-    if (buf == NULL) {
-        fuse_reply_err(req, ENOMEM);
+    size_t used;
+    bool full;
+    char *buf = nubfs_dirbuf_begin(req, fs, size, &used, plus, ino, off, &full);
+    if (buf == NULL)
         return;
-    }
-    size_t used = 0;
+    if (full)
+        goto out;
     struct fuse_entry_param e = {0};
-    static const char *const dots[2] = {".", ".."};
-    for (off_t i = off < 0 ? 0 : off; i < 2; i++) {
-        nubfs_dir_attr(fs, i == 0 ? NUBFS_INO_CAPS : NUBFS_INO_ROOT, &e.attr);
-        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, dots[i], &e, i + 1))
-            goto out;
-    }
 
     struct nub_reader r;
     int rc = nubfs_reader_begin(fs, &r);
@@ -164,13 +158,8 @@ static void caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t s
         fuse_reply_err(req, -rc);
         return;
     }
-    /* Clamp to the cap; the reader has checked [data_gpa, +len) is guest
-     * memory, so any sub-range is too. */
-    uint64_t o = (uint64_t)off;
-    uint64_t n = o >= c.len ? 0 : c.len - o;
-    if (n > size)
-        n = size;
-    nubfs_reply_guest(req, fs, n ? c.data_gpa + o : 0, n);
+    /* The reader has checked [data_gpa, +len) is guest memory. */
+    nubfs_reply_guest(req, fs, c.data_gpa, c.len, (uint64_t)off, size);
     nubfs_reader_end(fs);
 }
 
@@ -186,10 +175,6 @@ static bool caps_is_dir(fuse_ino_t ino)
 }
 
 const struct nubfs_subtree nubfs_caps_tree = {
-    .is_dir = caps_is_dir,
-    .lookup = caps_lookup,
-    .readdir = caps_readdir,
-    .getattr = caps_getattr,
-    .open = caps_open,
-    .read = caps_read,
+    .is_dir = caps_is_dir, .lookup = caps_lookup, .readdir = caps_readdir, .getattr = caps_getattr,
+    .open = caps_open, .read = caps_read,
 };

@@ -116,20 +116,14 @@ static int ctl_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double
 static void ctl_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
                         bool plus)
 {
-    (void)ino;
-    char *buf = malloc(size);
-    if (buf == NULL) {
-        fuse_reply_err(req, ENOMEM);
+    size_t used;
+    bool full;
+    char *buf = nubfs_dirbuf_begin(req, fs, size, &used, plus, ino, off, &full);
+    if (buf == NULL)
         return;
-    }
-    size_t used = 0;
+    if (full)
+        goto out;
     struct fuse_entry_param ep = {0};
-    static const char *const dots[2] = {".", ".."};
-    for (off_t i = off < 0 ? 0 : off; i < 2; i++) {
-        nubfs_dir_attr(fs, i == 0 ? NUBFS_INO_CTL : NUBFS_INO_ROOT, &ep.attr);
-        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, dots[i], &ep, i + 1))
-            goto out;
-    }
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e;
     for (size_t i = 0; (e = nubfs_ctl_at(fs, i)) != NULL; i++) {
@@ -604,23 +598,11 @@ static bool ctl_is_dir(fuse_ino_t ino)
 }
 
 static const struct nubfs_changes ctl_changes = {
-    .create = ctl_create,
-    .mknod = ctl_mknod,
-    .unlink = ctl_unlink,
-    .rename = ctl_rename,
-    .setxattr = ctl_setxattr,
-    .write = ctl_write,
-    .flush = ctl_flush,
-    .setattr = ctl_setattr,
+    .create = ctl_create, .mknod = ctl_mknod, .unlink = ctl_unlink, .rename = ctl_rename,
+    .setxattr = ctl_setxattr, .write = ctl_write, .flush = ctl_flush, .setattr = ctl_setattr,
 };
 
 const struct nubfs_subtree nubfs_ctl_tree = {
-    .is_dir = ctl_is_dir,
-    .lookup = ctl_lookup,
-    .readdir = ctl_readdir,
-    .getattr = ctl_getattr,
-    .open = ctl_open,
-    .read = ctl_read,
-    .release = ctl_release,
-    .changes = &ctl_changes,
+    .is_dir = ctl_is_dir, .lookup = ctl_lookup, .readdir = ctl_readdir, .getattr = ctl_getattr,
+    .open = ctl_open, .read = ctl_read, .release = ctl_release, .changes = &ctl_changes,
 };

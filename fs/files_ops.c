@@ -45,9 +45,6 @@ static void files_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
 }
 
 const struct nubfs_subtree nubfs_files_tree = {
-    .is_dir = never_dir,
-    .lookup = not_dir_lookup,
-    .open = files_open,
-    .read = files_read,
+    .is_dir = never_dir, .lookup = not_dir_lookup, .open = files_open, .read = files_read,
     .release = files_release,
 };

@@ -24,8 +24,14 @@ void nubfs_reader_end(struct nubfs *fs)
     nub_sandbox_rdunlock(fs->sb);
 }
 
-void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n)
+void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa base, uint64_t len,
+                       uint64_t off, size_t size)
 {
+    /* Any sub-range of a checked range is guest memory too. */
+    uint64_t n = off >= len ? 0 : len - off;
+    if (n > size)
+        n = size;
+    nub_gpa at = base + off;
     if (n == 0) {
         fuse_reply_buf(req, NULL, 0);
         return;

@@ -418,11 +418,7 @@ static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t
         fuse_reply_err(req, -rc);
         return;
     }
-    uint64_t o = (uint64_t)off;
-    uint64_t n = o >= g.length ? 0 : g.length - o;
-    if (n > size)
-        n = size;
-    nubfs_reply_guest(req, fs, n ? g.gpa + o : 0, n);
+    nubfs_reply_guest(req, fs, g.gpa, g.length, (uint64_t)off, size);
     mview_end(fs);
 }
 
@@ -443,12 +439,7 @@ static void mounts_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
 }
 
 const struct nubfs_subtree nubfs_mounts_tree = {
-    .is_dir = mounts_is_dir,
-    .lookup = mounts_lookup,
-    .readdir = mounts_readdir,
-    .getattr = mounts_getattr,
-    .open = mounts_open,
-    .read = mounts_read,
-    .release = mounts_release,
+    .is_dir = mounts_is_dir, .lookup = mounts_lookup, .readdir = mounts_readdir,
+    .getattr = mounts_getattr, .open = mounts_open, .read = mounts_read, .release = mounts_release,
     .readlink = mounts_readlink,
 };

@@ -158,10 +158,12 @@ struct nubfs {
 int nubfs_reader_begin(struct nubfs *fs, struct nub_reader *r);
 void nubfs_reader_end(struct nubfs *fs);
 
-/* Replies with guest bytes [at, at + n), a range already checked, spliced
- * from the guest memfd when it can be; the caller holds the sandbox read
- * lock across the call. */
-void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa at, uint64_t n);
+/* Replies to a read of [off, off + size) of the guest bytes [base, base +
+ * len) (a range already checked), clamped to them, spliced from the guest
+ * memfd when it can be; the caller holds the sandbox read lock across the
+ * call. */
+void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa base, uint64_t len,
+                       uint64_t off, size_t size);
 
 /* put_file.c: PUTs the regular file at path as a cap; 0 or -errno. *len
  * gets its size, hash its cap hash. */
@@ -264,6 +266,12 @@ void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct sta
 /* Appends one directory entry to a readdir buffer; false if it is full. */
 bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool plus,
                       const char *name, const struct fuse_entry_param *e, off_t next);
+/* Starts the listing of a directory just below the root: a malloc'd
+ * buffer of size bytes holding "." (dir) and ".." (the root) from offset
+ * off (1 after ".", 2 after ".."); *full if they filled it. NULL (ENOMEM
+ * already replied) without memory. */
+char *nubfs_dirbuf_begin(fuse_req_t req, struct nubfs *fs, size_t size, size_t *used, bool plus,
+                         fuse_ino_t dir, off_t off, bool *full);
 
 /* snapshot.c: generated text files (log, stats, mounts/ JSON), rendered
  * at open and served from that copy. nubfs_snapshot_open takes ownership

@@ -109,6 +109,25 @@ bool nubfs_dirbuf_add(fuse_req_t req, char *buf, size_t size, size_t *used, bool
     return true;
 }
 
+char *nubfs_dirbuf_begin(fuse_req_t req, struct nubfs *fs, size_t size, size_t *used, bool plus,
+                         fuse_ino_t dir, off_t off, bool *full)
+{
+    char *buf = malloc(size);
+    if (buf == NULL) {
+        fuse_reply_err(req, ENOMEM);
+        return NULL;
+    }
+    static const char *const dots[2] = {".", ".."};
+    struct fuse_entry_param e = {0};
+    *used = 0;
+    *full = false;
+    for (off_t i = off < 0 ? 0 : off; i < 2 && !*full; i++) {
+        nubfs_dir_attr(fs, i == 0 ? dir : NUBFS_INO_ROOT, &e.attr);
+        *full = !nubfs_dirbuf_add(req, buf, size, used, plus, dots[i], &e, i + 1);
+    }
+    return buf;
+}
+
 /* ---- / itself: a subtree like the others ---- */
 
 static bool root_is_dir(fuse_ino_t ino)
@@ -168,9 +187,7 @@ static void root_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_
 }
 
 static const struct nubfs_subtree root_tree = {
-    .is_dir = root_is_dir,
-    .lookup = root_lookup,
-    .readdir = root_readdir,
+    .is_dir = root_is_dir, .lookup = root_lookup, .readdir = root_readdir,
 };
 
 /* ---- dispatch ---- */
