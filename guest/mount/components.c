@@ -1,22 +1,16 @@
-/* Mount step 4, first half: every WASM module of the package passes the
- * structure walk (sections, not bytes), and every component's WIT entry
- * points are functions its module exports. Fills the component records;
- * the modules stay in place in the package. */
+/* Mount step 4, first half: rvf_check_components (every WASM module
+ * passes the structure walk, every WIT entry point is an exported
+ * function; the same check `nubfs-pack verify` makes), then the component
+ * records. The modules stay in place in the package. */
 #include "mount_internal.h"
 
 enum nub_status mount_components(struct mctx *c)
 {
     const struct rvf_package *p = &c->pkg;
-    for (uint32_t i = 0; i < p->nsegs; i++) {
-        const struct rvf_segment *s = &p->segs[i];
-        if (s->type != RVF_SEG_WASM)
-            continue;
-        struct rvf_result res;
-        enum rvf_status rs = rvf_wasm_validate(rvf_payload(p, s), s->payload_len, &c->lim, NULL,
-                                               &res);
-        if (rs != RVF_OK)
-            return mount_fail(c, mount_rvf_status(rs), "segment %u: %s", i, res.msg);
-    }
+    struct rvf_result res;
+    enum rvf_status rs = rvf_check_components(p, &c->mf, &c->lim, &res);
+    if (rs != RVF_OK)
+        return mount_fail(c, mount_rvf_status(rs), "%s", res.msg);
     uint32_t task = 0;
     for (uint32_t i = 0; i < c->rec.ncomponents; i++) {
         struct rvf_component comp;
@@ -26,14 +20,6 @@ enum nub_status mount_components(struct mctx *c)
         if (!s)
             return mount_fail(c, NUB_ST_BADMSG, "component %s: no WASM segment with its hash",
                               comp.name);
-        const uint8_t *mod = rvf_payload(p, s);
-        for (uint32_t j = 0; j < comp.nentries; j++) {
-            const char *entry = rvf_manifest_entry(&c->mf, &comp, j);
-            if (!rvf_wasm_has_export(mod, s->payload_len, entry, RVF_WASM_EXPORT_FUNC))
-                return mount_fail(c, NUB_ST_BADMSG,
-                                  "component %s: entry point %s is not an exported function",
-                                  comp.name, entry);
-        }
         if (comp.nentries > c->rec.ntasks - task)
             return mount_fail(c, NUB_ST_BADMSG, "component %s: more entry points than tasks",
                               comp.name);

@@ -70,10 +70,6 @@ void mount_copy_name(char *dst, const char *src);
  * parser refuses is a malformed package. */
 enum nub_status mount_rvf_status(enum rvf_status st);
 
-/* Clamps the count limits to the NUB_MOUNT_MAX_* the record formats can
- * hold, and drops require_signature (step 1 is the host's). */
-void mount_limits_clamp(struct rvf_limits *l);
-
 /* gpa of a segment's payload inside the package. */
 static inline uint64_t mount_payload_gpa(const struct mctx *c, const struct rvf_segment *s)
 {

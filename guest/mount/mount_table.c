@@ -19,7 +19,7 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
      * (and to each MOUNT's limits). */
     if (!limits)
         m->limits.max_package = NUB_MAX_MEM;
-    mount_limits_clamp(&m->limits);
+    nub_mount_limits_clamp(&m->limits);
 
     if (nub_heap_alloc(heap, sizeof(struct nub_mount_table), 0, NUB_OWNER_KERNEL,
                        &m->table_gpa) != NUB_ST_OK)

@@ -18,7 +18,7 @@ static void clamp32(uint32_t *v, uint32_t max)
         *v = max;
 }
 
-void mount_limits_clamp(struct rvf_limits *l)
+void nub_mount_limits_clamp(struct rvf_limits *l)
 {
     clamp32(&l->max_components, NUB_MOUNT_MAX_COMPONENTS);
     clamp32(&l->max_regions, NUB_MOUNT_MAX_REGIONS);
@@ -70,7 +70,7 @@ static enum nub_status settle_limits(struct mctx *c, uint64_t block)
     TAKE(max_wasm_sections);
     TAKE(max_wasm_exports);
 #undef TAKE
-    mount_limits_clamp(l);
+    nub_mount_limits_clamp(l);
     return NUB_ST_OK;
 }
 

@@ -49,7 +49,7 @@ enum rvf_status {
     RVF_E_STRING,        /* manifest string unterminated, too long, bad chars */
     RVF_E_INDEX,         /* an index (component, region, queue, list) out of range */
     RVF_E_DUPLICATE,     /* two components/regions/entries with one name */
-    RVF_E_REF,           /* a hash the manifest lists names no segment of the right type */
+    RVF_E_REF,           /* a hash or entry point the manifest lists names nothing of the right kind */
     RVF_E_RIGHTS,        /* a grant exceeds the manifest's access sets */
     RVF_E_WASM,          /* WASM module structure wrong */
     RVF_E_NOSPACE,       /* encoder: caller's output buffer too small */
@@ -374,6 +374,18 @@ enum rvf_status rvf_wasm_validate(const uint8_t *buf, size_t len,
  * given kind (RVF_WASM_EXPORT_FUNC for WIT entry points). */
 bool rvf_wasm_has_export(const uint8_t *buf, size_t len, const char *name,
                          uint8_t kind);
+
+/* ---- Package (manifest and modules together) ---------------------------- */
+
+/* What needs both a parsed manifest and the package's modules: every WASM
+ * segment passes rvf_wasm_validate (with lim), and every entry point of
+ * every component is a function its module exports (RVF_E_REF otherwise).
+ * mf must come from rvf_manifest_parse over pkg's segments. The guest's
+ * mount step 4 and `nubfs-pack verify` both call this. lim may be NULL. */
+enum rvf_status rvf_check_components(const struct rvf_package *pkg,
+                                     const struct rvf_manifest *mf,
+                                     const struct rvf_limits *lim,
+                                     struct rvf_result *res);
 
 /* ---- Host library only (libxxhash; writers: rvf_encode.c) -------------- */
 #if __STDC_HOSTED__

@@ -15,5 +15,7 @@ add_executable(nubfs-pack
   ${NUB_PACK_DIR}/inspect.c
   ${NUB_PACK_DIR}/verify.c)
 target_compile_definitions(nubfs-pack PRIVATE NUB_VERSION="${PROJECT_VERSION}")
-target_link_libraries(nubfs-pack PRIVATE nubpackspec nubsign nubrvf nub_host_flags)
+# nubguest: the guest's own mount limits (nub_mount_limits_clamp), so
+# verify checks with exactly what the guest checks.
+target_link_libraries(nubfs-pack PRIVATE nubpackspec nubsign nubrvf nubguest nub_host_flags)
 install(TARGETS nubfs-pack RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,13 +1,17 @@
 /* nubfs-pack verify: the checks nubfs makes before it mounts a package,
- * in the same order: container structure, every payload against its cap
+ * with the same code: container structure, every payload against its cap
  * hash, the signature against the trusted keys, then what the guest checks
- * (manifest, WASM module structure). Exit 0 only when all pass. */
+ * (manifest; modules and entry points, rvf_check_components) with the
+ * limits the guest uses. What is left to a mount is only what depends on
+ * the daemon's options and the guest's state (memory, existing caps, the
+ * mount table). Exit 0 only when all pass. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "load.h"
+#include "nub/guest_mount.h"
 #include "pack.h"
 #include "sign.h"
 #include "sign_pkg.h"
@@ -47,22 +51,6 @@ static int load_trust(struct nub_trust *t, int argc, char **argv)
         }
     }
     return bad ? -1 : 0;
-}
-
-static int check_modules(const char *path, const struct pack_pkg *p, const struct rvf_limits *lim)
-{
-    for (uint32_t i = 0; i < p->pkg.nsegs; i++) {
-        const struct rvf_segment *s = &p->segs[i];
-        if (s->type != RVF_SEG_WASM)
-            continue;
-        struct rvf_result res;
-        if (rvf_wasm_validate(rvf_payload(&p->pkg, s), (size_t)s->payload_len, lim, NULL, &res) !=
-            RVF_OK) {
-            pack_err("%s: segment %u: bad WASM module: %s", path, i, res.msg);
-            return -1;
-        }
-    }
-    return 0;
 }
 
 int pack_cmd_verify(int argc, char **argv)
@@ -105,8 +93,10 @@ int pack_cmd_verify(int argc, char **argv)
         return PACK_EXIT_FAIL;
     }
 
+    /* The limits a mount with the defaults gets, clamped as the guest does. */
     struct rvf_limits lim;
     rvf_limits_default(&lim);
+    nub_mount_limits_clamp(&lim);
     struct pack_pkg p;
     int ret = PACK_EXIT_FAIL;
     if (pack_pkg_load(path, &lim, &p) < 0)
@@ -147,8 +137,10 @@ int pack_cmd_verify(int argc, char **argv)
         pack_err("%s: bad manifest: %s", path, p.res.msg);
         goto out;
     }
-    if (check_modules(path, &p, &lim) < 0)
+    if (rvf_check_components(&p.pkg, &p.m, &lim, &res) != RVF_OK) {
+        pack_err("%s: %s", path, res.msg);
         goto out;
+    }
     if (!quiet)
         printf("%s: OK: %s %s, %u segments, signed by trusted key %s\n", path, p.m.name,
                p.m.pkg_version, p.pkg.nsegs, kid);

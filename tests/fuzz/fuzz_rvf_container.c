@@ -1,7 +1,8 @@
 /* libFuzzer target: the whole host-side package check on arbitrary
  * bytes: container parse, hash check, manifest parse against the
- * package's own segments, WASM validation of every WASM segment and the
- * entry-point lookup the mount does. */
+ * package's own segments, rvf_check_components (what the mount and
+ * `nubfs-pack verify` check of modules and entry points), and each module
+ * walked again on its own. */
 #include "fuzz_rvf_common.h"
 
 #define MAXSEG 64
@@ -42,8 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st = rvf_manifest_parse(rvf_payload(&pkg, &segs[0]), (size_t)segs[0].payload_len,
                             segs, pkg.nsegs, &lim, &m, &res);
     fuzz_check_result(&res);
-    if (st == RVF_OK)
+    if (st == RVF_OK) {
         fuzz_walk_manifest(&m);
+        /* The mount's (and verify's) module and entry-point check. */
+        (void)rvf_check_components(&pkg, &m, &lim, &res);
+        fuzz_check_result(&res);
+    }
 
     for (uint32_t i = 0; i < pkg.nsegs; i++) {
         if (segs[i].type != RVF_SEG_WASM)

@@ -45,6 +45,11 @@ struct nub_mounts {
 enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, struct nub_dir *dir,
                                   const struct rvf_limits *limits);
 
+/* Clamps the count limits to the NUB_MOUNT_MAX_* the record formats can
+ * hold, and drops require_signature (step 1 is the host's). Every mount's
+ * limits go through it; so do `nubfs-pack verify`'s. */
+void nub_mount_limits_clamp(struct rvf_limits *l);
+
 struct nub_mount_req {
     uint64_t pkg_gpa;  /* start of a host-owned heap block */
     uint64_t pkg_len;
