@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "hex.h"
+
 /* Serialises j (consumed) as an indented JSON file. NULL with
  * *err = -ENOMEM (also when j is NULL: building it ran out of memory). */
 static char *finish(json_t *j, size_t *len, int *err)
@@ -25,15 +27,7 @@ static char *finish(json_t *j, size_t *len, int *err)
 static json_t *hex(const uint8_t *b, size_t n)
 {
     char s[2 * 32 + 1];
-    static const char d[] = "0123456789abcdef";
-    if (n > 32)
-        n = 32;
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = d[b[i] >> 4];
-        s[2 * i + 1] = d[b[i] & 15];
-    }
-    s[2 * n] = '\0';
-    return json_string(s);
+    return json_string(nub_hex_encode(s, sizeof s, b, n > 32 ? 32 : n));
 }
 
 static bool all_zero(const uint8_t *b, size_t n)

@@ -50,9 +50,9 @@ int nubfs_knobs_check_opts(const struct nubfs_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "test_fail_step, test_crash_mount and test_forge_cap need test_ops");
         return -EINVAL;
     }
-    /* The syntax of nub_hash_from_hex, checked here for a usage error. */
-    if (o->test_forge_cap != NULL &&
-        (strlen(o->test_forge_cap) != 32 || strspn(o->test_forge_cap, "0123456789abcdef") != 32)) {
+    /* Parsed again at boot; checked here for a usage error. */
+    uint8_t forged[16];
+    if (o->test_forge_cap != NULL && nub_hash_from_hex(o->test_forge_cap, forged) != 0) {
         snprintf(err, errlen, "test_forge_cap=%s: want 32 lowercase hex digits", o->test_forge_cap);
         return -EINVAL;
     }

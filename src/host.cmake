@@ -13,8 +13,10 @@ find_package(Threads REQUIRED)
 add_library(nubutil STATIC
   ${CMAKE_CURRENT_LIST_DIR}/errbuf.c
   ${CMAKE_CURRENT_LIST_DIR}/errors.c
-  ${CMAKE_CURRENT_LIST_DIR}/file_util.c)
-target_link_libraries(nubutil PUBLIC nub_host_flags)
+  ${CMAKE_CURRENT_LIST_DIR}/file_util.c
+  ${CMAKE_CURRENT_LIST_DIR}/hex.c)
+# hex.c: the one hex codec, on libsodium.
+target_link_libraries(nubutil PUBLIC nub_host_flags PkgConfig::SODIUM)
 # errors.c maps the parsers' status enum (rvf.h only, no code of nubrvf).
 target_include_directories(nubutil PRIVATE ${CMAKE_SOURCE_DIR}/guest/rvf)
 
@@ -22,7 +24,8 @@ add_library(nubmem STATIC
   ${CMAKE_CURRENT_LIST_DIR}/guest_mem.c
   ${CMAKE_CURRENT_LIST_DIR}/reader.c
   ${CMAKE_CURRENT_LIST_DIR}/mount_reader.c)
-target_link_libraries(nubmem PUBLIC nub_host_flags PkgConfig::XXHASH)
+# nubutil: cap names in hex (nub_hash_to_hex, hex.c).
+target_link_libraries(nubmem PUBLIC nub_host_flags PkgConfig::XXHASH nubutil)
 
 # The cap store (docs/cap-store.md): caps' bytes as host files, the cap
 # window's allocator. Knows nothing of KVM: the sandbox maps its files

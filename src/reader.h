@@ -98,9 +98,7 @@ uint64_t nub_reader_slots_read(void);
 /* Home slot of a hash for a given seed and capacity: nub_dir_slot, in
  * nub/dir_slot.h (the guest's own definition). */
 
-/* 32 lowercase hex digits + NUL <-> canonical hash. Parsing accepts exactly
- * 32 lowercase hex digits and nothing else (-EINVAL). */
-void nub_hash_to_hex(const uint8_t hash[16], char out[33]);
-int nub_hash_from_hex(const char *s, uint8_t out[16]);
+/* nub_hash_to_hex / nub_hash_from_hex: cap names (hex.h). */
+#include "hex.h"
 
 #endif /* NUB_READER_H */

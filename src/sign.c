@@ -14,6 +14,7 @@
 
 #include "errbuf.h"
 #include "file_util.h"
+#include "hex.h"
 
 #define KEYFILE_MAX 4096u
 #define KEY_HEX 64u /* both files carry 32 bytes */
@@ -45,7 +46,7 @@ void nub_key_id(const uint8_t pk[NUB_SIGN_PUBLIC_BYTES], uint8_t id[NUB_KEYID_BY
 
 void nub_key_id_hex(const uint8_t id[NUB_KEYID_BYTES], char out[NUB_KEYID_HEX])
 {
-    sodium_bin2hex(out, NUB_KEYID_HEX, id, NUB_KEYID_BYTES);
+    nub_hex_encode(out, NUB_KEYID_HEX, id, NUB_KEYID_BYTES);
 }
 
 static void seckey_from_seed(struct nub_seckey *k, const uint8_t seed[NUB_SIGN_SEED_BYTES])
@@ -89,16 +90,9 @@ static int parse_line(const char *text, size_t len, const char *prefix, uint8_t 
                     (int)(plen - 1), prefix, hlen);
         return -EINVAL;
     }
-    for (size_t i = 0; i < hlen; i++) {
-        char c = hex[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            nub_set_err(err, errlen, "byte %zu is not a lowercase hex digit", plen + i);
-            return -EINVAL;
-        }
-    }
-    size_t got = 0;
-    if (sodium_hex2bin(out, 32, hex, hlen, NULL, &got, NULL) != 0 || got != 32) {
-        nub_set_err(err, errlen, "bad hex");
+    if (nub_hex_decode(out, 32, hex, hlen) != 0) {
+        nub_set_err(err, errlen, "expected %u lowercase hex digits after \"%.*s\"", KEY_HEX,
+                    (int)(plen - 1), prefix);
         return -EINVAL;
     }
     return 0;
@@ -274,9 +268,9 @@ int nub_key_write_pair(const char *base, const struct nub_seckey *key, bool forc
     char sline[sizeof NUB_SEC_PREFIX + 2 * NUB_SIGN_SEED_BYTES + 2];
     char pline[sizeof NUB_PUB_PREFIX + 2 * NUB_SIGN_PUBLIC_BYTES + 2];
     char hex[2 * 32 + 1];
-    sodium_bin2hex(hex, sizeof hex, key->sk, NUB_SIGN_SEED_BYTES);
+    nub_hex_encode(hex, sizeof hex, key->sk, NUB_SIGN_SEED_BYTES);
     snprintf(sline, sizeof sline, "%s%s\n", NUB_SEC_PREFIX, hex);
-    sodium_bin2hex(hex, sizeof hex, key->pub.pk, NUB_SIGN_PUBLIC_BYTES);
+    nub_hex_encode(hex, sizeof hex, key->pub.pk, NUB_SIGN_PUBLIC_BYTES);
     snprintf(pline, sizeof pline, "%s%s\n", NUB_PUB_PREFIX, hex);
 
     int r = write_keyfile(kpath, sline, 0600, force, err, errlen);

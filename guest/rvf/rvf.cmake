@@ -7,4 +7,5 @@ include(${CMAKE_CURRENT_LIST_DIR}/sources.cmake)
 add_library(nubrvf STATIC ${NUB_RVF_GUEST_SOURCES} ${NUB_RVF_DIR}/rvf_encode.c
   ${NUB_RVF_DIR}/rvf_host.c)
 target_include_directories(nubrvf PUBLIC ${NUB_RVF_DIR})
-target_link_libraries(nubrvf PUBLIC nub_host_flags PkgConfig::XXHASH)
+# nubutil (src/host.cmake): the host's hex codec, for rvf_host.c's messages.
+target_link_libraries(nubrvf PUBLIC nub_host_flags PkgConfig::XXHASH nubutil)

@@ -413,8 +413,6 @@ void rvf_hash128(const void *buf, size_t len, uint8_t out[RVF_HASH_LEN]);
  * naming the first segment that differs. */
 enum rvf_status rvf_check_hashes(const struct rvf_package *pkg,
                                  struct rvf_result *res);
-/* 32 lowercase hex digits + NUL. */
-void rvf_hash_hex(const uint8_t hash[RVF_HASH_LEN], char out[33]);
 #endif
 
 #endif /* NUB_RVF_H */

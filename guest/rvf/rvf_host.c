@@ -1,8 +1,9 @@
 /* Host-only RVF helpers: payload hashing with libxxhash (byte-proportional
- * work, so never in the guest) and hex formatting. (The errno a status
- * maps to is nub_errno_rvf, src/errors.h.) */
+ * work, so never in the guest) and the payload check against the content
+ * hashes. (The errno a status maps to is nub_errno_rvf, src/errors.h.) */
 #include <xxhash.h>
 
+#include "hex.h" /* src/: the host side's one hex codec */
 #include "rvf_internal.h"
 
 void rvf_hash128(const void *buf, size_t len, uint8_t out[RVF_HASH_LEN])
@@ -10,16 +11,6 @@ void rvf_hash128(const void *buf, size_t len, uint8_t out[RVF_HASH_LEN])
     XXH128_canonical_t canon;
     XXH128_canonicalFromHash(&canon, XXH3_128bits(buf, len));
     memcpy(out, canon.digest, RVF_HASH_LEN);
-}
-
-void rvf_hash_hex(const uint8_t hash[RVF_HASH_LEN], char out[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < RVF_HASH_LEN; i++) {
-        out[2 * i] = digits[hash[i] >> 4];
-        out[2 * i + 1] = digits[hash[i] & 15];
-    }
-    out[32] = '\0';
 }
 
 enum rvf_status rvf_check_hashes(const struct rvf_package *pkg,
@@ -38,8 +29,8 @@ enum rvf_status rvf_check_hashes(const struct rvf_package *pkg,
         rvf_hash128(pkg->base + s->payload_offset, (size_t)s->payload_len, h);
         if (memcmp(h, s->hash, RVF_HASH_LEN) != 0) {
             char want[33], got[33];
-            rvf_hash_hex(s->hash, want);
-            rvf_hash_hex(h, got);
+            nub_hash_to_hex(s->hash, want);
+            nub_hash_to_hex(h, got);
             rvf_fail(res, RVF_E_HASH, (int32_t)i, s->offset + RVF_SH_CONTENT_HASH,
                      "segment ");
             rvf_msg_dec(res, i);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hex.h"
 #include "load.h"
 #include "pack.h"
 #include "sign.h"
@@ -67,7 +68,7 @@ static json_t *manifest_json(const struct rvf_manifest *m)
         rvf_manifest_component(m, i, &c);
         json_t *o = json_object(), *e = json_array();
         json_object_set_new(o, "name", json_string(c.name));
-        rvf_hash_hex(c.wasm_hash, hex);
+        nub_hash_to_hex(c.wasm_hash, hex);
         json_object_set_new(o, "wasm", json_string(hex));
         for (uint32_t j = 0; j < c.nentries; j++)
             json_array_append_new(e, json_string(rvf_manifest_entry(m, &c, j)));
@@ -88,7 +89,7 @@ static json_t *manifest_json(const struct rvf_manifest *m)
         json_object_set_new(o, "read", names_of_set(m, r.readers_first, r.nreaders));
         json_object_set_new(o, "write", names_of_set(m, r.writers_first, r.nwriters));
         if (r.policy == RVF_REGION_IMMUTABLE) {
-            rvf_hash_hex(r.init_hash, hex);
+            nub_hash_to_hex(r.init_hash, hex);
             json_object_set_new(o, "data", json_string(hex));
         } else if (r.policy == RVF_REGION_APPEND_ONLY) {
             json_object_set_new(o, "max_size", json_integer((json_int_t)r.max_size));
@@ -148,7 +149,7 @@ static void print_json(const char *path, const struct pack_pkg *p, const bool *h
         json_object_set_new(o, "offset", json_integer((json_int_t)s->offset));
         json_object_set_new(o, "type", json_string(pack_seg_type_name(s->type)));
         json_object_set_new(o, "length", json_integer((json_int_t)s->payload_len));
-        rvf_hash_hex(s->hash, hex);
+        nub_hash_to_hex(s->hash, hex);
         json_object_set_new(o, "hash", json_string(hex));
         json_object_set_new(o, "hash_ok", json_boolean(hash_ok[i]));
         json_array_append_new(segs, o);
@@ -160,8 +161,7 @@ static void print_json(const char *path, const struct pack_pkg *p, const bool *h
         char kid[NUB_KEYID_HEX], pk[2 * RVF_PUBKEY_LEN + 1];
         nub_key_id(p->pkg.pubkey, id);
         nub_key_id_hex(id, kid);
-        for (unsigned i = 0; i < RVF_PUBKEY_LEN; i++)
-            snprintf(pk + 2 * i, 3, "%02x", p->pkg.pubkey[i]);
+        nub_hex_encode(pk, sizeof pk, p->pkg.pubkey, RVF_PUBKEY_LEN);
         json_object_set_new(sig, "algorithm", json_string("ed25519"));
         json_object_set_new(sig, "key_id", json_string(kid));
         json_object_set_new(sig, "public_key", json_string(pk));
@@ -193,7 +193,7 @@ static void print_segments(const char *path, const struct pack_pkg *p, const boo
     printf("  %-5s %-10s %-8s %-10s %s\n", "index", "offset", "type", "length", "cap hash");
     for (uint32_t i = 0; i < p->pkg.nsegs; i++) {
         const struct rvf_segment *s = &p->segs[i];
-        rvf_hash_hex(s->hash, hex);
+        nub_hash_to_hex(s->hash, hex);
         printf("  %-5u 0x%08llx %-8s %-10llu %s%s\n", i, (unsigned long long)s->offset,
                pack_seg_type_name(s->type), (unsigned long long)s->payload_len, hex,
                hash_ok[i] ? "" : "  MISMATCH");
@@ -218,7 +218,7 @@ static void print_manifest(const struct rvf_manifest *m)
     for (uint32_t i = 0; i < m->ncomponents; i++) {
         struct rvf_component c;
         rvf_manifest_component(m, i, &c);
-        rvf_hash_hex(c.wasm_hash, hex);
+        nub_hash_to_hex(c.wasm_hash, hex);
         printf("  %s  priority %u  wasm %s  entry ", c.name, c.priority, hex);
         if (c.nentries == 0)
             fputs("-", stdout);
@@ -232,7 +232,7 @@ static void print_manifest(const struct rvf_manifest *m)
         rvf_manifest_region(m, i, &r);
         printf("  %s  %s", r.name, pack_policy_names[r.policy]);
         if (r.policy == RVF_REGION_IMMUTABLE) {
-            rvf_hash_hex(r.init_hash, hex);
+            nub_hash_to_hex(r.init_hash, hex);
             printf("  data %s", hex);
         } else if (r.policy == RVF_REGION_APPEND_ONLY) {
             printf("  max_size %llu", (unsigned long long)r.max_size);
@@ -281,7 +281,7 @@ static int extract(const char *dir, const struct pack_pkg *p, const bool *hash_o
     for (uint32_t i = 0; i < p->pkg.nsegs; i++) {
         const struct rvf_segment *s = &p->segs[i];
         char hex[33], path[PATH_MAX], err[PACK_ERR_MAX];
-        rvf_hash_hex(s->hash, hex);
+        nub_hash_to_hex(s->hash, hex);
         if (!hash_ok[i]) {
             pack_err("segment %u: payload does not match its hash %s, not extracted", i, hex);
             r = -1;

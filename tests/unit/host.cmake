@@ -37,3 +37,10 @@ add_test(NAME unit.errors COMMAND test_errors)
 add_executable(test_cap_store ${CMAKE_CURRENT_LIST_DIR}/test_cap_store.c)
 target_link_libraries(test_cap_store PRIVATE nubstore PkgConfig::CMOCKA)
 add_test(NAME unit.cap_store COMMAND test_cap_store)
+
+# The one hex codec (src/hex.c), and a check that it stays the only one.
+add_executable(test_hex ${CMAKE_CURRENT_LIST_DIR}/test_hex.c)
+target_link_libraries(test_hex PRIVATE nubutil PkgConfig::CMOCKA nub_host_flags)
+add_test(NAME unit.hex COMMAND test_hex)
+add_test(NAME unit.one_hex_codec
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/one_hex_codec.sh ${CMAKE_SOURCE_DIR})

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "hex.h"
 #include "rvf.h"
 #include "rvf_build.h"
 #include "errors.h"
@@ -501,7 +502,7 @@ static void test_strerror_errno(void **state)
     uint8_t h[16];
     char hex[33];
     rvf_hash128("", 0, h);
-    rvf_hash_hex(h, hex);
+    nub_hash_to_hex(h, hex);
     assert_string_equal(hex, "99aa06d3014798d86001c324468d497f");
 }
 
