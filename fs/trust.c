@@ -30,7 +30,11 @@ int nubfs_trust_load(struct nubfs *fs)
     char err[NUB_SIGN_ERR_MAX] = "";
     int rc = nub_trust_load_dir(&fs->trust, fs->opts.trust, report, NULL, err, sizeof(err));
     if (rc != 0 && rc != -EINVAL) {
-        fprintf(stderr, "nubfs: trust=%s: %s\n", fs->opts.trust, err[0] ? err : strerror(-rc));
+        /* err is "DIR: reason", the one line that says why. */
+        if (err[0])
+            fprintf(stderr, "nubfs: trust=%s\n", err);
+        else
+            fprintf(stderr, "nubfs: trust=%s: %s\n", fs->opts.trust, strerror(-rc));
         return rc;
     }
     nubfs_log("trust: %zu key%s from %s", fs->trust.count, fs->trust.count == 1 ? "" : "s",

@@ -102,8 +102,10 @@ bool nub_sign_check(const uint8_t pk[NUB_SIGN_PUBLIC_BYTES], const uint8_t sig[N
  * every "*.pub" regular file of dir (sorted by name; other names ignored):
  * each file that cannot be read or parsed is passed to report (if not NULL)
  * and loading continues; the result is 0 if all were fine, else -EINVAL
- * (or the errno of opening dir) with the first problem in err. Keys already
- * present are not added twice. */
+ * with the first such problem in err. When dir itself cannot be read
+ * (missing, not a directory, no permission) nothing is reported: the
+ * result is that -errno with the one reason in err. Keys already present
+ * are not added twice. */
 /* reason is a whole line that already names the file. */
 typedef void (*nub_trust_report_fn)(void *ctx, const char *path, const char *reason);
 void nub_trust_init(struct nub_trust *t);

@@ -84,12 +84,9 @@ int nub_trust_load_dir(struct nub_trust *t, const char *dir, nub_trust_report_fn
 {
     DIR *d = opendir(dir);
     if (!d) {
+        /* The directory itself: the caller's one message, not a key file. */
         int e = errno;
-        char why[NUB_SIGN_ERR_MAX];
-        snprintf(why, sizeof why, "%s: %s", dir, strerror(e));
-        nub_set_err(err, errlen, "%s", why);
-        if (report)
-            report(ctx, dir, why);
+        nub_set_err(err, errlen, "%s: %s", dir, strerror(e));
         return -e;
     }
     char **names = NULL;
@@ -124,11 +121,7 @@ int nub_trust_load_dir(struct nub_trust *t, const char *dir, nub_trust_report_fn
         ret = -errno;
     closedir(d);
     if (ret < 0) {
-        char why[NUB_SIGN_ERR_MAX];
-        snprintf(why, sizeof why, "%s: %s", dir, strerror(-ret));
-        nub_set_err(err, errlen, "%s", why);
-        if (report)
-            report(ctx, dir, why);
+        nub_set_err(err, errlen, "%s: %s", dir, strerror(-ret));
         goto out;
     }
     if (n > 0)

@@ -5,6 +5,7 @@
  * limits the guest uses. What is left to a mount is only what depends on
  * the daemon's options and the guest's state (memory, existing caps, the
  * mount table). Exit 0 only when all pass. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,10 @@ static int load_trust(struct nub_trust *t, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 't') {
             size_t before = t->count;
-            if (nub_trust_load_dir(t, optarg, on_report, NULL, err, sizeof err) < 0)
+            int r = nub_trust_load_dir(t, optarg, on_report, NULL, err, sizeof err);
+            if (r < 0 && r != -EINVAL) /* the directory itself; key files were reported */
+                pack_err("--trust %s", err);
+            if (r < 0)
                 bad = 1;
             else if (t->count == before)
                 pack_err("warning: %s: no *.pub key files", optarg);

@@ -38,4 +38,20 @@ echo "$err" | grep -q 'No such file' || fail "missing mountpoint message: $err"
 err=$("$NUBFS" /etc/hostname 2>&1); rc=$?
 [ $rc = 2 ] || fail "mountpoint not a directory: exit $rc, want 2"
 ok "usage errors (bad options, sizes, limits, bad mountpoint): exit 2"
+
+# A trust= directory that does not exist: one line that says so, exit 1,
+# before the guest boots (needs the pre-flight checks to pass: KVM, FUSE).
+mp=$(mktemp -d /tmp/nub-cli-XXXXXX)
+err=$("$NUBFS" "$mp" -f -o trust=/nonexistent/keys 2>&1); rc=$?
+rmdir "$mp"
+if [ $rc = 69 ]; then
+    echo "# not checked here (KVM or FUSE unusable): missing trust= directory"
+else
+    [ $rc = 1 ] || fail "missing trust= directory: exit $rc, want 1: $err"
+    [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] ||
+        fail "missing trust= directory: want one line, got: $err"
+    echo "$err" | grep -q 'trust=/nonexistent/keys: No such file or directory' ||
+        fail "missing trust= directory message: $err"
+    ok "missing trust= directory: one line with the reason, exit 1"
+fi
 echo PASS

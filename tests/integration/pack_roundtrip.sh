@@ -187,6 +187,10 @@ expect 2 "build without -o is a usage error" -- "$PACK" build x.json
 expect 0 "--help" -- "$PACK" --help
 expect 0 "--version" -- "$PACK" --version
 expect_fail "missing package file" "No such file" -- "$PACK" verify "$T/none.rvf" --trust "$KEYS"
+expect_fail "missing trust dir" "nonexistent/keys: No such file" -- \
+    "$PACK" verify "$T/none.rvf" --trust /nonexistent/keys
+if [ "$(grep -c . "$T/err")" = 1 ]; then ok "missing trust dir: said once"; else
+    bad "missing trust dir: said more than once"; sed 's/^/    /' "$T/err"; fi
 expect_fail "keygen refuses to overwrite" "already exists" -- "$PACK" keygen "$T/other/stranger"
 expect 0 "keygen --force replaces" -- "$PACK" keygen --force "$T/other/stranger"
 if [ "$(stat -c %a "$T/other/stranger.key")" = 600 ]; then ok "secret key is mode 600"; else bad "secret key mode"; fi

@@ -247,14 +247,18 @@ static void test_trust_dir(void **state)
     assert_non_null(strstr(rep.last, "dir.pub: not a regular file"));
     nub_trust_free(&t);
 
-    /* A missing directory is an error, not an empty trust set. */
+    /* A missing directory is an error, not an empty trust set, and its one
+     * reason is err: it is not a key file to report. Same for a file. */
     path_in(base, "no-such-dir");
     nub_trust_init(&t);
     rep.n = 0;
     assert_int_equal(nub_trust_load_dir(&t, base, on_report, &rep, err, sizeof err), -ENOENT);
     assert_non_null(strstr(err, "no-such-dir: No such file or directory"));
-    assert_int_equal(rep.n, 1);
-    assert_non_null(strstr(rep.last, "no-such-dir: No such file or directory"));
+    assert_int_equal(rep.n, 0);
+    snprintf(base, sizeof base, "%s/README", dir);
+    assert_int_equal(nub_trust_load_dir(&t, base, on_report, &rep, err, sizeof err), -ENOTDIR);
+    assert_non_null(strstr(err, "README: Not a directory"));
+    assert_int_equal(rep.n, 0);
     nub_trust_free(&t);
     for (int i = 0; i < 3; i++)
         nub_seckey_wipe(&k[i]);
