@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config binutils
       libfuse3-dev fuse3 libelf-dev libcmocka-dev libsodium-dev libjansson-dev
-      libxxhash-dev xxhash wabt clang rsync python3 util-linux jq procps)
+      libxxhash-dev xxhash wabt clang rsync python3 util-linux jq procps
+      openssh-client)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -40,6 +40,7 @@ target_link_libraries(nubstore PUBLIC nub_host_flags nubmem nubrvf PkgConfig::XX
 add_library(nubsign STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sign.c
   ${CMAKE_CURRENT_LIST_DIR}/sign_trust.c
+  ${CMAKE_CURRENT_LIST_DIR}/sign_ssh.c
   ${CMAKE_CURRENT_LIST_DIR}/sign_pkg.c)
 target_link_libraries(nubsign PUBLIC nub_host_flags PkgConfig::SODIUM nubrvf nubutil)
 

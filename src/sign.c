@@ -1,5 +1,5 @@
 /* Ed25519 keys, key files and detached signatures (see sign.h for the
- * file formats and the key id). */
+ * file formats and the key id; OpenSSH's formats are in sign_ssh.c). */
 #include "sign.h"
 
 #include <errno.h>
@@ -15,9 +15,11 @@
 #include "errbuf.h"
 #include "file_util.h"
 #include "hex.h"
+#include "sign_ssh.h"
 
-#define KEYFILE_MAX 4096u
-#define KEY_HEX 64u /* both files carry 32 bytes */
+#define SECRET_FILE_MAX 4096u
+#define PUBLIC_FILE_MAX 65536u /* an allowed_signers file holds many keys */
+#define KEY_HEX 64u /* both nubfs files carry 32 bytes */
 
 int nub_sign_init(void)
 {
@@ -98,16 +100,54 @@ static int parse_line(const char *text, size_t len, const char *prefix, uint8_t 
     return 0;
 }
 
-int nub_pubkey_parse(const char *text, size_t len, struct nub_pubkey *out, char *err,
-                     size_t errlen)
+static bool starts_with(const char *text, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(text, prefix, n) == 0;
+}
+
+int nub_pubkeys_parse(const char *text, size_t len, nub_pubkey_fn add, void *ctx, char *err,
+                      size_t errlen)
 {
     if (nub_sign_init() < 0)
         return -EIO;
-    int r = parse_line(text, len, NUB_PUB_PREFIX, out->pk, err, errlen);
+    if (starts_with(text, len, NUB_SEC_PREFIX) || starts_with(text, len, NUB_SSH_PRIVATE_BEGIN)) {
+        nub_set_err(err, errlen, "is a secret key; a public key (.pub) is needed here");
+        return -EINVAL;
+    }
+    if (!starts_with(text, len, NUB_PUB_PREFIX))
+        return nub_ssh_pubkeys_parse(text, len, add, ctx, err, errlen);
+    struct nub_pubkey k;
+    int r = parse_line(text, len, NUB_PUB_PREFIX, k.pk, err, errlen);
     if (r < 0)
         return r;
-    nub_key_id(out->pk, out->id);
+    nub_key_id(k.pk, k.id);
+    return add(ctx, &k);
+}
+
+struct one_key {
+    struct nub_pubkey *out;
+    size_t n;
+};
+
+static int take_one(void *ctx, const struct nub_pubkey *k)
+{
+    struct one_key *o = ctx;
+    if (o->n++ == 0)
+        *o->out = *k;
     return 0;
+}
+
+int nub_pubkey_parse(const char *text, size_t len, struct nub_pubkey *out, char *err,
+                     size_t errlen)
+{
+    struct one_key o = {out, 0};
+    int r = nub_pubkeys_parse(text, len, take_one, &o, err, errlen);
+    if (r == 0 && o.n != 1) {
+        nub_set_err(err, errlen, "holds %zu keys; one is expected here", o.n);
+        r = -EINVAL;
+    }
+    return r;
 }
 
 int nub_seckey_parse(const char *text, size_t len, struct nub_seckey *out, char *err,
@@ -115,32 +155,44 @@ int nub_seckey_parse(const char *text, size_t len, struct nub_seckey *out, char 
 {
     if (nub_sign_init() < 0)
         return -EIO;
-    uint8_t seed[NUB_SIGN_SEED_BYTES];
-    int r = parse_line(text, len, NUB_SEC_PREFIX, seed, err, errlen);
+    uint8_t seed[NUB_SIGN_SEED_BYTES], pk[NUB_SIGN_PUBLIC_BYTES];
+    int r;
+    if (starts_with(text, len, NUB_SSH_PRIVATE_BEGIN)) {
+        r = nub_ssh_seckey_parse(text, len, seed, pk, err, errlen);
+    } else if (starts_with(text, len, NUB_SEC_PREFIX)) {
+        r = parse_line(text, len, NUB_SEC_PREFIX, seed, err, errlen);
+    } else {
+        nub_set_err(err, errlen,
+                    "neither a nubfs secret key (\"%.*s ...\") nor an OpenSSH private key",
+                    (int)strlen(NUB_SEC_PREFIX) - 1, NUB_SEC_PREFIX);
+        r = -EINVAL;
+    }
     if (r == 0)
         seckey_from_seed(out, seed);
     sodium_memzero(seed, sizeof seed);
     return r;
 }
 
-/* Reads a key file (at most KEYFILE_MAX bytes) into a malloc'd,
- * NUL-terminated *text the caller wipes and frees. 0 or -errno. `secret`
- * refuses a public key file and modes that let group/others in. */
+/* Reads a key file (at most SECRET_FILE_MAX or PUBLIC_FILE_MAX bytes)
+ * into a malloc'd, NUL-terminated *text the caller wipes and frees. 0 or
+ * -errno. `secret` refuses a public key file and modes that let
+ * group/others in. */
 static int read_keyfile(const char *path, bool secret, char **text, size_t *len, char *err,
                         size_t errlen)
 {
     uint8_t *buf;
     mode_t mode;
-    int r = nub_read_file(path, KEYFILE_MAX, &buf, len, &mode, err, errlen);
+    const unsigned max = secret ? SECRET_FILE_MAX : PUBLIC_FILE_MAX;
+    int r = nub_read_file(path, max, &buf, len, &mode, err, errlen);
     if (r == -EFBIG) {
-        nub_set_err(err, errlen, "%s: malformed key file (larger than %u bytes)", path,
-                    KEYFILE_MAX);
+        nub_set_err(err, errlen, "%s: malformed key file (larger than %u bytes)", path, max);
         return -EINVAL;
     }
     if (r < 0)
         return r;
-    const size_t plen = strlen(NUB_PUB_PREFIX);
-    if (secret && *len >= plen && !memcmp(buf, NUB_PUB_PREFIX, plen)) {
+    const char *t = (const char *)buf;
+    if (secret && (starts_with(t, *len, NUB_PUB_PREFIX) ||
+                   starts_with(t, *len, NUB_SSH_ED25519 " "))) {
         r = -EINVAL;
         nub_set_err(err, errlen, "%s: is a public key file; a secret key (.key) is needed here",
                     path);
@@ -159,7 +211,7 @@ static int read_keyfile(const char *path, bool secret, char **text, size_t *len,
     return 0;
 }
 
-int nub_pubkey_load(const char *path, struct nub_pubkey *out, char *err, size_t errlen)
+int nub_pubkeys_load(const char *path, nub_pubkey_fn add, void *ctx, char *err, size_t errlen)
 {
     char *text;
     size_t n;
@@ -167,10 +219,23 @@ int nub_pubkey_load(const char *path, struct nub_pubkey *out, char *err, size_t 
     if (r < 0)
         return r;
     char why[NUB_SIGN_ERR_MAX];
-    r = nub_pubkey_parse(text, n, out, why, sizeof why);
+    r = nub_pubkeys_parse(text, n, add, ctx, why, sizeof why);
     free(text);
-    if (r < 0)
+    if (r == -EINVAL)
         nub_set_err(err, errlen, "%s: malformed public key file (%s)", path, why);
+    else if (r < 0)
+        nub_set_err(err, errlen, "%s: %s", path, strerror(-r));
+    return r;
+}
+
+int nub_pubkey_load(const char *path, struct nub_pubkey *out, char *err, size_t errlen)
+{
+    struct one_key o = {out, 0};
+    int r = nub_pubkeys_load(path, take_one, &o, err, errlen);
+    if (r == 0 && o.n != 1) {
+        nub_set_err(err, errlen, "%s: holds %zu keys; one is expected here", path, o.n);
+        r = -EINVAL;
+    }
     return r;
 }
 

@@ -1,14 +1,19 @@
 /* Package signatures: Ed25519 keys (libsodium), their text files, key ids,
  * detached signatures, and the set of trusted public keys.
  *
- * Key files (one line each, lowercase hex, an optional final '\n', nothing
- * else):
+ * nubfs key files (one line each, lowercase hex, an optional final '\n',
+ * nothing else):
  *   NAME.pub  "nubfs-ed25519-public " + 64 hex digits (the 32-byte key)
  *   NAME.key  "nubfs-ed25519-secret " + 64 hex digits (the 32-byte seed;
- *             the key pair is derived from it). Mode must be 0600 or
- *             stricter: a secret readable by others is refused.
+ *             the key pair is derived from it).
+ * OpenSSH key files are taken too (sign_ssh.h): a public key file may hold
+ * "ssh-ed25519 BASE64 [comment]" lines, also allowed_signers-style with
+ * principals and options in front; a secret key may be an unencrypted
+ * OpenSSH Ed25519 private key (ssh-keygen -t ed25519 -N ''). A secret key
+ * file's mode must be 0600 or stricter: one readable by others is refused.
  * Key id: the first 8 bytes of the unkeyed BLAKE2b-256 of the 32 raw public
- * key bytes, as 16 lowercase hex digits (`b2sum -l 256` of the raw key).
+ * key bytes, as 16 lowercase hex digits (`b2sum -l 256` of the raw key):
+ * the same key has the same id in either format.
  *
  * Every function returns 0 / a status, or -errno; on failure `err` (when
  * non-NULL) holds a one-line reason naming the file. */
@@ -74,15 +79,28 @@ void nub_key_id_hex(const uint8_t id[NUB_KEYID_BYTES], char out[NUB_KEYID_HEX]);
 int nub_key_generate(struct nub_seckey *out);
 void nub_seckey_wipe(struct nub_seckey *k);
 
-/* Parse key-file text (exactly the format above). -EINVAL when malformed. */
+/* Called for each key of a public key file; a negative return stops the
+ * parse and is returned. */
+typedef int (*nub_pubkey_fn)(void *ctx, const struct nub_pubkey *k);
+
+/* Parse public key file text: the nubfs line, or OpenSSH key lines (at
+ * least one; see sign_ssh.h). add gets every key. -EINVAL when malformed;
+ * nothing is trusted from a file that is malformed anywhere, but add may
+ * have been called for earlier lines (collect, then commit). */
+int nub_pubkeys_parse(const char *text, size_t len, nub_pubkey_fn add, void *ctx, char *err,
+                      size_t errlen);
+/* Key-file text holding exactly one key (either format above). -EINVAL
+ * when malformed. */
 int nub_pubkey_parse(const char *text, size_t len, struct nub_pubkey *out, char *err,
                      size_t errlen);
 int nub_seckey_parse(const char *text, size_t len, struct nub_seckey *out, char *err,
                      size_t errlen);
 
-/* Load a key file (regular file, at most 4 KiB; a secret key must not be
- * accessible by group or others). */
+/* Load a key file (regular file; public at most 64 KiB, secret at most
+ * 4 KiB and not accessible by group or others). nub_pubkey_load wants
+ * exactly one key, nub_pubkeys_load takes every key of the file. */
 int nub_pubkey_load(const char *path, struct nub_pubkey *out, char *err, size_t errlen);
+int nub_pubkeys_load(const char *path, nub_pubkey_fn add, void *ctx, char *err, size_t errlen);
 int nub_seckey_load(const char *path, struct nub_seckey *out, char *err, size_t errlen);
 
 /* Write BASE.key (0600, created exclusively) and BASE.pub (0644). Without
@@ -98,7 +116,8 @@ void nub_sign_detached(const struct nub_seckey *key, const uint8_t *msg, size_t 
 bool nub_sign_check(const uint8_t pk[NUB_SIGN_PUBLIC_BYTES], const uint8_t sig[NUB_SIGN_BYTES],
                     const uint8_t *msg, size_t len);
 
-/* Trust set. nub_trust_add_file loads one .pub file. nub_trust_load_dir adds
+/* Trust set. nub_trust_add_file adds every key of one public key file, or
+ * none if the file is malformed. nub_trust_load_dir adds
  * every "*.pub" regular file of dir (sorted by name; other names ignored):
  * each file that cannot be read or parsed is passed to report (if not NULL)
  * and loading continues; the result is 0 if all were fine, else -EINVAL

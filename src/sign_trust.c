@@ -55,15 +55,21 @@ int nub_trust_add(struct nub_trust *t, const struct nub_pubkey *k)
     return 0;
 }
 
+static int add_key(void *ctx, const struct nub_pubkey *k)
+{
+    return nub_trust_add(ctx, k);
+}
+
 int nub_trust_add_file(struct nub_trust *t, const char *path, char *err, size_t errlen)
 {
-    struct nub_pubkey k;
-    int r = nub_pubkey_load(path, &k, err, errlen);
-    if (r < 0)
-        return r;
-    r = nub_trust_add(t, &k);
-    if (r < 0)
-        nub_set_err(err, errlen, "%s: %s", path, strerror(-r));
+    /* Collect first: a file malformed on any line adds nothing. */
+    struct nub_trust file;
+    nub_trust_init(&file);
+    int r = nub_pubkeys_load(path, add_key, &file, err, errlen);
+    for (size_t i = 0; r == 0 && i < file.count; i++)
+        if ((r = nub_trust_add(t, &file.keys[i])) < 0)
+            nub_set_err(err, errlen, "%s: %s", path, strerror(-r));
+    nub_trust_free(&file);
     return r;
 }
 

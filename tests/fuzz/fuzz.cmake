@@ -47,7 +47,7 @@ add_custom_target(rvf_fuzz_seeds ALL DEPENDS ${_rvf_seeds}/container/sample_unsi
 # fuzz.reader / fuzz.mount_reader: the directory and mount-table readers
 # over a guest memory made of the input (fuzz_gm.h); fuzz.elf: the guest
 # kernel ELF check and load; fuzz.pack_spec: the nubfs-pack JSON spec
-# reader; fuzz.keyfile: the key-file parsers.
+# reader; fuzz.keyfile: the key-file parsers (nubfs and OpenSSH).
 set(_fz_seeds ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds)
 set(_fz_lib_reader nubmem)
 set(_fz_lib_mount_reader nubmem)
@@ -147,6 +147,18 @@ file(WRITE ${_fz_seeds}/keyfile/pub "nubfs-ed25519-public ${_fz_hex}\n")
 file(WRITE ${_fz_seeds}/keyfile/pub_nonl "nubfs-ed25519-public ${_fz_hex}")
 file(WRITE ${_fz_seeds}/keyfile/sec "nubfs-ed25519-secret ${_fz_hex}\n")
 file(WRITE ${_fz_seeds}/keyfile/sec_upper "nubfs-ed25519-secret 3D4017C3E843895A92B70AA74D1B7EBC9C982CCF2EC4968CC0CD55F12AF4660C\n")
+# OpenSSH forms (sign_ssh.c): a .pub line (a throwaway key's public half),
+# allowed_signers lines, and a private key ssh-keygen makes here if found.
+set(_fz_ssh "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAID+BJ53juLxmAi9lg352lDZhwHlaFrMtkpW0MsllAGCj")
+file(WRITE ${_fz_seeds}/keyfile/ssh_pub "${_fz_ssh} me@host\n")
+file(WRITE ${_fz_seeds}/keyfile/allowed_signers
+  "# team\nme@example.com namespaces=\"git,nubfs\" ${_fz_ssh}\n\"a b\" ${_fz_ssh} c\n")
+find_program(NUB_SSH_KEYGEN ssh-keygen)
+if(NUB_SSH_KEYGEN AND NOT EXISTS ${_fz_seeds}/keyfile/ssh_private)
+  execute_process(COMMAND ${NUB_SSH_KEYGEN} -q -t ed25519 -N "" -C fuzz-seed
+                          -f ${_fz_seeds}/keyfile/ssh_private RESULT_VARIABLE _fz_rc)
+  file(REMOVE ${_fz_seeds}/keyfile/ssh_private.pub)
+endif()
 
 add_custom_target(host_fuzz_seeds ALL DEPENDS ${_fz_seed_outputs})
 
