@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config binutils
       libfuse3-dev fuse3 libelf-dev libcmocka-dev libsodium-dev libjansson-dev
       libxxhash-dev xxhash wabt clang rsync python3 util-linux jq procps
-      openssh-client)
+      openssh-client groff-base)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -194,6 +194,14 @@ if [ "$(grep -c . "$T/err")" = 1 ]; then ok "missing trust dir: said once"; else
 expect_fail "keygen refuses to overwrite" "already exists" -- "$PACK" keygen "$T/other/stranger"
 expect 0 "keygen --force replaces" -- "$PACK" keygen --force "$T/other/stranger"
 if [ "$(stat -c %a "$T/other/stranger.key")" = 600 ]; then ok "secret key is mode 600"; else bad "secret key mode"; fi
+# The man pages' example on a fresh home: keygen ~/.config/nubfs/keys/me.
+expect 0 "keygen creates missing parent directories" -- \
+    env HOME="$T/home" "$PACK" keygen "$T/home/.config/nubfs/keys/me"
+modes=$(stat -c %a "$T/home" "$T/home/.config" "$T/home/.config/nubfs" "$T/home/.config/nubfs/keys" | tr '\n' ' ')
+if [ "$modes" = "700 700 700 700 " ] && [ -f "$T/home/.config/nubfs/keys/me.pub" ]; then
+    ok "new parent directories are mode 0700"; else bad "parent directories: modes $modes"; fi
+: > "$T/plainfile"
+expect_fail "keygen under a file says so" "plainfile: Not a directory" -- "$PACK" keygen "$T/plainfile/me"
 
 echo "# $n checks, $fails failed"
 [ "$fails" = 0 ]
