@@ -44,3 +44,9 @@ target_link_libraries(test_hex PRIVATE nubutil PkgConfig::CMOCKA nub_host_flags)
 add_test(NAME unit.hex COMMAND test_hex)
 add_test(NAME unit.one_hex_codec
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/one_hex_codec.sh ${CMAKE_SOURCE_DIR})
+
+# bash completion (contrib/completion/nubfs.bash), sourced and called as
+# bash calls it; also installs the build into a scratch prefix.
+add_test(NAME unit.completion
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/completion.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}
+          $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>)
