@@ -260,6 +260,16 @@ extern const struct nubfs_subtree nubfs_caps_tree, nubfs_ctl_tree, nubfs_mounts_
     nubfs_files_tree;
 
 void nubfs_fill_ops(struct fuse_lowlevel_ops *ops);
+/* FUSE requests answered, by kind (tree.c counts them; `stats` shows
+ * them as "fuse_requests"). */
+enum nubfs_req {
+    NUBFS_REQ_LOOKUP, NUBFS_REQ_FORGET, NUBFS_REQ_GETATTR, NUBFS_REQ_OPENDIR,
+    NUBFS_REQ_READDIR, NUBFS_REQ_READDIRPLUS, NUBFS_REQ_RELEASEDIR, NUBFS_REQ_OPEN,
+    NUBFS_REQ_READ, NUBFS_REQ_FLUSH, NUBFS_REQ_RELEASE, NUBFS_REQ_ACCESS, NUBFS_REQ_OTHER,
+    NUBFS_REQ_N
+};
+extern const char *const nubfs_req_names[NUBFS_REQ_N];
+uint64_t nubfs_req_count(enum nubfs_req r);
 /* tree.c helpers shared with the subtrees */
 void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st);

@@ -98,6 +98,11 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(o, "preloaded_files", json_integer((json_int_t)fs->npreload));
     json_object_set_new(o, "preloaded_bytes", json_integer((json_int_t)fs->preload_bytes));
     json_object_set_new(o, "kernel_inodes", json_integer((json_int_t)nubfs_inodes_count()));
+    json_t *req = json_object();
+    for (int i = 0; i < NUBFS_REQ_N; i++)
+        json_object_set_new(req, nubfs_req_names[i],
+                            json_integer((json_int_t)(nubfs_req_count(i) & INT64_MAX)));
+    json_object_set_new(o, "fuse_requests", req);
     json_object_set_new(o, "mounted_at", json_integer((json_int_t)fs->mount_time.tv_sec));
     json_object_set_new(o, "abi_version", json_integer(NUB_ABI_VERSION));
 

@@ -190,6 +190,28 @@ static const struct nubfs_subtree root_tree = {
     .is_dir = root_is_dir, .lookup = root_lookup, .readdir = root_readdir,
 };
 
+/* ---- request counters (stats: "fuse_requests") ---- */
+
+/* How many requests of each kind the daemon answered: the round trips a
+ * user's command cost, measurable without tracing. */
+static uint64_t g_req[NUBFS_REQ_N];
+#define COUNT(r) __atomic_fetch_add(&g_req[r], 1, __ATOMIC_RELAXED)
+
+const char *const nubfs_req_names[NUBFS_REQ_N] = {
+    [NUBFS_REQ_LOOKUP] = "lookup",   [NUBFS_REQ_FORGET] = "forget",
+    [NUBFS_REQ_GETATTR] = "getattr", [NUBFS_REQ_OPENDIR] = "opendir",
+    [NUBFS_REQ_READDIR] = "readdir", [NUBFS_REQ_READDIRPLUS] = "readdirplus",
+    [NUBFS_REQ_RELEASEDIR] = "releasedir", [NUBFS_REQ_OPEN] = "open",
+    [NUBFS_REQ_READ] = "read",       [NUBFS_REQ_FLUSH] = "flush",
+    [NUBFS_REQ_RELEASE] = "release", [NUBFS_REQ_ACCESS] = "access",
+    [NUBFS_REQ_OTHER] = "other",
+};
+
+uint64_t nubfs_req_count(enum nubfs_req r)
+{
+    return __atomic_load_n(&g_req[r], __ATOMIC_RELAXED);
+}
+
 /* ---- dispatch ---- */
 
 /* The subtree whose directory ino is (or, under mounts/, may be): the
@@ -253,6 +275,7 @@ static const struct nubfs_changes *node_changes(fuse_ino_t ino)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+    COUNT(NUBFS_REQ_LOOKUP);
     const struct nubfs_subtree *t = dir_subtree(parent);
     if (t != NULL)
         t->lookup(req, fs_of(req), parent, name);
@@ -262,12 +285,14 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
+    COUNT(NUBFS_REQ_FORGET);
     nubfs_ino_forget(ino, nlookup);
     fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+    COUNT(NUBFS_REQ_FORGET);
     for (size_t i = 0; i < count; i++)
         nubfs_ino_forget(forgets[i].ino, forgets[i].nlookup);
     fuse_reply_none(req);
@@ -275,6 +300,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_GETATTR);
     (void)fi;
     struct nubfs *fs = fs_of(req);
     struct stat st;
@@ -294,6 +320,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OPENDIR);
     if (!is_dir(ino)) {
         fuse_reply_err(req, ENOTDIR);
         return;
@@ -303,6 +330,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_RELEASEDIR);
     (void)ino;
     (void)fi;
     fuse_reply_err(req, 0);
@@ -319,6 +347,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_READDIR);
     (void)fi;
     do_readdir(req, ino, size, off, false);
 }
@@ -326,12 +355,14 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                            struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_READDIRPLUS);
     (void)fi;
     do_readdir(req, ino, size, off, true);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OPEN);
     if (is_dir(ino)) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -351,6 +382,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_READ);
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
         return;
@@ -364,6 +396,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_RELEASE);
     const struct nubfs_subtree *t = node_subtree(ino);
     if (t != NULL && t->release != NULL)
         t->release(req, fs_of(req), ino, fi);
@@ -373,6 +406,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_FLUSH);
     (void)fi;
     const struct nubfs_changes *c = node_changes(ino);
     if (c != NULL)
@@ -383,6 +417,7 @@ static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
+    COUNT(NUBFS_REQ_OTHER);
     const struct nubfs_subtree *t = node_subtree(ino);
     if (t != NULL && t->readlink != NULL)
         t->readlink(req, fs_of(req), ino);
@@ -392,6 +427,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)ino;
     struct nubfs *fs = fs_of(req);
     struct statvfs sv = {.f_bsize = 4096, .f_frsize = 4096, .f_namemax = 255};
@@ -408,6 +444,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
+    COUNT(NUBFS_REQ_ACCESS);
     if (!(mask & W_OK)) {
         fuse_reply_err(req, 0);
         return;
@@ -423,6 +460,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)fi;
     const struct nubfs_changes *c = node_changes(ino);
     if (c != NULL)
@@ -432,6 +470,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 }
 static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_t d)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)d;
     const struct nubfs_changes *c = dir_changes(p);
     if (c != NULL)
@@ -442,11 +481,13 @@ static void op_mknod(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m, dev_
 /* A directory that takes changes takes only files in it. */
 static void op_mkdir(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)n, (void)m;
     fuse_reply_err(req, dir_changes(p) != NULL ? EPERM : EROFS);
 }
 static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 {
+    COUNT(NUBFS_REQ_OTHER);
     const struct nubfs_changes *c = dir_changes(p);
     if (c != NULL)
         c->unlink(req, fs_of(req), n);
@@ -455,17 +496,20 @@ static void op_unlink(fuse_req_t req, fuse_ino_t p, const char *n)
 }
 static void op_rmdir(fuse_req_t req, fuse_ino_t p, const char *n)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)n;
     fuse_reply_err(req, dir_changes(p) != NULL ? ENOTDIR : EROFS);
 }
 static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *n)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)l, (void)n;
     fuse_reply_err(req, dir_changes(p) != NULL ? EPERM : EROFS);
 }
 static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
                       const char *nn, unsigned int f)
 {
+    COUNT(NUBFS_REQ_OTHER);
     const struct nubfs_changes *c = dir_changes(p), *nc = dir_changes(np);
     if (c != NULL && c == nc)
         c->rename(req, fs_of(req), n, nn, f);
@@ -476,12 +520,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np
 }
 static void op_link(fuse_req_t req, fuse_ino_t i, fuse_ino_t np, const char *nn)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)i, (void)nn;
     fuse_reply_err(req, dir_changes(np) != NULL ? EPERM : EROFS);
 }
 static void op_write(fuse_req_t req, fuse_ino_t i, const char *b, size_t s, off_t o,
                      struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)fi;
     const struct nubfs_changes *c = node_changes(i);
     if (c != NULL)
@@ -492,6 +538,7 @@ static void op_write(fuse_req_t req, fuse_ino_t i, const char *b, size_t s, off_
 static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
                       struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OTHER);
     const struct nubfs_changes *c = dir_changes(p);
     if (c != NULL)
         c->create(req, fs_of(req), n, m, fi);
@@ -501,6 +548,7 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
 static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
                         int f)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)f;
     const struct nubfs_subtree *t = subtree_of(i);
     if (t != NULL && t->changes != NULL)
@@ -510,6 +558,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char 
 }
 static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)n;
     const struct nubfs_subtree *t = subtree_of(i);
     fuse_reply_err(req, t != NULL && t->changes != NULL ? ENOTSUP : EROFS);
@@ -517,6 +566,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t i, const char *n)
 static void op_fallocate(fuse_req_t req, fuse_ino_t i, int m, off_t o, off_t l,
                          struct fuse_file_info *fi)
 {
+    COUNT(NUBFS_REQ_OTHER);
     (void)m, (void)o, (void)l, (void)fi;
     /* Not needed for staging (holes read as zero): tools fall back. */
     fuse_reply_err(req, node_changes(i) != NULL ? EOPNOTSUPP : EROFS);
