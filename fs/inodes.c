@@ -5,46 +5,43 @@
  * accident, or a crafted pair: XXH3 is not collision resistant), so the
  * kernel-held inodes live in a map inode -> hash: a hash whose inode is
  * taken by another hash gets the next free inode (probing a few steps).
- * Two trees (by inode, by hash) share the nodes; an entry lives while the
- * kernel holds a lookup reference (lookup/readdirplus add, forget drops),
- * so the map is as large as the kernel's inode cache, no larger. */
+ * An entry lives while the kernel holds a lookup reference (lookup and
+ * readdirplus add, forget drops), so the map is as large as the kernel's
+ * inode cache, no larger.
+ *
+ * The map is one chained hash table with two chains per node (by inode,
+ * by hash), grown by doubling so that every operation is O(1) whatever
+ * the size of the directory. Buckets are picked by XXH3 with a seed drawn
+ * at start, so crafted hashes cannot pile into one chain. Lock-light for
+ * the hot paths: getattr, open, read, readdir's peek, a lookup of a cap
+ * the kernel already holds and a forget that leaves a reference take the
+ * read side of one rwlock (the counts are atomics); only a new inode, the
+ * last forget and a growth take the write side. */
 #include "nubfs.h"
 
 #include <errno.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <xxhash.h>
 
 #define PROBE_MAX 64
+#define MIN_BUCKETS 1024
 
 struct ino_node {
+    struct ino_node *next_ino, *next_hash;
     uint64_t ino;
+    uint64_t nlookup; /* atomic */
     uint8_t hash[16];
-    uint64_t nlookup;
 };
 
 static struct {
-    pthread_mutex_t mu;
-    void *root;    /* tsearch tree keyed by ino */
-    void *by_hash; /* the same nodes keyed by hash */
+    pthread_rwlock_t mu;
+    struct ino_node **by_ino, **by_hash; /* nbuckets each */
+    size_t nbuckets;                     /* a power of two */
     size_t count;
-} g_ino = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static int cmp_ino(const void *a, const void *b)
-{
-    uint64_t x = ((const struct ino_node *)a)->ino, y = ((const struct ino_node *)b)->ino;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_hash(const void *a, const void *b)
-{
-    return memcmp(((const struct ino_node *)a)->hash, ((const struct ino_node *)b)->hash, 16);
-}
-
-static void no_free(void *p)
-{
-    (void)p;
-}
+    uint64_t seed;
+} g_ino = {.mu = PTHREAD_RWLOCK_INITIALIZER};
 
 static uint64_t candidate(const uint8_t hash[16], unsigned step)
 {
@@ -54,41 +51,39 @@ static uint64_t candidate(const uint8_t hash[16], unsigned step)
     return (v + step) | NUBFS_INO_CAP_BIT;
 }
 
+static size_t slot_ino(uint64_t ino)
+{
+    return (size_t)XXH3_64bits_withSeed(&ino, sizeof(ino), g_ino.seed) & (g_ino.nbuckets - 1);
+}
+
+static size_t slot_hash(const uint8_t hash[16])
+{
+    return (size_t)XXH3_64bits_withSeed(hash, 16, g_ino.seed) & (g_ino.nbuckets - 1);
+}
+
+/* Lookups: the caller holds the lock (either side). */
 static struct ino_node *find(uint64_t ino)
 {
-    struct ino_node key = {.ino = ino};
-    void *p = tfind(&key, &g_ino.root, cmp_ino);
-    return p ? *(struct ino_node **)p : NULL;
-}
-
-void nubfs_inodes_init(void)
-{
-    g_ino.root = NULL;
-    g_ino.by_hash = NULL;
-    g_ino.count = 0;
-}
-
-void nubfs_inodes_destroy(void)
-{
-    pthread_mutex_lock(&g_ino.mu);
-    tdestroy(g_ino.by_hash, no_free);
-    tdestroy(g_ino.root, free);
-    g_ino.root = NULL;
-    g_ino.by_hash = NULL;
-    g_ino.count = 0;
-    pthread_mutex_unlock(&g_ino.mu);
+    if (g_ino.nbuckets == 0)
+        return NULL;
+    for (struct ino_node *n = g_ino.by_ino[slot_ino(ino)]; n != NULL; n = n->next_ino)
+        if (n->ino == ino)
+            return n;
+    return NULL;
 }
 
 static struct ino_node *find_hash(const uint8_t hash[16])
 {
-    struct ino_node key;
-    memcpy(key.hash, hash, 16);
-    void *p = tfind(&key, &g_ino.by_hash, cmp_hash);
-    return p ? *(struct ino_node **)p : NULL;
+    if (g_ino.nbuckets == 0)
+        return NULL;
+    for (struct ino_node *n = g_ino.by_hash[slot_hash(hash)]; n != NULL; n = n->next_hash)
+        if (memcmp(n->hash, hash, 16) == 0)
+            return n;
+    return NULL;
 }
 
 /* Existing inode of hash (*hit set), or the first free inode on its probe
- * path (0 if PROBE_MAX inodes in a row are taken). Caller holds the lock. */
+ * path (0 if PROBE_MAX inodes in a row are taken). */
 static uint64_t resolve(const uint8_t hash[16], struct ino_node **hit)
 {
     *hit = find_hash(hash);
@@ -102,110 +97,200 @@ static uint64_t resolve(const uint8_t hash[16], struct ino_node **hit)
     return 0;
 }
 
+/* Rehashes every node into tables of n buckets (write lock held). On
+ * allocation failure the old tables stay: chains just grow longer. */
+static void resize(size_t n)
+{
+    struct ino_node **bi = calloc(n, sizeof(*bi)), **bh = calloc(n, sizeof(*bh));
+    if (bi == NULL || bh == NULL) {
+        free(bi);
+        free(bh);
+        return;
+    }
+    struct ino_node **old = g_ino.by_ino;
+    size_t oldn = g_ino.nbuckets;
+    free(g_ino.by_hash);
+    g_ino.by_ino = bi;
+    g_ino.by_hash = bh;
+    g_ino.nbuckets = n;
+    for (size_t i = 0; i < oldn; i++) {
+        struct ino_node *next;
+        for (struct ino_node *x = old[i]; x != NULL; x = next) {
+            next = x->next_ino;
+            size_t a = slot_ino(x->ino), b = slot_hash(x->hash);
+            x->next_ino = bi[a];
+            bi[a] = x;
+            x->next_hash = bh[b];
+            bh[b] = x;
+        }
+    }
+    free(old);
+}
+
+void nubfs_inodes_init(void)
+{
+    pthread_rwlock_wrlock(&g_ino.mu);
+    if (getrandom(&g_ino.seed, sizeof(g_ino.seed), 0) != sizeof(g_ino.seed))
+        g_ino.seed = (uint64_t)(uintptr_t)&g_ino ^ (uint64_t)time(NULL);
+    g_ino.count = 0;
+    resize(MIN_BUCKETS);
+    pthread_rwlock_unlock(&g_ino.mu);
+}
+
+void nubfs_inodes_reserve(size_t entries)
+{
+    pthread_rwlock_wrlock(&g_ino.mu);
+    size_t n = g_ino.nbuckets ? g_ino.nbuckets : MIN_BUCKETS;
+    while (n < entries && n < ((size_t)1 << 40))
+        n *= 2;
+    if (n != g_ino.nbuckets)
+        resize(n);
+    pthread_rwlock_unlock(&g_ino.mu);
+}
+
+void nubfs_inodes_destroy(void)
+{
+    pthread_rwlock_wrlock(&g_ino.mu);
+    for (size_t i = 0; i < g_ino.nbuckets; i++) {
+        struct ino_node *next;
+        for (struct ino_node *x = g_ino.by_ino[i]; x != NULL; x = next) {
+            next = x->next_ino;
+            free(x);
+        }
+    }
+    free(g_ino.by_ino);
+    free(g_ino.by_hash);
+    g_ino.by_ino = g_ino.by_hash = NULL;
+    g_ino.nbuckets = 0;
+    g_ino.count = 0;
+    pthread_rwlock_unlock(&g_ino.mu);
+}
+
 int nubfs_ino_ref(const uint8_t hash[16], uint64_t *ino)
 {
-    pthread_mutex_lock(&g_ino.mu);
-    struct ino_node *n;
-    uint64_t at = resolve(hash, &n);
+    /* Fast path: the kernel already holds this cap; a reference more. */
+    pthread_rwlock_rdlock(&g_ino.mu);
+    struct ino_node *n = find_hash(hash);
+    if (n != NULL) {
+        __atomic_fetch_add(&n->nlookup, 1, __ATOMIC_RELAXED);
+        *ino = n->ino;
+    }
+    pthread_rwlock_unlock(&g_ino.mu);
+    if (n != NULL)
+        return 0;
+
+    pthread_rwlock_wrlock(&g_ino.mu);
+    uint64_t at = resolve(hash, &n); /* again: another thread may have added it */
     int rc = 0;
     if (n != NULL) {
-        n->nlookup++;
+        __atomic_fetch_add(&n->nlookup, 1, __ATOMIC_RELAXED);
     } else if (at == 0) {
         rc = -EIO; /* PROBE_MAX hashes share a prefix: refuse, never alias */
+    } else if ((n = malloc(sizeof(*n))) == NULL) {
+        rc = -ENOMEM;
     } else {
-        n = malloc(sizeof(*n));
-        if (n == NULL) {
-            rc = -ENOMEM;
-        } else {
-            n->ino = at;
-            memcpy(n->hash, hash, 16);
-            n->nlookup = 1;
-            if (tsearch(n, &g_ino.root, cmp_ino) == NULL) {
-                free(n);
-                rc = -ENOMEM;
-            } else if (tsearch(n, &g_ino.by_hash, cmp_hash) == NULL) {
-                tdelete(n, &g_ino.root, cmp_ino);
-                free(n);
-                rc = -ENOMEM;
-            } else {
-                g_ino.count++;
-            }
-        }
+        if (g_ino.count >= g_ino.nbuckets)
+            resize(g_ino.nbuckets ? g_ino.nbuckets * 2 : MIN_BUCKETS);
+        n->ino = at;
+        memcpy(n->hash, hash, 16);
+        n->nlookup = 1;
+        size_t a = slot_ino(at), b = slot_hash(hash);
+        n->next_ino = g_ino.by_ino[a];
+        g_ino.by_ino[a] = n;
+        n->next_hash = g_ino.by_hash[b];
+        g_ino.by_hash[b] = n;
+        g_ino.count++;
     }
     if (rc == 0)
         *ino = at;
-    pthread_mutex_unlock(&g_ino.mu);
+    pthread_rwlock_unlock(&g_ino.mu);
     return rc;
 }
 
 uint64_t nubfs_ino_peek(const uint8_t hash[16])
 {
-    pthread_mutex_lock(&g_ino.mu);
+    pthread_rwlock_rdlock(&g_ino.mu);
     struct ino_node *n;
     uint64_t at = resolve(hash, &n);
-    pthread_mutex_unlock(&g_ino.mu);
+    pthread_rwlock_unlock(&g_ino.mu);
     return at != 0 ? at : candidate(hash, 0);
 }
 
 int nubfs_ino_hash(uint64_t ino, uint8_t hash[16])
 {
-    pthread_mutex_lock(&g_ino.mu);
+    if (!(ino & NUBFS_INO_CAP_BIT))
+        return -ENOENT;
+    pthread_rwlock_rdlock(&g_ino.mu);
     struct ino_node *n = find(ino);
     if (n != NULL)
         memcpy(hash, n->hash, 16);
-    pthread_mutex_unlock(&g_ino.mu);
+    pthread_rwlock_unlock(&g_ino.mu);
     return n ? 0 : -ENOENT;
+}
+
+/* Unlinks node n (write lock held). */
+static void unlink_node(struct ino_node *n)
+{
+    struct ino_node **p = &g_ino.by_ino[slot_ino(n->ino)];
+    while (*p != n)
+        p = &(*p)->next_ino;
+    *p = n->next_ino;
+    p = &g_ino.by_hash[slot_hash(n->hash)];
+    while (*p != n)
+        p = &(*p)->next_hash;
+    *p = n->next_hash;
+    g_ino.count--;
 }
 
 void nubfs_ino_forget(uint64_t ino, uint64_t nlookup)
 {
-    if (!(ino & NUBFS_INO_CAP_BIT))
+    if (!(ino & NUBFS_INO_CAP_BIT) || nlookup == 0)
         return; /* fixed inodes are never dropped */
-    pthread_mutex_lock(&g_ino.mu);
+    pthread_rwlock_rdlock(&g_ino.mu);
     struct ino_node *n = find(ino);
+    bool last = false;
     if (n != NULL) {
-        n->nlookup = nlookup >= n->nlookup ? 0 : n->nlookup - nlookup;
-        if (n->nlookup == 0) {
-            tdelete(n, &g_ino.by_hash, cmp_hash);
-            tdelete(n, &g_ino.root, cmp_ino);
-            free(n);
-            g_ino.count--;
-        }
+        uint64_t cur = __atomic_load_n(&n->nlookup, __ATOMIC_RELAXED), next;
+        do
+            next = nlookup >= cur ? 0 : cur - nlookup;
+        while (!__atomic_compare_exchange_n(&n->nlookup, &cur, next, true, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED));
+        last = next == 0;
     }
-    pthread_mutex_unlock(&g_ino.mu);
-}
-
-struct collect {
-    uint8_t (*hashes)[16];
-    size_t n, cap;
-};
-
-static void collect_one(const void *nodep, VISIT which, void *ctx)
-{
-    struct collect *c = ctx;
-    if ((which == postorder || which == leaf) && c->n < c->cap)
-        memcpy(c->hashes[c->n++], (*(struct ino_node *const *)nodep)->hash, 16);
+    pthread_rwlock_unlock(&g_ino.mu);
+    if (!last)
+        return;
+    /* The node may have been looked up again (or dropped by another
+     * forget) meanwhile: find it afresh and drop it only if still unused. */
+    pthread_rwlock_wrlock(&g_ino.mu);
+    n = find(ino);
+    if (n != NULL && __atomic_load_n(&n->nlookup, __ATOMIC_RELAXED) == 0) {
+        unlink_node(n);
+        free(n);
+    }
+    pthread_rwlock_unlock(&g_ino.mu);
 }
 
 int nubfs_inodes_hashes(uint8_t (**out)[16], size_t *count)
 {
-    pthread_mutex_lock(&g_ino.mu);
-    struct collect c = {.cap = g_ino.count};
-    c.hashes = malloc((c.cap ? c.cap : 1) * sizeof(*c.hashes));
-    if (c.hashes != NULL)
-        twalk_r(g_ino.root, collect_one, &c);
-    pthread_mutex_unlock(&g_ino.mu);
-    if (c.hashes == NULL)
+    pthread_rwlock_rdlock(&g_ino.mu);
+    size_t cap = g_ino.count, k = 0;
+    uint8_t(*h)[16] = malloc((cap ? cap : 1) * sizeof(*h));
+    for (size_t i = 0; h != NULL && i < g_ino.nbuckets; i++)
+        for (struct ino_node *x = g_ino.by_ino[i]; x != NULL && k < cap; x = x->next_ino)
+            memcpy(h[k++], x->hash, 16);
+    pthread_rwlock_unlock(&g_ino.mu);
+    if (h == NULL)
         return -ENOMEM;
-    *out = c.hashes;
-    *count = c.n;
+    *out = h;
+    *count = k;
     return 0;
 }
 
 size_t nubfs_inodes_count(void)
 {
-    pthread_mutex_lock(&g_ino.mu);
+    pthread_rwlock_rdlock(&g_ino.mu);
     size_t n = g_ino.count;
-    pthread_mutex_unlock(&g_ino.mu);
+    pthread_rwlock_unlock(&g_ino.mu);
     return n;
 }

@@ -218,6 +218,7 @@ int main(int argc, char *argv[])
         goto out_sandbox;
     }
     nubfs_heap_refresh(fs);
+    nubfs_inodes_reserve(fs->npreload); /* ls -l will want them all */
     ret = serve(fs, &args, &co, ready_fd);
 
 out_sandbox:

@@ -90,6 +90,9 @@ void nubfs_log_detached(void);
 /* ---- inode map (inodes.c) ---- */
 void nubfs_inodes_init(void);
 void nubfs_inodes_destroy(void);
+/* Sizes the map for about `entries` kernel-held inodes (it grows by
+ * itself too; this saves the rehashing on the way). */
+void nubfs_inodes_reserve(size_t entries);
 /* Inode for hash, taking one kernel lookup reference. 0 or -EIO. */
 int nubfs_ino_ref(const uint8_t hash[16], uint64_t *ino);
 /* Inode the kernel would get for hash, without a reference (readdir). */

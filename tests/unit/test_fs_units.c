@@ -1,6 +1,8 @@
 /* Unit tests of the daemon's pure parts: the cap inode map (stable inodes
- * from hashes, prefix collisions, lookup counting) and option parsing. */
+ * from hashes, prefix collisions, lookup counting, growth to many entries,
+ * concurrent lookups and forgets) and option parsing. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,6 +105,102 @@ static void test_inode_probe_exhausted(void **state)
     assert_int_equal(nubfs_ino_ref(h, &ino), -EIO);
 }
 
+/* A pseudo-random hash from i (splitmix64), as caps have. */
+static void hash_of(uint8_t h[16], uint64_t i)
+{
+    for (int k = 0; k < 2; k++) {
+        uint64_t z = (i * 2 + (uint64_t)k + 1) * 0x9e3779b97f4a7c15ull;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        memcpy(h + 8 * k, &z, 8);
+    }
+}
+
+static void test_inode_many(void **state)
+{
+    (void)state;
+    /* Far past the initial table: every entry found again, by hash and by
+     * inode, after the table has grown several times; then all forgotten. */
+    enum { N = 200000 };
+    uint64_t *inos = malloc(N * sizeof(*inos));
+    assert_non_null(inos);
+    uint8_t h[16], back[16];
+    for (uint64_t i = 0; i < N; i++) {
+        hash_of(h, i);
+        assert_int_equal(nubfs_ino_ref(h, &inos[i]), 0);
+    }
+    assert_int_equal(nubfs_inodes_count(), N);
+    for (uint64_t i = 0; i < N; i++) {
+        hash_of(h, i);
+        assert_int_equal(nubfs_ino_peek(h), inos[i]);
+        assert_int_equal(nubfs_ino_hash(inos[i], back), 0);
+        assert_memory_equal(back, h, 16);
+    }
+    uint8_t(*all)[16];
+    size_t n;
+    assert_int_equal(nubfs_inodes_hashes(&all, &n), 0);
+    assert_int_equal(n, N);
+    free(all);
+    for (uint64_t i = 0; i < N; i += 2)
+        nubfs_ino_forget(inos[i], 1);
+    assert_int_equal(nubfs_inodes_count(), N / 2);
+    for (uint64_t i = 0; i < N; i++)
+        assert_int_equal(nubfs_ino_hash(inos[i], back), i % 2 ? 0 : -ENOENT);
+    for (uint64_t i = 1; i < N; i += 2)
+        nubfs_ino_forget(inos[i], 5); /* more than held: dropped, no underflow */
+    assert_int_equal(nubfs_inodes_count(), 0);
+    nubfs_inodes_reserve(1 << 20); /* sizing an empty map is harmless */
+    hash_of(h, 7);
+    uint64_t ino;
+    assert_int_equal(nubfs_ino_ref(h, &ino), 0);
+    assert_int_equal(ino, inos[7]);
+    free(inos);
+}
+
+/* Threads looking up and forgetting the same small set of caps: every
+ * reference taken is given back, so the map ends empty, and an inode
+ * never maps to another hash meanwhile. */
+enum { RACE_CAPS = 64, RACE_ROUNDS = 20000 };
+static uint64_t g_race_ino[RACE_CAPS];
+
+static void *race(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int r = 0; r < RACE_ROUNDS; r++) {
+        seed = seed * 1103515245u + 12345u;
+        uint64_t i = (seed >> 8) % RACE_CAPS;
+        uint8_t h[16], back[16];
+        uint64_t ino;
+        hash_of(h, i);
+        if (nubfs_ino_ref(h, &ino) != 0 || ino != g_race_ino[i])
+            return (void *)1;
+        if (nubfs_ino_hash(ino, back) != 0 || memcmp(back, h, 16) != 0)
+            return (void *)1;
+        nubfs_ino_forget(ino, 1);
+    }
+    return NULL;
+}
+
+static void test_inode_concurrent(void **state)
+{
+    (void)state;
+    uint8_t h[16];
+    for (uint64_t i = 0; i < RACE_CAPS; i++) {
+        hash_of(h, i);
+        g_race_ino[i] = nubfs_ino_peek(h);
+    }
+    pthread_t th[4];
+    for (uintptr_t t = 0; t < 4; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, race, (void *)(t + 1)), 0);
+    for (int t = 0; t < 4; t++) {
+        void *ret;
+        pthread_join(th[t], &ret);
+        assert_null(ret);
+    }
+    assert_int_equal(nubfs_inodes_count(), 0);
+}
+
 static void test_parse_size(void **state)
 {
     (void)state;
@@ -156,6 +254,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inode_from_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_prefix_collision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_probe_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_concurrent, setup, teardown),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_options),
     };
