@@ -2,6 +2,7 @@
 # (the unit tests link it), and main.c.
 add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/options.c
+  ${CMAKE_CURRENT_LIST_DIR}/paths.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/eventlog.c

@@ -6,6 +6,7 @@
 #include "nubfs.h"
 
 #include "ctl.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -101,6 +102,30 @@ int nubfs_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* `~` and `~user` in the path options: sh, fstab and systemd pass them
+ * literally. 0, or -1 with a message printed. */
+static int expand_paths(struct nubfs_opts *o)
+{
+    struct {
+        const char *name;
+        char **v;
+    } p[] = {{"kernel", &o->kernel}, {"preload", &o->preload}, {"trust", &o->trust}};
+    for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+        if (*p[i].v == NULL)
+            continue;
+        char *x;
+        int rc = nubfs_expand_home(*p[i].v, &x);
+        if (rc != 0) {
+            fprintf(stderr, "nubfs: %s=%s: %s\n", p[i].name, *p[i].v,
+                    rc == -ENOENT ? "no such user, or no home directory" : strerror(-rc));
+            return -1;
+        }
+        free(*p[i].v);
+        *p[i].v = x;
+    }
+    return 0;
+}
+
 int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
 {
     struct parse_state st = {.o = *opts};
@@ -153,6 +178,8 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
+    if (expand_paths(opts) != 0)
+        return -1;
     char err[160];
     if (nubfs_knobs_check_opts(opts, err, sizeof(err)) != 0) {
         fprintf(stderr, "nubfs: %s\n", err);
