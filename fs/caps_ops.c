@@ -1,7 +1,8 @@
 /* caps/: one read-only file per cap, named by its hash. Everything is
  * read from guest memory under the sandbox read lock; reads are answered
  * with an fd buffer on the guest memfd so the kernel can splice the bytes
- * without a copy through this process (guest_read.c). */
+ * without a copy through this process (guest_read.c). Present and absent
+ * names alike are cached by the kernel for a day (notify.c invalidates). */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -18,15 +19,32 @@ static void cap_entry(struct nubfs *fs, uint64_t ino, const struct nub_cap *c,
     nubfs_file_attr(fs, ino, c->len, &e->attr);
 }
 
-/* The cap behind a name or an inode, copied out under the lock. */
-static int find_cap(struct nubfs *fs, const uint8_t hash[16], struct nub_cap *c)
+/* The cap behind a name or an inode, copied out under the lock. If
+ * settled is given it says, as of that same look, whether no recovery
+ * was rebuilding the directory (so an absence is real). */
+static int find_cap(struct nubfs *fs, const uint8_t hash[16], struct nub_cap *c, bool *settled)
 {
     struct nub_reader r;
     int rc = nubfs_reader_begin(fs, &r);
     if (rc == 0)
         rc = nub_reader_get(&r, hash, c);
+    if (settled != NULL)
+        *settled = __atomic_load_n(&fs->recovering, __ATOMIC_SEQ_CST) == 0;
     nubfs_reader_end(fs);
     return rc;
+}
+
+/* An absent name, as a negative entry the kernel keeps for timeout
+ * seconds (0: none). A mount that publishes the name invalidates it
+ * before its close() returns (nubfs_notify_published), so a cap copied in
+ * is visible to the very next lookup. */
+static void reply_absent(fuse_req_t req, double timeout)
+{
+    struct fuse_entry_param e = {.ino = 0, .entry_timeout = timeout};
+    if (timeout > 0)
+        fuse_reply_entry(req, &e);
+    else
+        fuse_reply_err(req, ENOENT);
 }
 
 static void caps_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
@@ -34,13 +52,17 @@ static void caps_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, con
     (void)parent; /* caps/ itself: its only directory */
     uint8_t hash[16];
     struct nub_cap c;
-    /* Not a canonical name: it cannot exist. Absent: ENOENT with no
-     * negative entry cached, so a cap published later shows up at once. */
+    /* Not a canonical name: it can never exist. */
     if (nub_hash_from_hex(name, hash) != 0) {
-        fuse_reply_err(req, ENOENT);
+        reply_absent(req, NUBFS_NEG_TIMEOUT);
         return;
     }
-    int rc = find_cap(fs, hash, &c);
+    bool settled;
+    int rc = find_cap(fs, hash, &c, &settled);
+    if (rc == -ENOENT) {
+        reply_absent(req, settled ? NUBFS_NEG_TIMEOUT : 0);
+        return;
+    }
     if (rc != 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -63,7 +85,7 @@ static int cap_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
     struct nub_cap c;
     if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0)
         return -ENOENT;
-    int rc = find_cap(fs, hash, &c);
+    int rc = find_cap(fs, hash, &c, NULL);
     if (rc != 0)
         return rc;
     nubfs_file_attr(fs, ino, c.len, st);

@@ -105,6 +105,10 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
               (unsigned long long)res->handle);
     log_times("mounted", ctlname, res, receive_ns);
     free(res);
+    /* Its caps are in the directory: the kernel drops any negative entry
+     * for their names before close() returns. e->caps changes only under
+     * change_mu, which the caller holds. */
+    nubfs_notify_published(fs, (const uint8_t(*)[16])e->caps, e->ncaps);
 
     if (old_handle != 0) {
         /* Replace: the new package is mounted, now the old one goes. */

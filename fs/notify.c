@@ -1,8 +1,16 @@
 /* Kernel cache invalidation (docs/ARCHITECTURE.md "Kernel caches"): caps/
- * entries are cached for a day, so when a cap leaves the directory (rm of
- * the last package holding it) the kernel must forget it before `rm`
- * returns; mounts/<name> must be forgotten when its package is replaced,
- * renamed or unmounted.
+ * entries, present and absent, are cached for a day, so when a cap leaves
+ * the directory (rm of the last package holding it) the kernel must
+ * forget it before `rm` returns, and when a mount publishes caps the
+ * kernel must forget its negative entries for their names before the
+ * close() (or rename()) that mounted returns; mounts/<name> must be
+ * forgotten when its package is replaced, renamed or unmounted.
+ *
+ * No race with a lookup under way: the kernel holds caps/'s lock (shared)
+ * from before it asks us until the entry it got is in its cache, and an
+ * invalidation takes that lock exclusively, so a negative answer read
+ * before a cap was published is dropped by the invalidation that follows
+ * the publication.
  *
  * Why a helper thread and a bounded wait. fuse_lowlevel_notify_inval_entry
  * makes the kernel take the parent directory's lock (caps/ or mounts/).
@@ -166,7 +174,8 @@ static void wait_for(struct nubfs_notifier *n, uint64_t seq)
     }
 }
 
-void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count)
+/* caps/<hash> for each hash, and the cap's inode too when it left. */
+static void notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count, bool inode)
 {
     struct nubfs_notifier *n = fs->notifier;
     if (n == NULL || fs->se == NULL || count == 0)
@@ -176,7 +185,7 @@ void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t cou
     for (size_t i = 0; i < count; i++) {
         char hex[33];
         nub_hash_to_hex(hashes[i], hex);
-        uint64_t s = queue(n, NUBFS_INO_CAPS, hex, nubfs_ino_peek(hashes[i]));
+        uint64_t s = queue(n, NUBFS_INO_CAPS, hex, inode ? nubfs_ino_peek(hashes[i]) : 0);
         if (s)
             last = s;
     }
@@ -184,6 +193,16 @@ void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t cou
     if (last)
         wait_for(n, last);
     pthread_mutex_unlock(&n->mu);
+}
+
+void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count)
+{
+    notify_caps(fs, hashes, count, true);
+}
+
+void nubfs_notify_published(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count)
+{
+    notify_caps(fs, hashes, count, false);
 }
 
 void nubfs_notify_mount(struct nubfs *fs, const char *name)

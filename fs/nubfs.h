@@ -41,6 +41,9 @@ enum {
 
 /* Kernel cache lifetimes (seconds). Caps never change. */
 #define NUBFS_CAP_TIMEOUT 86400.0
+/* caps/ names that are absent: as long (every publication invalidates
+ * the names it adds, notify.c). */
+#define NUBFS_NEG_TIMEOUT NUBFS_CAP_TIMEOUT
 #define NUBFS_DIR_TIMEOUT 1.0
 /* mounts/ nodes: short, and invalidated explicitly when a package goes. */
 #define NUBFS_MNT_TIMEOUT 1.0
@@ -152,6 +155,10 @@ struct nubfs {
     unsigned test_fail_step;
     int test_crash_mount;
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
+    /* Non-zero while a recovery rebuilds the directory (atomic): caps/
+     * answers absent names without a negative entry then, since a cap
+     * missing from the half-built directory may be back a moment later. */
+    int recovering;
 };
 
 /* guest_read.c: the reader for the current directory, with the sandbox
@@ -216,6 +223,9 @@ int nubfs_notify_start(struct nubfs *fs);
 void nubfs_notify_stop(struct nubfs *fs);
 /* Forget the kernel's entries for these caps (they left the directory). */
 void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
+/* Forget the kernel's negative entries for these names (a mount has just
+ * published them): caps/ lookups of absent names are cached too. */
+void nubfs_notify_published(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
 /* Forget mounts/<name> (its package was replaced, renamed or unmounted). */
 void nubfs_notify_mount(struct nubfs *fs, const char *name);
 

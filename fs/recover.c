@@ -161,6 +161,7 @@ static int republish(struct nubfs *fs)
 int nubfs_recover_locked(struct nubfs *fs)
 {
     pthread_mutex_lock(&fs->recover_mu);
+    __atomic_add_fetch(&fs->recovering, 1, __ATOMIC_SEQ_CST);
     int rc = 0;
     for (int attempt = 0; attempt < RECOVER_ATTEMPTS && nub_sandbox_poisoned(fs->sb); attempt++) {
         nubfs_warn("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
@@ -182,6 +183,7 @@ int nubfs_recover_locked(struct nubfs *fs)
         nubfs_log("guest still poisoned after recovery: %s", nub_sandbox_poison_reason(fs->sb));
         rc = -EIO;
     }
+    __atomic_sub_fetch(&fs->recovering, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&fs->recover_mu);
     nubfs_heap_refresh(fs);
     return rc;

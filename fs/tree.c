@@ -151,7 +151,9 @@ static void root_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, con
             return;
         }
     }
-    fuse_reply_err(req, ENOENT); /* no negative caching: timeouts 0 */
+    /* The root's names never change: the kernel may remember an absence. */
+    struct fuse_entry_param neg = {.ino = 0, .entry_timeout = NUBFS_NEG_TIMEOUT};
+    fuse_reply_entry(req, &neg);
 }
 
 /* The root listing: ".", "..", then the fixed entries; offset i+1 after

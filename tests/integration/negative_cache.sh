@@ -1,0 +1,76 @@
+#!/bin/bash
+# Negative lookups in caps/ are cached by the kernel, and a mount still
+# shows its caps at once: stat of a package's caps before it is copied in
+# fails (and a repeat costs no FUSE lookup: the kernel remembered), then
+# the very next stat after cp / rsync (rename) / install returns succeeds,
+# after rm they are gone, and after a second cp they are back. Also: a
+# malformed name's absence is cached. Exits 77 if KVM or FUSE is unusable.
+# usage: negative_cache.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
+set -u
+NUBFS=${1:?usage}
+PACK=${2:?usage}
+EX=${3:?usage}
+. "$(dirname "$0")/lib.sh"
+need_tools fusermount3 mountpoint python3 stat rsync install
+[ -f "$EX/hello.rvf" ] || fail "$EX/hello.rvf not built"
+
+TMP=$(mktemp -d /tmp/nubfs-neg-XXXXXX) || fail mktemp
+MNT=$TMP/mnt
+mkdir -p "$MNT" "$TMP/keys"
+PID=
+trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+cp "$EX/keys/example.pub" "$TMP/keys/"
+
+"$PACK" inspect --json "$EX/hello.rvf" |
+    python3 -c 'import json,sys; print("\n".join(s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"))' |
+    sort -u > "$TMP/caps"
+[ -s "$TMP/caps" ] || fail "no caps in hello.rvf"
+NC=$(wc -l < "$TMP/caps")
+
+start_nubfs "$NUBFS" "$MNT" "guest_mem=256M,trust=$TMP/keys"
+C=$MNT/caps
+lookups() { json "$MNT/stats" 'd["fuse_requests"]["lookup"]'; }
+# absent_all / present_all: every cap of hello is (not) there, by stat.
+absent_all() { while read -r h; do stat "$C/$h" >/dev/null 2>&1 && fail "$1: caps/$h is there"; done < "$TMP/caps"; }
+present_all() { while read -r h; do stat -c %s "$C/$h" >/dev/null 2>&1 || fail "$1: caps/$h missing"; done < "$TMP/caps"; }
+
+# ---- absent names are remembered ---------------------------------------------
+absent_all "before cp"
+l0=$(lookups)
+for _ in 1 2 3 4 5 6 7 8 9 10; do absent_all "repeat before cp"; done
+l1=$(lookups)
+# Reading stats looks up "stats" (cached for a second) at most once more.
+[ $((l1 - l0)) -le 2 ] ||
+    fail "10 repeats of $NC absent stats cost $((l1 - l0)) lookups: negative entries not cached"
+ok "absent caps: a repeat stat is answered by the kernel ($((l1 - l0)) lookups for $((10 * NC)) stats)"
+
+for _ in 1 2 3; do stat "$C/not-a-hash" >/dev/null 2>&1 && fail "caps/not-a-hash exists"; done
+l2=$(lookups)
+for _ in 1 2 3 4 5; do stat "$C/not-a-hash" >/dev/null 2>&1; stat "$MNT/nothing-here" >/dev/null 2>&1; done
+[ $(( $(lookups) - l2 )) -le 2 ] || fail "malformed names and absent root names are not cached"
+ok "malformed cap names and absent root names: cached as absent"
+
+# ---- a mount makes them appear at once ---------------------------------------
+cp "$EX/hello.rvf" "$MNT/ctl/" || fail "cp hello.rvf ctl/"
+present_all "right after cp"
+[ "$(ls "$C" | sort)" = "$(cat "$TMP/caps")" ] || fail "ls caps after cp"
+ok "cp: every cap is visible to the next stat, though its absence was cached"
+
+rm "$MNT/ctl/hello.rvf" || fail "rm ctl/hello.rvf"
+absent_all "right after rm"
+absent_all "repeat after rm"
+ok "rm: the caps are gone at once"
+
+rsync "$EX/hello.rvf" "$MNT/ctl/" || fail "rsync hello.rvf ctl/ (rename onto the name)"
+present_all "right after rsync"
+ok "rsync (a rename onto a package name): caps visible at once"
+rm "$MNT/ctl/hello.rvf" || fail "rm ctl/hello.rvf"
+absent_all "after the second rm"
+
+install -m 644 "$EX/hello.rvf" "$MNT/ctl/hello.rvf" || fail "install hello.rvf"
+present_all "right after install"
+ok "install: caps visible at once"
+
+stop_nubfs "$MNT"
+ok "negative_cache: all checks passed"
