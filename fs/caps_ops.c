@@ -158,6 +158,7 @@ static void caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct f
         return;
     }
     fi->keep_cache = 1; /* the bytes behind a hash never change */
+    fi->noflush = 1;    /* read-only: close() costs no FLUSH round trip */
     fuse_reply_open(req, fi);
 }
 

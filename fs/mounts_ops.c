@@ -377,6 +377,7 @@ static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
         }
         fi->fh = 0;         /* read live from guest memory */
         fi->direct_io = 1;  /* the content is live: no page cache */
+        fi->noflush = 1;    /* read-only: a flush has nothing to do */
         fuse_reply_open(req, fi);
         return;
     }

@@ -55,6 +55,7 @@ void nubfs_snapshot_open(fuse_req_t req, char *data, size_t len, struct fuse_fil
     pthread_mutex_unlock(&g_snap.mu);
     fi->fh = s->id;
     fi->direct_io = 1;
+    fi->noflush = 1; /* a flush has nothing to do: spare the round trip */
     if (fuse_reply_open(req, fi) != 0)
         nubfs_snapshot_release(fi);
 }
