@@ -18,6 +18,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/test_knobs.c
   ${CMAKE_CURRENT_LIST_DIR}/recover.c
   ${CMAKE_CURRENT_LIST_DIR}/trust.c
+  ${CMAKE_CURRENT_LIST_DIR}/reload.c
   ${CMAKE_CURRENT_LIST_DIR}/notify.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_table.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_ops.c

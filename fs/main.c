@@ -81,6 +81,10 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
     int ret = NUBFS_EXIT_FAIL;
     if (fuse_set_signal_handlers(se) != 0)
         goto out_session;
+    if (nubfs_reload_start(fs) != 0) {
+        nubfs_warn("cannot set up SIGHUP (re-reading trust=)");
+        goto out_signals;
+    }
     if (fuse_session_mount(se, co->mountpoint) != 0)
         goto out_signals;
     fs->se = se;
@@ -112,6 +116,7 @@ out_unmount:
     fs->se = NULL;
     fuse_session_unmount(se);
 out_signals:
+    nubfs_reload_stop(fs);
     fuse_remove_signal_handlers(se);
 out_session:
     fuse_session_destroy(se);
@@ -229,6 +234,7 @@ out_sandbox:
 out:
     nubfs_ctl_table_destroy(fs);
     nub_trust_free(&fs->trust);
+    nub_trust_free(&fs->trust_ever);
     free(kernel);
     free(co.mountpoint);
     nubfs_opts_free(&fs->opts);

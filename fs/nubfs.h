@@ -137,7 +137,10 @@ struct nubfs {
     size_t npreload;
     uint64_t preload_bytes;
     /* Packages (ctl/ and mounts/). */
-    struct nub_trust trust;
+    struct nub_trust trust;      /* decides new mounts; swapped by SIGHUP under change_mu */
+    struct nub_trust trust_ever; /* every key trusted since start: recovery re-mounts */
+    pthread_t reload_thread;     /* reload.c */
+    bool reload_started;
     struct nubfs_ctl_table *ctl;
     struct nubfs_notifier *notifier;
     /* Every change to what is mounted (mount, unmount, replace, rename in
@@ -211,6 +214,13 @@ int nubfs_recover_locked(struct nubfs *fs);
 /* trust.c: -o trust=DIR into fs->trust; malformed key files are logged.
  * 0, or -errno with a message printed (the directory cannot be read). */
 int nubfs_trust_load(struct nubfs *fs);
+/* SIGHUP: the trust directory again; the new set decides later mounts,
+ * mounted packages stay. Logged. 0, or -errno (the old set stays). */
+int nubfs_trust_reload(struct nubfs *fs);
+/* reload.c: SIGHUP -> nubfs_trust_reload from a thread of its own. Start
+ * after fuse_set_signal_handlers (it takes SIGHUP back from libfuse). */
+int nubfs_reload_start(struct nubfs *fs);
+void nubfs_reload_stop(struct nubfs *fs);
 
 /* stats.c: the JSON behind `stats` (malloc'd). */
 char *nubfs_stats_render(struct nubfs *fs, size_t *len);

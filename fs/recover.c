@@ -53,7 +53,8 @@ static int by_order(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Every mounted entry of ctl/ into a fresh guest, in mount order. */
+/* Every mounted entry of ctl/ into a fresh guest, in mount order,
+ * against every key trusted since start (trust.c says why). */
 static void remount_all(struct nubfs *fs)
 {
     if (fs->ctl == NULL)
@@ -82,7 +83,7 @@ static void remount_all(struct nubfs *fs)
     for (size_t i = 0; i < n; i++) {
         struct nub_intake_opts o;
         nubfs_mount_opts(fs, v[i].name, false, &o);
-        int r = res ? nub_intake(fs->sb, &fs->trust, &o, v[i].buf->p, v[i].buf->len, res)
+        int r = res ? nub_intake(fs->sb, &fs->trust_ever, &o, v[i].buf->p, v[i].buf->len, res)
                     : -ENOMEM;
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;

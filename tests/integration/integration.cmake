@@ -26,3 +26,10 @@ foreach(t ctl ctl_errors ctl_stress negative_cache)
   set_tests_properties(integration.${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
                        RUN_SERIAL TRUE)
 endforeach()
+
+# Issue 9: SIGHUP re-reads trust= (and ~ expansion of trust=).
+add_test(NAME integration.trust_reload
+         COMMAND ${_it}/trust_reload.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
+                 ${NUB_EXAMPLES_DIR})
+set_tests_properties(integration.trust_reload PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
+                     RUN_SERIAL TRUE)
