@@ -4,6 +4,8 @@
  * so close() -- what cp, install and `cat >` check -- returns the mount's
  * errno. Dot-files (rsync's .<name>.XXXXXX) are staged and never mounted;
  * renaming one onto <name>.rvf mounts it and rename() returns the errno.
+ * A mounted package renamed onto a dot-file is unmounted and keeps its
+ * bytes as a staged file.
  * Writing over a mounted name mounts the new package, then unmounts the
  * old one (on failure the old stays). rm unmounts. Only the daemon's user
  * may change anything here (EACCES for others, even with allow_other).
@@ -516,11 +518,28 @@ static int do_rename(struct nubfs *fs, const char *name, const char *newname, un
     else if (s == t)
         rc = 0;
     else if (kind == NUBFS_CTL_NAME_DOT) {
-        /* Onto a dot-file: it is only staged, so s stops being mounted. */
-        if (s_mounted)
+        /* Onto a dot-file: it is only staged, so s stops being mounted,
+         * keeping every byte as a staged copy (renaming it back mounts
+         * it again). */
+        bool copied = false;
+        if (s_mounted && !s_staged) {
+            nubfs_ctl_lock(fs);
+            rc = stage_begin(fs, s, false);
+            copied = rc == 0;
+            nubfs_ctl_unlock(fs);
+        }
+        if (rc == 0 && s_mounted)
             rc = nubfs_unmount_entry(fs, s);
         if (rc == 0 && t_mounted)
             rc = nubfs_unmount_entry(fs, t);
+        if (rc != 0 && copied) {
+            nubfs_ctl_lock(fs);
+            if (s->pkg != NULL) { /* still mounted: the copy goes */
+                nubfs_buf_unref(s->stage);
+                s->stage = NULL;
+            }
+            nubfs_ctl_unlock(fs);
+        }
     } else if (s_staged || !s_mounted) {
         /* rsync: mount the staged bytes under the new name; then the
          * package that had the name goes (mount new, then unmount old). */

@@ -19,7 +19,7 @@ set_tests_properties(integration.caps integration.lifecycle integration.recovery
                      PROPERTIES RUN_SERIAL TRUE)
 
 # ctl/ and mounts/: need the example packages and nubfs-pack.
-foreach(t ctl ctl_errors ctl_stress negative_cache)
+foreach(t ctl ctl_errors ctl_stress negative_cache ctl_rename)
   add_test(NAME integration.${t}
            COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
                    ${NUB_EXAMPLES_DIR})
