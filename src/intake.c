@@ -132,7 +132,7 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
     return 0;
 }
 
-/* Steps 1-4: everything that needs no guest. Fills out's package fields. */
+/* Steps 1-4: everything that needs no guest (signature first). Fills out's package fields. */
 static int check_package(const struct nub_trust *trust, const struct nub_intake_opts *o,
                          const uint8_t *pkg, size_t len, struct rvf_package *p,
                          struct rvf_segment **segs_out, struct nub_intake_result *out,
@@ -145,7 +145,33 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
         return fail(out, name, -EFBIG, "package is %zu bytes, max_package is %llu", len,
                     (unsigned long long)lim.max_package);
 
+    /* Signature first: no parser sees bytes that no trusted key vouches
+     * for (unless unsigned packages are allowed). */
     uint64_t t = nub_now_ns();
+    struct nub_sig_tail tail;
+    enum nub_sig_status ss = nub_sig_check_bytes(trust, pkg, len, out->signer, &tail);
+    out->times.sig_ns = nub_now_ns() - t;
+    out->signed_pkg = tail.present;
+    if (tail.present)
+        nub_key_id_hex(out->signer, out->signer_hex);
+    switch (ss) {
+    case NUB_SIG_OK:
+        break;
+    case NUB_SIG_NO_SIGNATURE:
+        if (o->allow_unsigned)
+            break;
+        return fail(out, name, -ENOKEY,
+                    "not signed, and unsigned packages are not allowed (-o allow_unsigned)");
+    case NUB_SIG_BAD_SIGNATURE:
+        return fail(out, name, -EKEYREJECTED, "bad signature (claimed key %s)", out->signer_hex);
+    case NUB_SIG_UNTRUSTED_KEY:
+        return fail(out, name, -EKEYREJECTED, "signed by untrusted key %s", out->signer_hex);
+    case NUB_SIG_MALFORMED:
+        return fail(out, name, nub_errno_sig(ss), "signature segment: %s",
+                    nub_sig_status_str(ss));
+    }
+
+    t = nub_now_ns();
     /* A segment takes at least 64 bytes, so len/64 bounds the count; one
      * over the limit lets the parser report RVF_E_LIMIT itself. */
     uint64_t cap = len / RVF_SEG_HEADER_SIZE;
@@ -163,6 +189,11 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     if (st != RVF_OK) {
         out->times.parse_ns = nub_now_ns() - t;
         return fail(out, name, nub_errno_rvf(st), "%s", res.msg);
+    }
+    /* The parse must find the signature where the check above did. */
+    if (p->signed_pkg != tail.present || (tail.present && p->signed_len != tail.signed_len)) {
+        out->times.parse_ns = nub_now_ns() - t;
+        return fail(out, name, -EBADMSG, "the signature segment is not the last segment");
     }
     out->nsegments = p->nsegs;
     const struct rvf_segment *ms = &p->segs[p->manifest];
@@ -185,30 +216,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     out->times.hash_ns = nub_now_ns() - t;
     if (st != RVF_OK)
         return fail(out, name, nub_errno_rvf(st), "%s", res.msg);
-
-    t = nub_now_ns();
-    enum nub_sig_status ss = nub_sig_check_package(trust, p, out->signer);
-    out->times.sig_ns = nub_now_ns() - t;
-    out->signed_pkg = p->signed_pkg;
-    if (p->signed_pkg)
-        nub_key_id_hex(out->signer, out->signer_hex);
-    switch (ss) {
-    case NUB_SIG_OK:
-        return 0;
-    case NUB_SIG_NO_SIGNATURE:
-        if (o->allow_unsigned)
-            return 0;
-        return fail(out, name, -ENOKEY,
-                    "not signed, and unsigned packages are not allowed (-o allow_unsigned)");
-    case NUB_SIG_BAD_SIGNATURE:
-        return fail(out, name, -EKEYREJECTED, "bad signature (claimed key %s)", out->signer_hex);
-    case NUB_SIG_UNTRUSTED_KEY:
-        return fail(out, name, -EKEYREJECTED, "signed by untrusted key %s", out->signer_hex);
-    case NUB_SIG_MALFORMED:
-        break;
-    }
-    return fail(out, name, nub_errno_sig(ss), "signature segment: %s",
-                nub_sig_status_str(ss));
+    return 0;
 }
 
 /* Step 6, in a call sequence (nub_sandbox_seq_begin): re-check step 5,

@@ -9,9 +9,11 @@
  * Order of work, cheapest refusal first, byte-proportional work on the
  * host (the guest only ever sees a package that passed all of it):
  *   1. size against max_package                        -> EFBIG
- *   2. rvf_parse, rvf_manifest_parse with the limits   -> EBADMSG, EDQUOT, EFBIG
- *   3. every payload against its content hash          -> EUCLEAN
- *   4. the Ed25519 signature against the trusted keys  -> ENOKEY, EKEYREJECTED
+ *   2. the Ed25519 signature against the trusted keys, before any parser
+ *      sees the bytes (sign_pkg.h: found at a fixed offset from the end)
+ *                                                      -> ENOKEY, EKEYREJECTED
+ *   3. rvf_parse, rvf_manifest_parse with the limits   -> EBADMSG, EDQUOT, EFBIG
+ *   4. every payload against its content hash          -> EUCLEAN
  *   5. read lock: every segment whose hash is already a cap is compared
  *      byte for byte with that cap                     -> EEXIST
  *   6. call sequence (guest_calls.h): re-check 5 if the directory changed,
@@ -57,7 +59,7 @@ void nub_intake_opts_default(struct nub_intake_opts *o);
 struct nub_intake_times {
     uint64_t parse_ns;   /* rvf_parse + rvf_manifest_parse */
     uint64_t hash_ns;    /* rvf_check_hashes */
-    uint64_t sig_ns;     /* nub_sig_check_package */
+    uint64_t sig_ns;     /* nub_sig_check_bytes */
     uint64_t compare_ns; /* byte comparison with existing caps (both passes) */
     uint64_t lock_ns;    /* waiting for other calls to finish (call sequence) */
     uint64_t alloc_ns;   /* ALLOC call */

@@ -131,6 +131,14 @@ void rvf_limits_default(struct rvf_limits *lim);
 #define RVF_CRYPTO_PAYLOAD_LEN 100u
 #define RVF_PUBKEY_LEN 32u
 #define RVF_SIG_LEN 64u
+/* The whole CRYPTO segment in the file: header + payload + padding to 64.
+ * It is last, so it is the package's final 192 bytes (signature first:
+ * found without parsing). */
+#define RVF_CRYPTO_SEGMENT_SIZE 192u
+_Static_assert(RVF_CRYPTO_SEGMENT_SIZE ==
+                   (RVF_SEG_HEADER_SIZE + RVF_CRYPTO_PAYLOAD_LEN + RVF_SEG_ALIGN - 1) /
+                       RVF_SEG_ALIGN * RVF_SEG_ALIGN,
+               "CRYPTO segment size");
 
 #define RVF_HASH_LEN 16u
 

@@ -1,7 +1,7 @@
 # Unit tests for signatures (nubsign) and the nubfs-pack
 # JSON spec validator. Included from tests/CMakeLists.txt.
 add_executable(test_sign ${CMAKE_CURRENT_LIST_DIR}/test_sign.c)
-target_link_libraries(test_sign PRIVATE nubsign PkgConfig::CMOCKA nub_host_flags)
+target_link_libraries(test_sign PRIVATE nubsign rvf_testbuild PkgConfig::CMOCKA nub_host_flags)
 add_test(NAME unit.sign COMMAND test_sign)
 
 add_executable(test_pack_spec ${CMAKE_CURRENT_LIST_DIR}/test_pack_spec.c)

@@ -421,10 +421,67 @@ static void flip_data_byte(struct tpkg *p, struct nub_intake_opts *o)
     p->buf[p->len - 64] ^= 0x01; /* inside the last (DATA) payload or its padding */
 }
 
+/* Signs p again with the trusted key after an edit of its signed bytes:
+ * a trusted signer's broken package, which only the parsers can refuse. */
+static void resign(struct tpkg *p)
+{
+    p->len -= RVF_CRYPTO_SEGMENT_SIZE;
+    p->nseg--;
+    uint8_t sg[NUB_SIGN_BYTES];
+    nub_sign_detached(&key, p->buf, p->len, sg);
+    tpkg_add_crypto(p, key.pub.pk, sg);
+}
+
 static void not_rvf(struct tpkg *p, struct nub_intake_opts *o)
 {
-    (void)o;
+    o->allow_unsigned = true; /* nothing signs it: only the parser can refuse it */
     memset(p->buf, 'x', p->len);
+}
+
+/* Signature first: whatever else is wrong, an unsigned package is ENOKEY
+ * and a package no trusted key signed is EKEYREJECTED. */
+static void not_rvf_unsigned(struct tpkg *p, struct nub_intake_opts *o)
+{
+    o->allow_unsigned = false;
+    memset(p->buf, 'x', p->len);
+}
+
+static void flip_manifest_byte(struct tpkg *p, struct nub_intake_opts *o)
+{
+    (void)o;
+    p->buf[RVF_SEG_HEADER_SIZE + 3] ^= 0x01; /* the manifest's magic */
+}
+
+static void flip_manifest_byte_unsigned(struct tpkg *p, struct nub_intake_opts *o)
+{
+    o->allow_unsigned = false;
+    flip_manifest_byte(p, o);
+}
+
+static void flip_data_byte_signed(struct tpkg *p, struct nub_intake_opts *o)
+{
+    (void)o;
+    p->buf[p->len - RVF_CRYPTO_SEGMENT_SIZE - 64] ^= 0x01; /* the DATA payload */
+}
+
+static void flip_magic_resigned(struct tpkg *p, struct nub_intake_opts *o)
+{
+    (void)o;
+    p->buf[0] ^= 0x01;
+    resign(p);
+}
+
+static void flip_payload_resigned(struct tpkg *p, struct nub_intake_opts *o)
+{
+    (void)o;
+    p->buf[p->len - RVF_CRYPTO_SEGMENT_SIZE - 64] ^= 0x01; /* the DATA payload */
+    resign(p);
+}
+
+static void truncate_signed(struct tpkg *p, struct nub_intake_opts *o)
+{
+    (void)o;
+    p->len -= 100; /* cuts into the signature: the tail is no CRYPTO segment */
 }
 
 static void tiny_max_package(struct tpkg *p, struct nub_intake_opts *o)
@@ -456,6 +513,17 @@ static void test_errors(void **state)
         {"bad signature", hello_spec, SIG_BAD, EKEYREJECTED, NULL},
         {"untrusted key", hello_spec, SIG_UNTRUSTED, EKEYREJECTED, NULL},
         {"not RVF", hello_spec, SIG_GOOD, EBADMSG, not_rvf},
+        {"not RVF, unsigned", hello_spec, SIG_GOOD, ENOKEY, not_rvf_unsigned},
+        {"unsigned, bad manifest", hello_spec, SIG_NONE, ENOKEY, flip_manifest_byte_unsigned},
+        {"untrusted, bad manifest", hello_spec, SIG_UNTRUSTED, EKEYREJECTED, flip_manifest_byte},
+        {"untrusted, bad hash", {.name = "h", .ncomp = 1, .data = payload, .dlen = 192},
+         SIG_UNTRUSTED, EKEYREJECTED, flip_data_byte_signed},
+        {"trusted, edited after signing", {.name = "h", .ncomp = 1, .data = payload, .dlen = 192},
+         SIG_GOOD, EKEYREJECTED, flip_data_byte_signed},
+        {"trusted, truncated", hello_spec, SIG_GOOD, ENOKEY, truncate_signed},
+        {"trusted signer, bad magic", hello_spec, SIG_GOOD, EBADMSG, flip_magic_resigned},
+        {"trusted signer, bad hash", {.name = "h", .ncomp = 1, .data = payload, .dlen = 192},
+         SIG_GOOD, EUCLEAN, flip_payload_resigned},
         {"bad manifest", {.name = "m", .ncomp = 1, .bad_manifest = true}, SIG_GOOD, EBADMSG, NULL},
         {"bad WASM", {.name = "w", .ncomp = 1, .bad_wasm = true}, SIG_GOOD, EBADMSG, NULL},
         {"content hash", {.name = "h", .ncomp = 1, .data = payload, .dlen = 192}, SIG_NONE,

@@ -18,7 +18,9 @@
 #include <sodium.h>
 
 #include "errors.h"
+#include "rvf_build.h"
 #include "sign.h"
+#include "sign_pkg.h"
 
 static char tmpdir[64];
 
@@ -180,6 +182,88 @@ static void test_sign_verify(void **state)
     assert_int_equal(nub_errno_sig(NUB_SIG_OK), 0);
     nub_trust_free(&t);
     nub_trust_free(&tb);
+    nub_seckey_wipe(&a);
+    nub_seckey_wipe(&b);
+}
+
+/* Signature first: nub_sig_check_bytes finds the CRYPTO segment at its
+ * fixed place from the end and checks it without parsing anything else,
+ * so the body may be garbage: a signed garbage body is OK (the parsers
+ * refuse it later), an unsigned one NO_SIGNATURE, an edited one BAD. */
+static void test_sig_check_bytes(void **state)
+{
+    (void)state;
+    struct nub_seckey a, b;
+    assert_int_equal(nub_key_generate(&a), 0);
+    assert_int_equal(nub_key_generate(&b), 0);
+    struct nub_trust t;
+    nub_trust_init(&t);
+    assert_int_equal(nub_trust_add(&t, &a.pub), 0);
+
+    struct tpkg p;
+    tpkg_init(&p);
+    uint8_t junk[300];
+    memset(junk, 'x', sizeof junk);
+    tpkg_add(&p, RVF_SEG_DATA, junk, sizeof junk);
+    memset(p.buf, 'x', 64); /* not even a segment header any more */
+    uint8_t sig[64];
+    nub_sign_detached(&a, p.buf, p.len, sig);
+    size_t body = p.len;
+    tpkg_add_crypto(&p, a.pub.pk, sig);
+    assert_int_equal(p.len, body + RVF_CRYPTO_SEGMENT_SIZE);
+
+    uint8_t id[NUB_KEYID_BYTES];
+    struct nub_sig_tail tail;
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, id, &tail), NUB_SIG_OK);
+    assert_true(tail.present);
+    assert_int_equal(tail.signed_len, body);
+    assert_memory_equal(id, a.pub.id, NUB_KEYID_BYTES);
+    /* Not trusted: still the claimed signer's id. */
+    assert_int_equal(nub_sig_check_bytes(NULL, p.buf, p.len, id, NULL), NUB_SIG_UNTRUSTED_KEY);
+    assert_memory_equal(id, a.pub.id, NUB_KEYID_BYTES);
+    /* Any edited byte of the body: BAD, trusted or not. */
+    for (size_t i = 0; i < body; i += 61) {
+        p.buf[i] ^= 0x20;
+        assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, NULL, NULL), NUB_SIG_BAD_SIGNATURE);
+        assert_int_equal(nub_sig_check_bytes(NULL, p.buf, p.len, NULL, NULL),
+                         NUB_SIG_BAD_SIGNATURE);
+        p.buf[i] ^= 0x20;
+    }
+    /* Signed by b over a's key: bad. */
+    uint8_t bsig[64];
+    nub_sign_detached(&b, p.buf, body, bsig);
+    memcpy(p.buf + body + RVF_SEG_HEADER_SIZE + RVF_CRYPTO_SIG, bsig, 64);
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, NULL, NULL), NUB_SIG_BAD_SIGNATURE);
+    memcpy(p.buf + body + RVF_SEG_HEADER_SIZE + RVF_CRYPTO_SIG, sig, 64);
+    /* A CRYPTO header with another algorithm or payload size: malformed. */
+    p.buf[body + RVF_SEG_HEADER_SIZE + RVF_CRYPTO_ALGO] = 1;
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, id, &tail), NUB_SIG_MALFORMED);
+    assert_true(tail.present);
+    p.buf[body + RVF_SEG_HEADER_SIZE + RVF_CRYPTO_ALGO] = 0;
+    p.buf[body + RVF_SH_PAYLOAD_LEN] = 99;
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, NULL, NULL), NUB_SIG_MALFORMED);
+    p.buf[body + RVF_SH_PAYLOAD_LEN] = RVF_CRYPTO_PAYLOAD_LEN;
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len, NULL, NULL), NUB_SIG_OK);
+    /* No CRYPTO header at the fixed place: unsigned, whatever precedes. */
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, p.len - 1, id, &tail), NUB_SIG_NO_SIGNATURE);
+    assert_false(tail.present);
+    static const uint8_t zero[NUB_KEYID_BYTES];
+    assert_memory_equal(id, zero, NUB_KEYID_BYTES);
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, body, NULL, NULL), NUB_SIG_NO_SIGNATURE);
+    assert_int_equal(nub_sig_check_bytes(&t, p.buf, RVF_CRYPTO_SEGMENT_SIZE - 1, NULL, NULL),
+                     NUB_SIG_NO_SIGNATURE);
+    assert_int_equal(nub_sig_check_bytes(&t, NULL, 0, NULL, NULL), NUB_SIG_NO_SIGNATURE);
+    /* Just the CRYPTO segment: a signature over nothing. */
+    const uint8_t *only = p.buf + body;
+    uint8_t esig[64];
+    nub_sign_detached(&a, only, 0, esig);
+    uint8_t seg[RVF_CRYPTO_SEGMENT_SIZE];
+    memcpy(seg, only, sizeof seg);
+    memcpy(seg + RVF_SEG_HEADER_SIZE + RVF_CRYPTO_SIG, esig, 64);
+    assert_int_equal(nub_sig_check_bytes(&t, seg, sizeof seg, NULL, NULL), NUB_SIG_OK);
+
+    tpkg_free(&p);
+    nub_trust_free(&t);
     nub_seckey_wipe(&a);
     nub_seckey_wipe(&b);
 }
@@ -690,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_key_id_is_blake2b_prefix),
         cmocka_unit_test(test_keygen_files),
         cmocka_unit_test(test_sign_verify),
+        cmocka_unit_test(test_sig_check_bytes),
         cmocka_unit_test(test_trust_dir),
         cmocka_unit_test(test_malformed_key_files),
         cmocka_unit_test(test_ssh_public_lines),
