@@ -6,7 +6,46 @@
 #include "nubfs.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+/* libfuse (fuse_send_data_iov) wants a pipe of the reply's size plus
+ * three pages (header, buffer, slack) plus the header itself, or it
+ * falls back to copying; the kernel asks for up to 1 MiB, and pipes stop
+ * at pipe-max-size (1 MiB by default) for most processes. */
+#define SPLICE_SLACK_PAGES 4
+
+size_t nubfs_splice_max_data(void)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0)
+        pg = 4096;
+    size_t want = ((size_t)1 << 20) + SPLICE_SLACK_PAGES * (size_t)pg;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+        return 0;
+    int got = fcntl(p[0], F_SETPIPE_SZ, (int)want);
+    if (got < 0) {
+        /* Not allowed that much: the most this process may have. */
+        long max = 0;
+        FILE *f = fopen("/proc/sys/fs/pipe-max-size", "re");
+        if (f != NULL) {
+            if (fscanf(f, "%ld", &max) != 1)
+                max = 0;
+            fclose(f);
+        }
+        got = max > 0 && max < INT32_MAX ? fcntl(p[0], F_SETPIPE_SZ, (int)max) : -1;
+        if (got < 0)
+            got = fcntl(p[0], F_GETPIPE_SZ);
+    }
+    close(p[0]);
+    close(p[1]);
+    if (got <= SPLICE_SLACK_PAGES * pg)
+        return 0;
+    return ((size_t)got / (size_t)pg - SPLICE_SLACK_PAGES) * (size_t)pg;
+}
 
 int nubfs_reader_begin(struct nubfs *fs, struct nub_reader *r)
 {

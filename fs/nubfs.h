@@ -55,6 +55,7 @@ struct nubfs_opts {
     uint64_t guest_mem; /* parsed, 0 = default */
     char *preload;      /* -o preload=DIR */
     unsigned watchdog_ms;
+    unsigned max_read;  /* -o max_read=N (also passed to FUSE), 0 = none */
     /* Hidden test knobs (test_knobs.c says what each does). */
     int test_ops;              /* -o test_ops: enables misbehaving guest ops */
     unsigned test_crash_after; /* -o test_crash_after=N */
@@ -177,6 +178,12 @@ void nubfs_reader_end(struct nubfs *fs);
  * call. */
 void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa base, uint64_t len,
                        uint64_t off, size_t size);
+
+/* The largest read reply, in data bytes, that libfuse can still splice
+ * (its pipe holds the reply and about three pages more, and it cannot
+ * grow past /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE); 0 if
+ * no pipe could be made. Probed once, at FUSE INIT. */
+size_t nubfs_splice_max_data(void);
 
 /* put_file.c: PUTs the regular file at path as a cap; 0 or -errno. *len
  * gets its size, hash its cap hash. */

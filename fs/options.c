@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
 
 #define OPT(t, p) {t, offsetof(struct nubfs_opts, p), 1}
 static const struct fuse_opt specs[] = {
@@ -34,6 +34,7 @@ static const struct fuse_opt specs[] = {
     OPT("max_regions=%u", max_regions),
     OPT("max_queues=%u", max_queues),
     OPT("max_tasks=%u", max_tasks),
+    FUSE_OPT_KEY("max_read=", KEY_MAX_READ), /* read here and kept for FUSE */
     FUSE_OPT_KEY("-h", KEY_HELP),
     FUSE_OPT_KEY("--help", KEY_HELP),
     FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -61,6 +62,22 @@ static int proc(void *data, const char *arg, int key, struct fuse_args *out)
     case KEY_VERSION:
         st->o.show_version = 1;
         return 0;
+    case KEY_MAX_READ: {
+        /* libfuse stops the session at INIT unless init() names the same
+         * limit as the mount option (tree.c op_init does): so a value it
+         * could not take is refused here, before anything boots. */
+        const char *v = arg + strlen("max_read=");
+        char *end;
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < 4096 || n > UINT32_MAX) {
+            fprintf(stderr, "nubfs: bad max_read=%s: want a number of bytes from 4096 up, "
+                            "e.g. max_read=131072\n", v);
+            return -1;
+        }
+        st->o.max_read = (unsigned)n;
+        return 1;
+    }
     case FUSE_OPT_KEY_NONOPT:
         if (st->npos < 2)
             st->pos[st->npos++] = strdup(arg);

@@ -82,10 +82,21 @@ static bool fixed_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
-    /* Let read replies splice straight from the memfd. */
-    if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+    struct nubfs *fs = userdata;
+    /* libfuse ends the session unless this equals the max_read= mount
+     * option (which options.c has checked and kept for it). */
+    conn->max_read = fs->opts.max_read;
+    /* Let read replies splice straight from the memfd, every size the
+     * kernel asks for: the largest READ is max_write's worth of pages
+     * (libfuse derives max_pages from it), so keep it within what a
+     * splice pipe can hold here. */
+    if (conn->capable & FUSE_CAP_SPLICE_WRITE) {
         conn->want |= FUSE_CAP_SPLICE_WRITE;
+        size_t lim = nubfs_splice_max_data();
+        if (lim != 0 && conn->max_write > lim)
+            conn->max_write = (unsigned)lim;
+        nubfs_log("reads: up to %u KiB per request, spliced", conn->max_write >> 10);
+    }
     if (conn->capable & FUSE_CAP_READDIRPLUS)
         conn->want |= FUSE_CAP_READDIRPLUS;
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)

@@ -6,17 +6,19 @@ add_test(NAME integration.cli COMMAND ${_it}/cli.sh $<TARGET_FILE:nubfs>)
 add_test(NAME integration.caps COMMAND ${_it}/caps.sh $<TARGET_FILE:nubfs>)
 add_test(NAME integration.lifecycle COMMAND ${_it}/lifecycle.sh $<TARGET_FILE:nubfs>)
 add_test(NAME integration.recovery COMMAND ${_it}/recovery.sh $<TARGET_FILE:nubfs>)
+add_test(NAME integration.fuse_opts COMMAND ${_it}/fuse_opts.sh $<TARGET_FILE:nubfs>)
 add_test(NAME integration.skip_without_kvm
          COMMAND ${_it}/skip_without_kvm.sh ${_it}/caps.sh $<TARGET_FILE:nubfs>)
 set_tests_properties(integration.caps integration.lifecycle integration.recovery
-                     integration.skip_without_kvm integration.cli
+                     integration.skip_without_kvm integration.cli integration.fuse_opts
                      PROPERTIES SKIP_RETURN_CODE 77)
 set_tests_properties(integration.caps PROPERTIES TIMEOUT 900)
 set_tests_properties(integration.lifecycle integration.recovery
-                     integration.skip_without_kvm integration.cli PROPERTIES TIMEOUT 120)
+                     integration.skip_without_kvm integration.cli integration.fuse_opts
+                     PROPERTIES TIMEOUT 120)
 # Each mounts and boots a guest: on a 2-core machine, one at a time.
 set_tests_properties(integration.caps integration.lifecycle integration.recovery
-                     PROPERTIES RUN_SERIAL TRUE)
+                     integration.fuse_opts PROPERTIES RUN_SERIAL TRUE)
 
 # ctl/ and mounts/: need the example packages and nubfs-pack.
 foreach(t ctl ctl_errors ctl_stress negative_cache ctl_rename)
