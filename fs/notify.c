@@ -4,7 +4,9 @@
  * forget it before `rm` returns, and when a mount publishes caps the
  * kernel must forget its negative entries for their names before the
  * close() (or rename()) that mounted returns; mounts/<name> must be
- * forgotten when its package is replaced, renamed or unmounted.
+ * forgotten when its package is replaced, renamed or unmounted. The
+ * listing of caps/ is cached too (cache_readdir), so every change to the
+ * set of caps also drops that (an invalidation of the caps/ inode).
  *
  * No race with a lookup under way: the kernel holds caps/'s lock (shared)
  * from before it asks us until the entry it got is in its cache, and an
@@ -77,7 +79,8 @@ static void *run(void *arg)
             /* -ENOENT: the kernel had nothing cached. */
             if (j->ino != 0)
                 fuse_lowlevel_notify_inval_inode(se, j->ino, 0, 0);
-            fuse_lowlevel_notify_inval_entry(se, j->parent, j->name, strlen(j->name));
+            if (j->name[0] != '\0') /* "": only the inode (a listing) */
+                fuse_lowlevel_notify_inval_entry(se, j->parent, j->name, strlen(j->name));
         }
         pthread_mutex_lock(&n->mu);
         n->completed = j->seq;
@@ -189,6 +192,10 @@ static void notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t co
         if (s)
             last = s;
     }
+    /* And the listing of caps/ the kernel caches (cache_readdir). */
+    uint64_t s = queue(n, 0, "", NUBFS_INO_CAPS);
+    if (s)
+        last = s;
     pthread_cond_signal(&n->work);
     if (last)
         wait_for(n, last);
@@ -203,6 +210,19 @@ void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t cou
 void nubfs_notify_published(struct nubfs *fs, const uint8_t (*hashes)[16], size_t count)
 {
     notify_caps(fs, hashes, count, false);
+}
+
+void nubfs_notify_listing(struct nubfs *fs)
+{
+    struct nubfs_notifier *n = fs->notifier;
+    if (n == NULL || fs->se == NULL)
+        return;
+    pthread_mutex_lock(&n->mu);
+    uint64_t s = queue(n, 0, "", NUBFS_INO_CAPS);
+    pthread_cond_signal(&n->work);
+    if (s)
+        wait_for(n, s);
+    pthread_mutex_unlock(&n->mu);
 }
 
 void nubfs_notify_mount(struct nubfs *fs, const char *name)

@@ -243,6 +243,9 @@ void nubfs_notify_caps(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
 /* Forget the kernel's negative entries for these names (a mount has just
  * published them): caps/ lookups of absent names are cached too. */
 void nubfs_notify_published(struct nubfs *fs, const uint8_t (*hashes)[16], size_t n);
+/* Forget the cached listing of caps/ (after a recovery rebuilt it;
+ * nubfs_notify_caps and _published do this themselves). */
+void nubfs_notify_listing(struct nubfs *fs);
 /* Forget mounts/<name> (its package was replaced, renamed or unmounted). */
 void nubfs_notify_mount(struct nubfs *fs, const char *name);
 

@@ -180,6 +180,8 @@ int nubfs_recover_locked(struct nubfs *fs)
     }
     if (!nub_sandbox_poisoned(fs->sb))
         forget_lost_caps(fs);
+    /* A listing read while the directory was half rebuilt may be cached. */
+    nubfs_notify_listing(fs);
     if (nub_sandbox_poisoned(fs->sb)) {
         nubfs_log("guest still poisoned after recovery: %s", nub_sandbox_poison_reason(fs->sb));
         rc = -EIO;

@@ -338,6 +338,12 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOTDIR);
         return;
     }
+    if (ino == NUBFS_INO_CAPS) {
+        /* The kernel keeps the listing of caps/ and answers ls from it;
+         * notify.c drops it whenever the set of caps changes. */
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
+    }
     fuse_reply_open(req, fi);
 }
 

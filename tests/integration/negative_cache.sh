@@ -1,10 +1,11 @@
 #!/bin/bash
-# Negative lookups in caps/ are cached by the kernel, and a mount still
-# shows its caps at once: stat of a package's caps before it is copied in
-# fails (and a repeat costs no FUSE lookup: the kernel remembered), then
-# the very next stat after cp / rsync (rename) / install returns succeeds,
-# after rm they are gone, and after a second cp they are back. Also: a
-# malformed name's absence is cached. Exits 77 if KVM or FUSE is unusable.
+# Negative lookups and the listing of caps/ are cached by the kernel, and
+# a mount still shows its caps at once: stat of a package's caps before it
+# is copied in fails (and a repeat costs no FUSE lookup: the kernel
+# remembered), a repeat ls costs no readdir, then the very next stat and
+# ls after cp / rsync (rename) / install returns see them, and after rm
+# they are gone. Also: a malformed name's absence is cached. Exits 77 if
+# KVM or FUSE is unusable.
 # usage: negative_cache.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
 NUBFS=${1:?usage}
@@ -12,7 +13,7 @@ PACK=${2:?usage}
 EX=${3:?usage}
 . "$(dirname "$0")/lib.sh"
 need_tools fusermount3 mountpoint python3 stat rsync install
-[ -f "$EX/hello.rvf" ] || fail "$EX/hello.rvf not built"
+for p in hello pipeline; do [ -f "$EX/$p.rvf" ] || fail "$EX/$p.rvf not built"; done
 
 TMP=$(mktemp -d /tmp/nubfs-neg-XXXXXX) || fail mktemp
 MNT=$TMP/mnt
@@ -26,6 +27,9 @@ cp "$EX/keys/example.pub" "$TMP/keys/"
     python3 -c 'import json,sys; print("\n".join(s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"))' |
     sort -u > "$TMP/caps"
 [ -s "$TMP/caps" ] || fail "no caps in hello.rvf"
+"$PACK" inspect --json "$EX/pipeline.rvf" |
+    python3 -c 'import json,sys; print("\n".join(s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"))' |
+    sort -u > "$TMP/pipeline.caps"
 NC=$(wc -l < "$TMP/caps")
 
 start_nubfs "$NUBFS" "$MNT" "guest_mem=256M,trust=$TMP/keys"
@@ -51,19 +55,30 @@ for _ in 1 2 3 4 5; do stat "$C/not-a-hash" >/dev/null 2>&1; stat "$MNT/nothing-
 [ $(( $(lookups) - l2 )) -le 2 ] || fail "malformed names and absent root names are not cached"
 ok "malformed cap names and absent root names: cached as absent"
 
+# ---- the listing of caps/ is cached too ---------------------------------------
+readdirs() { json "$MNT/stats" 'd["fuse_requests"]["readdir"] + d["fuse_requests"]["readdirplus"]'; }
+[ -z "$(ls "$C")" ] || fail "caps/ not empty before cp"
+r0=$(readdirs)
+for _ in 1 2 3 4 5; do [ -z "$(ls "$C")" ] || fail "caps/ not empty before cp"; done
+[ "$(readdirs)" = "$r0" ] || fail "5 repeats of ls caps cost $(( $(readdirs) - r0 )) readdir requests: not cached"
+ok "ls caps: a repeat listing is answered by the kernel"
+
 # ---- a mount makes them appear at once ---------------------------------------
 cp "$EX/hello.rvf" "$MNT/ctl/" || fail "cp hello.rvf ctl/"
 present_all "right after cp"
 [ "$(ls "$C" | sort)" = "$(cat "$TMP/caps")" ] || fail "ls caps after cp"
 ok "cp: every cap is visible to the next stat, though its absence was cached"
 
+ls "$C" > /dev/null
 rm "$MNT/ctl/hello.rvf" || fail "rm ctl/hello.rvf"
+[ -z "$(ls "$C")" ] || fail "ls caps right after rm: $(ls "$C")"
 absent_all "right after rm"
 absent_all "repeat after rm"
 ok "rm: the caps are gone at once"
 
 rsync "$EX/hello.rvf" "$MNT/ctl/" || fail "rsync hello.rvf ctl/ (rename onto the name)"
 present_all "right after rsync"
+[ "$(ls "$C" | sort)" = "$(cat "$TMP/caps")" ] || fail "ls caps after rsync"
 ok "rsync (a rename onto a package name): caps visible at once"
 rm "$MNT/ctl/hello.rvf" || fail "rm ctl/hello.rvf"
 absent_all "after the second rm"
@@ -71,6 +86,14 @@ absent_all "after the second rm"
 install -m 644 "$EX/hello.rvf" "$MNT/ctl/hello.rvf" || fail "install hello.rvf"
 present_all "right after install"
 ok "install: caps visible at once"
+
+# A package none of whose names were ever looked up: only the listing's
+# invalidation can make ls show them.
+ls "$C" > /dev/null
+cp "$EX/pipeline.rvf" "$MNT/ctl/" || fail "cp pipeline.rvf"
+want=$(sort -u "$TMP/caps" "$TMP/pipeline.caps" | tr '\n' ' ')
+[ "$(ls "$C" | sort | tr '\n' ' ')" = "$want" ] || fail "ls caps right after cp pipeline.rvf: stale listing"
+ok "ls caps right after a mount shows its caps (the cached listing was dropped)"
 
 stop_nubfs "$MNT"
 ok "negative_cache: all checks passed"
