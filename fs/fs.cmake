@@ -3,6 +3,7 @@
 add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/options.c
   ${CMAKE_CURRENT_LIST_DIR}/paths.c
+  ${CMAKE_CURRENT_LIST_DIR}/state.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/eventlog.c

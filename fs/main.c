@@ -1,6 +1,6 @@
-/* nubfs: options, pre-flight checks, trusted keys, boot the guest,
- * preload, mount, detach, serve with the multi-threaded FUSE loop, and
- * shut down cleanly on SIGTERM/SIGINT or `fusermount3 -u`. */
+/* nubfs: options, pre-flight checks, trusted keys, the state directory,
+ * boot the guest, preload, mount, detach, serve with the multi-threaded
+ * FUSE loop, SIGHUP re-reads trust=, and shut down cleanly on SIGTERM/SIGINT or `fusermount3 -u`. */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "elf_load.h"
 #include "preflight.h"
+#include "state.h"
 
 #ifndef NUBFS_VERSION
 #define NUBFS_VERSION "0"
@@ -206,6 +207,11 @@ int main(int argc, char *argv[])
         ret = NUBFS_EXIT_FAIL;
         goto out;
     }
+    if (nubfs_state_open(fs, co.mountpoint, err, sizeof(err)) != 0) {
+        fprintf(stderr, "nubfs: %s\n", err);
+        ret = NUBFS_EXIT_FAIL;
+        goto out;
+    }
     nubfs_knobs_init(fs);
     fs->uid = getuid();
     fs->gid = getgid();
@@ -232,6 +238,7 @@ out_sandbox:
     nubfs_preload_free(fs);
     nubfs_inodes_destroy();
 out:
+    nubfs_state_close(fs);
     nubfs_ctl_table_destroy(fs);
     nub_trust_free(&fs->trust);
     nub_trust_free(&fs->trust_ever);

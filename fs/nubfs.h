@@ -63,6 +63,8 @@ struct nubfs_opts {
     int test_crash_mount;      /* -o test_crash_mount */
     char *test_forge_cap;      /* -o test_forge_cap=HEX */
     char *trust;               /* -o trust=DIR */
+    char *state;               /* -o state=DIR (NULL: the default, state.c) */
+    int ephemeral;             /* -o ephemeral: no state directory */
     int allow_unsigned;        /* -o allow_unsigned */
     char *max_package_s;       /* -o max_package=SIZE as given */
     uint64_t max_package;      /* parsed; default NUBFS_DEFAULT_MAX_PACKAGE */
@@ -123,6 +125,7 @@ struct nubfs_mount_counters {
 
 struct nubfs_ctl_table; /* ctl_table.c */
 struct nubfs_notifier;  /* notify.c */
+struct nubfs_state;     /* state.c */
 
 struct nubfs {
     struct nub_sandbox *sb;
@@ -144,6 +147,7 @@ struct nubfs {
     bool reload_started;
     struct nubfs_ctl_table *ctl;
     struct nubfs_notifier *notifier;
+    struct nubfs_state *state; /* NULL with -o ephemeral */
     /* Every change to what is mounted (mount, unmount, replace, rename in
      * ctl/, recovery) holds this for its whole length: guest calls are
      * serialized anyway, and it keeps "mount new, unmount old" atomic as

@@ -1,5 +1,5 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
- * watchdog=, trust=, allow_unsigned, max_package= and the count limits,
+ * watchdog=, trust=, state=, ephemeral, allow_unsigned, max_package= and the count limits,
  * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
@@ -28,6 +28,8 @@ static const struct fuse_opt specs[] = {
     OPT("test_crash_mount", test_crash_mount),
     OPT("test_forge_cap=%s", test_forge_cap),
     OPT("trust=%s", trust),
+    OPT("state=%s", state),
+    OPT("ephemeral", ephemeral),
     OPT("allow_unsigned", allow_unsigned),
     OPT("max_package=%s", max_package_s),
     OPT("max_components=%u", max_components),
@@ -126,7 +128,8 @@ static int expand_paths(struct nubfs_opts *o)
     struct {
         const char *name;
         char **v;
-    } p[] = {{"kernel", &o->kernel}, {"preload", &o->preload}, {"trust", &o->trust}};
+    } p[] = {{"kernel", &o->kernel}, {"preload", &o->preload}, {"trust", &o->trust},
+             {"state", &o->state}};
     for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
         if (*p[i].v == NULL)
             continue;
@@ -139,6 +142,14 @@ static int expand_paths(struct nubfs_opts *o)
         }
         free(*p[i].v);
         *p[i].v = x;
+    }
+    if (o->state != NULL && o->ephemeral) {
+        fprintf(stderr, "nubfs: state= and ephemeral exclude each other\n");
+        return -1;
+    }
+    if (o->state != NULL && o->state[0] == '\0') {
+        fprintf(stderr, "nubfs: state= needs a directory\n");
+        return -1;
     }
     return 0;
 }
@@ -211,6 +222,7 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->guest_mem_s);
     free(opts->preload);
     free(opts->trust);
+    free(opts->state);
     free(opts->max_package_s);
     free(opts->test_forge_cap);
     free(opts->source);
@@ -239,6 +251,10 @@ void nubfs_usage(const char *prog)
            "                           (without it every signed package is refused;\n"
            "                           read again on SIGHUP)\n"
            "    -o allow_unsigned      mount packages that carry no signature\n"
+           "    -o state=DIR           the state directory (default\n"
+           "                           ~/.local/state/nubfs/<escaped mountpoint>, for root\n"
+           "                           /var/lib/nubfs/<escaped mountpoint>)\n"
+           "    -o ephemeral           no state directory\n"
            "    -o max_package=SIZE    largest package ctl/ takes (default 256M)\n"
            "    -o max_components=N, max_regions=N, max_queues=N, max_tasks=N\n"
            "                           per-package limits (defaults 256, 256, 1024, 64)\n"

@@ -7,7 +7,7 @@
 
 # nubfs's own -o options (nubfs --help, nubfs(8) OPTIONS), then the common
 # FUSE ones (mount.fuse3(8)). A trailing '=' means a value follows.
-_nubfs_o_opts="kernel= guest_mem= preload= watchdog= trust= allow_unsigned max_package=
+_nubfs_o_opts="kernel= guest_mem= preload= watchdog= trust= state= ephemeral allow_unsigned max_package=
 max_components= max_regions= max_queues= max_tasks= allow_other allow_root auto_unmount
 default_permissions fsname= subtype= max_read= clone_fd max_threads= max_idle_threads="
 
@@ -70,7 +70,7 @@ _nubfs() {
         if [[ $item == *=* ]]; then
             local name=${item%%=*} val=${item#*=}
             case $name in
-                trust | preload) mapfile -t cands < <(_nubfs_paths -d "$val" "$done_part$name=") ;;
+                trust | preload | state) mapfile -t cands < <(_nubfs_paths -d "$val" "$done_part$name=") ;;
                 kernel) mapfile -t cands < <(_nubfs_paths -f "$val" "$done_part$name=") ;;
             esac
         else

@@ -27,7 +27,7 @@ mkdir -p "$work/blobs" "$mnt" "$sq"
 head -c "$((mib << 20))" /dev/urandom > "$work/blobs/big"
 hash=$(xxhsum -H2 "$work/blobs/big" | cut -d' ' -f1)
 
-"$nubfs" -o preload="$work/blobs",guest_mem=$((mib * 2 + 64))M "$mnt"
+"$nubfs" -o preload="$work/blobs",guest_mem=$((mib * 2 + 64))M,ephemeral "$mnt"
 mksquashfs "$work/blobs" "$work/img.sqfs" -noappend -no-progress -comp gzip -noI -noD -noF >/dev/null
 squashfuse "$work/img.sqfs" "$sq"
 

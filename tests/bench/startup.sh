@@ -18,7 +18,7 @@ json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval
 mount_ms=() ready_ms=() init_ms=()
 for ((i = 0; i < runs; i++)); do
   t0=$(date +%s%N)
-  "$nubfs" "$mnt"
+  "$nubfs" "$mnt" -o ephemeral
   t1=$(date +%s%N)
   mount_ms+=("$(echo "scale=2; ($t1 - $t0) / 1000000" | bc -l)")
   ready_ms+=("$(json "$mnt/stats" 'd["boot"]["ready_ms"]')")

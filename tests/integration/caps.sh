@@ -65,7 +65,7 @@ TOTAL=$(du -sb "$BLOBS" | awk '{print $1}')
 echo "generated $(ls "$BLOBS" | wc -l) files, $NCAPS distinct caps, $TOTAL bytes"
 
 # ---- start the daemon ------------------------------------------------------
-OPTS="preload=$BLOBS,guest_mem=$GUEST_MEM"
+OPTS="preload=$BLOBS,guest_mem=$GUEST_MEM,ephemeral"
 [ "$(id -u)" = 0 ] && OPTS="$OPTS,allow_other"
 T0=$(date +%s.%N)
 "$NUBFS" "$MNT" -f -o "$OPTS" > "$TMP/daemon.log" 2>&1 &

@@ -35,3 +35,7 @@ add_test(NAME integration.trust_reload
                  ${NUB_EXAMPLES_DIR})
 set_tests_properties(integration.trust_reload PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
                      RUN_SERIAL TRUE)
+
+# Issue 9: the state directory (default path, lock, format, refusals).
+add_test(NAME integration.state COMMAND ${_it}/state.sh $<TARGET_FILE:nubfs>)
+set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)

@@ -11,10 +11,14 @@ need_tools() {
 
 # ---- a daemon on a temporary mount (ctl/ tests) ----------------------------
 # start_nubfs NUBFS MNT OPTS: starts nubfs -f in the background, waits for
-# the mount (skips with the reason when KVM/FUSE are unusable). Sets PID;
+# the mount (skips with the reason when KVM/FUSE are unusable); adds
+# ephemeral unless OPTS has state= or ephemeral. Sets PID;
 # the daemon's stderr goes to $MNT.log.
 start_nubfs() {
     local nubfs=$1 mnt=$2 opts=$3
+    # No state directory unless the test asks for one: a restart on the
+    # same mountpoint starts empty, and nothing is left in /var/lib.
+    case ",$opts," in *,state=*|*,ephemeral,*) ;; *) opts="$opts,ephemeral" ;; esac
     "$nubfs" "$mnt" -f -o "$opts" > "$mnt.log" 2>&1 &
     PID=$!
     for _ in $(seq 1 300); do

@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Detached start, with a source argument first (fstab style).
-"$NUBFS" nubfs-test "$MNT" -o "preload=$TMP/blobs,guest_mem=64M" > "$TMP/out" 2>&1
+"$NUBFS" nubfs-test "$MNT" -o "preload=$TMP/blobs,guest_mem=64M,state=$TMP/state" > "$TMP/out" 2>&1
 rc=$?
 [ $rc = 69 ] && skip "nubfs cannot use KVM or FUSE here: $(head -n1 "$TMP/out")"
 [ $rc = 0 ] || fail "nubfs exited $rc: $(cat "$TMP/out")"
@@ -31,7 +31,7 @@ grep -q "nubfs-test $MNT fuse.nubfs" /proc/mounts || fail "fsname/type in /proc/
 ok "detached: mounted when nubfs returned; /proc/mounts shows fuse.nubfs"
 
 # SIGTERM: unmount and exit.
-pid=$(pgrep -f -x "$NUBFS nubfs-test $MNT -o preload=$TMP/blobs,guest_mem=64M")
+pid=$(pgrep -f -x "$NUBFS nubfs-test $MNT -o preload=$TMP/blobs,guest_mem=64M,state=$TMP/state")
 [ -n "$pid" ] || fail "cannot find the daemon"
 kill -TERM "$pid"
 for _ in $(seq 1 100); do

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 for i in $(seq 1 40); do head -c $((i * 3001)) /dev/urandom > "$TMP/blobs/f$i"; done
 
-"$NUBFS" "$MNT" -f -o "preload=$TMP/blobs,guest_mem=64M,test_ops,test_crash_after=15" \
+"$NUBFS" "$MNT" -f -o "preload=$TMP/blobs,guest_mem=64M,test_ops,test_crash_after=15,ephemeral" \
     > "$TMP/daemon.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 300); do
