@@ -1,7 +1,8 @@
-/* caps/: one read-only file per cap, named by its hash. Everything is
- * read from guest memory under the sandbox read lock; reads are answered
- * with an fd buffer on the guest memfd so the kernel can splice the bytes
- * without a copy through this process (guest_read.c). Present and absent
+/* caps/: one read-only file per cap, named by its hash. Names and sizes
+ * are read from guest memory under the sandbox read lock; an open file
+ * holds a reference on the cap's bytes in the cap store (store.c) and its
+ * reads are spliced from that file, with no lock, also after the cap left
+ * the directory (docs/cap-store.md "Lifetime"). Present and absent
  * names alike are cached by the kernel for a day (notify.c invalidates). */
 #include "nubfs.h"
 
@@ -86,6 +87,16 @@ static int cap_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
     if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0)
         return -ENOENT;
     int rc = find_cap(fs, hash, &c, NULL);
+    if (rc == -ENOENT && fs->store != NULL) {
+        /* Gone from the directory, but its bytes are still held (an open
+         * file): fstat answers as for an unlinked file. */
+        struct nub_cap_obj *o = nub_cap_store_get(fs->store, hash);
+        if (o != NULL) {
+            c.len = o->len;
+            nub_cap_obj_unref(o);
+            rc = 0;
+        }
+    }
     if (rc != 0)
         return rc;
     nubfs_file_attr(fs, ino, c.len, st);
@@ -157,15 +168,36 @@ static void caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct f
         fuse_reply_err(req, -rc);
         return;
     }
+    /* The handle holds the cap's bytes (a store reference), so reads go
+     * on after the cap leaves the directory. */
+    uint8_t hash[16];
+    struct nub_cap_obj *obj = NULL;
+    if (fs->store != NULL && nubfs_ino_hash(ino, hash) == 0)
+        obj = nub_cap_store_open(fs->store, hash);
+    fi->fh = (uint64_t)(uintptr_t)obj; /* 0: none (read from guest memory) */
     fi->keep_cache = 1; /* the bytes behind a hash never change */
     fi->noflush = 1;    /* read-only: close() costs no FLUSH round trip */
-    fuse_reply_open(req, fi);
+    if (fuse_reply_open(req, fi) != 0)
+        nub_cap_obj_close(obj); /* the open was interrupted: no release comes */
+}
+
+static void caps_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
+                         struct fuse_file_info *fi)
+{
+    (void)fs;
+    (void)ino;
+    nub_cap_obj_close((struct nub_cap_obj *)(uintptr_t)fi->fh);
+    fuse_reply_err(req, 0);
 }
 
 static void caps_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-    (void)fi;
+    const struct nub_cap_obj *obj = (const struct nub_cap_obj *)(uintptr_t)fi->fh;
+    if (obj != NULL) {
+        nubfs_reply_obj(req, obj, (uint64_t)off, size);
+        return;
+    }
     uint8_t hash[16];
     if (!(ino & NUBFS_INO_CAP_BIT) || nubfs_ino_hash(ino, hash) != 0) {
         fuse_reply_err(req, ENOENT);
@@ -199,5 +231,5 @@ static bool caps_is_dir(fuse_ino_t ino)
 
 const struct nubfs_subtree nubfs_caps_tree = {
     .is_dir = caps_is_dir, .lookup = caps_lookup, .readdir = caps_readdir, .getattr = caps_getattr,
-    .open = caps_open, .read = caps_read,
+    .open = caps_open, .read = caps_read, .release = caps_release,
 };

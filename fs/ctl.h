@@ -58,6 +58,8 @@ struct nubfs_ctl_entry {
     struct nub_intake_result res; /* package name, version, signer, counts, times */
     uint8_t (*caps)[16];         /* its segments' cap hashes (not the signature) */
     uint32_t ncaps;
+    struct nub_cap_obj **objs;   /* its store references, one per cap */
+    uint32_t nobjs;
 
     /* Writes since the last flush go here (NULL: none; content is pkg). */
     struct nubfs_buf *stage;
@@ -111,12 +113,16 @@ struct nubfs_held {
     struct nubfs_buf *pkg;
     uint8_t (*caps)[16];
     uint32_t ncaps;
+    struct nub_cap_obj **objs;
+    uint32_t nobjs;
 };
 /* Takes the package out of e: it is no longer mounted. ctl lock held. */
 struct nubfs_held nubfs_held_take(struct nubfs_ctl_entry *e);
 /* After the package of ctl/<ctlname> left the guest (or was replaced):
  * the kernel forgets its caps that left the directory and its mounts/
- * tree, and what the entry held is freed. No ctl lock. */
+ * tree, and what the entry held is freed (its store references too: the
+ * bytes of a cap no one else holds go, unless a file is open). No ctl
+ * lock, no sandbox lock. */
 void nubfs_held_drop(struct nubfs *fs, const char *ctlname, struct nubfs_held *h);
 
 /* options.c: the mount options for one package: the daemon's limits (0

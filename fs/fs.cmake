@@ -15,6 +15,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/files_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/stats.c
   ${CMAKE_CURRENT_LIST_DIR}/put_file.c
+  ${CMAKE_CURRENT_LIST_DIR}/store.c
   ${CMAKE_CURRENT_LIST_DIR}/preload.c
   ${CMAKE_CURRENT_LIST_DIR}/test_knobs.c
   ${CMAKE_CURRENT_LIST_DIR}/recover.c

@@ -29,10 +29,13 @@ static void forget_gone_caps(struct nubfs *fs, uint8_t (*hashes)[16], uint32_t n
 
 struct nubfs_held nubfs_held_take(struct nubfs_ctl_entry *e)
 {
-    struct nubfs_held m = {.pkg = e->pkg, .caps = e->caps, .ncaps = e->ncaps};
+    struct nubfs_held m = {.pkg = e->pkg, .caps = e->caps, .ncaps = e->ncaps,
+                           .objs = e->objs, .nobjs = e->nobjs};
     e->pkg = NULL;
     e->caps = NULL;
     e->ncaps = 0;
+    e->objs = NULL;
+    e->nobjs = 0;
     e->handle = 0;
     return m;
 }
@@ -44,6 +47,7 @@ void nubfs_held_drop(struct nubfs *fs, const char *ctlname, struct nubfs_held *m
     nubfs_ctl_mount_name(ctlname, mname);
     nubfs_notify_mount(fs, mname);
     free(m->caps);
+    nub_intake_drop_objs(m->objs, m->nobjs);
     nubfs_buf_unref(m->pkg);
 }
 

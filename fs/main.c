@@ -220,6 +220,10 @@ int main(int argc, char *argv[])
     ret = boot(fs);
     if (ret != 0)
         goto out;
+    if (nubfs_store_create(fs) != 0) {
+        ret = NUBFS_EXIT_FAIL;
+        goto out_sandbox;
+    }
     if (fs->opts.preload != NULL && nubfs_preload(fs, fs->opts.preload) != 0) {
         ret = NUBFS_EXIT_FAIL;
         goto out_sandbox;
@@ -235,6 +239,7 @@ int main(int argc, char *argv[])
 out_sandbox:
     nub_sandbox_destroy(fs->sb);
     fs->sb = NULL;
+    nubfs_store_free(fs); /* after the VM that mapped its files */
     nubfs_preload_free(fs);
     nubfs_inodes_destroy();
 out:

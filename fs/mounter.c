@@ -22,10 +22,10 @@ static void log_times(const char *what, const char *ctlname, const struct nub_in
 {
     const struct nub_intake_times *t = &res->times;
     nubfs_log("%s %s: receive %.2f ms, parse %.2f, hash %.2f, signature %.2f, compare %.2f, "
-              "lock %.2f, alloc %.2f, copy %.2f, guest %.2f, total %.2f ms",
+              "lock %.2f, store %.2f, alloc %.2f, copy %.2f, guest %.2f, total %.2f ms",
               what, ctlname, ms(receive_ns), ms(t->parse_ns), ms(t->hash_ns), ms(t->sig_ns),
-              ms(t->compare_ns), ms(t->lock_ns), ms(t->alloc_ns), ms(t->copy_ns), ms(t->call_ns),
-              ms(t->total_ns));
+              ms(t->compare_ns), ms(t->lock_ns), ms(t->store_ns), ms(t->alloc_ns),
+              ms(t->copy_ns), ms(t->call_ns), ms(t->total_ns));
 }
 
 static void log_unmounted(const char *ctlname, uint64_t handle,
@@ -90,6 +90,9 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     e->caps = res->caps; /* the entry owns them now */
     e->ncaps = res->ncaps;
     e->res.caps = NULL;
+    e->objs = res->objs; /* and its store references */
+    e->nobjs = res->nobjs;
+    e->res.objs = NULL;
     clock_gettime(CLOCK_REALTIME, &e->mounted_at);
     nubfs_ctl_unlock(fs);
 

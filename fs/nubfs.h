@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cap_store.h"
 #include "reader.h"
 #include "sandbox.h"
 #include "sign.h"
@@ -115,6 +116,7 @@ struct nubfs_preload_item {
     char *path;
     uint8_t hash[16];
     uint64_t len;
+    struct nub_cap_obj *obj; /* its bytes in the cap store */
 };
 
 /* Counters behind `stats` for the control directory (mounter.c). */
@@ -129,6 +131,8 @@ struct nubfs_state;     /* state.c */
 
 struct nubfs {
     struct nub_sandbox *sb;
+    struct nub_cap_store *store; /* every published cap's bytes (store.c) */
+    struct nub_cap_obj *forged_obj; /* test_forge_cap's junk, held */
     struct nub_sandbox_opts sb_opts;
     struct nubfs_opts opts;
     struct timespec mount_time;
@@ -189,9 +193,21 @@ void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa base, uint64_t 
  * no pipe could be made. Probed once, at FUSE INIT. */
 size_t nubfs_splice_max_data(void);
 
-/* put_file.c: PUTs the regular file at path as a cap; 0 or -errno. *len
- * gets its size, hash its cap hash. */
-int nubfs_put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len);
+/* put_file.c: puts the regular file at path into the cap store and PUTs
+ * it as a cap; 0 or -errno. *len gets its size, hash its cap hash, *obj
+ * the store reference (the caller owns it). */
+int nubfs_put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len,
+                   struct nub_cap_obj **obj);
+
+/* store.c: the cap store, with the sandbox as its mapper (after boot),
+ * freed after the sandbox is destroyed. */
+int nubfs_store_create(struct nubfs *fs);
+void nubfs_store_free(struct nubfs *fs);
+/* Replies to a read of [off, off + size) of obj's bytes, clamped to them,
+ * spliced from its file. No lock needed: the caller holds a reference. */
+void nubfs_reply_obj(fuse_req_t req, const struct nub_cap_obj *obj, uint64_t off, size_t size);
+/* stats' "store" object (a json_t *). */
+void *nubfs_store_json(struct nubfs *fs);
 
 /* preload.c: PUT every regular file of dir; 0 or -errno (message logged).
  * The list is kept: recovery publishes them again into a fresh guest. */

@@ -281,6 +281,7 @@ void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
         o->limits.max_tasks = fs->opts.max_tasks;
     o->allow_unsigned = fs->opts.allow_unsigned != 0;
     o->name = ctlname;
+    o->store = fs->store;
     if (tests)
         nubfs_knobs_mount_opts(fs, o);
 }

@@ -84,12 +84,12 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
     size_t i = 0;
     for (; rc == 0 && i < n; i++) {
         struct nubfs_preload_item *it = &fs->preload[fs->npreload];
-        rc = nubfs_put_file(fs, paths[i], it->hash, &it->len);
+        rc = nubfs_put_file(fs, paths[i], it->hash, &it->len, &it->obj);
         if (rc == -EIO || rc == -ESHUTDOWN) {
             /* The guest died under this PUT: recover and try it once more. */
             rc = nubfs_recover(fs);
             if (rc == 0)
-                rc = nubfs_put_file(fs, paths[i], it->hash, &it->len);
+                rc = nubfs_put_file(fs, paths[i], it->hash, &it->len, &it->obj);
         }
         if (rc != 0) {
             nubfs_warn("preload %s: %s%s", paths[i], strerror(-rc),
@@ -115,7 +115,7 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
 void nubfs_preload_free(struct nubfs *fs)
 {
     for (size_t i = 0; i < fs->npreload; i++)
-        free(fs->preload[i].path);
+        free(fs->preload[i].path); /* the objects go with the store */
     free(fs->preload);
     fs->preload = NULL;
     fs->npreload = 0;

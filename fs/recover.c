@@ -88,10 +88,19 @@ static void remount_all(struct nubfs *fs)
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;
         struct nubfs_held gone = {0};
+        struct nub_cap_obj **old_objs = NULL;
+        uint32_t old_nobjs = 0;
         if (r == 0) {
             e->handle = res->handle;
             e->res.handle = res->handle;
             e->res.rec_gpa = res->rec_gpa;
+            /* The re-mount found the same store objects (the entry kept
+             * them across the reboot): swap the references. */
+            old_objs = e->objs;
+            old_nobjs = e->nobjs;
+            e->objs = res->objs;
+            e->nobjs = res->nobjs;
+            res->objs = NULL;
             ok++;
         } else {
             /* It cannot come back: it leaves ctl/ and its caps go. */
@@ -99,6 +108,7 @@ static void remount_all(struct nubfs *fs)
             nubfs_ctl_remove(fs, e);
         }
         nubfs_ctl_unlock(fs);
+        nub_intake_drop_objs(old_objs, old_nobjs);
         if (r == 0) {
             fs->mc.remounts++;
         } else {
@@ -130,7 +140,14 @@ static int republish(struct nubfs *fs)
         struct nubfs_preload_item *it = &fs->preload[i];
         uint8_t hash[16];
         uint64_t len;
-        int rc = nubfs_put_file(fs, it->path, hash, &len);
+        struct nub_cap_obj *obj;
+        int rc = nubfs_put_file(fs, it->path, hash, &len, &obj);
+        if (rc == 0) {
+            /* The store still held the old bytes; the new reference
+             * replaces the old one (the same object if unchanged). */
+            nub_cap_obj_unref(it->obj);
+            it->obj = obj;
+        }
         if (rc == 0 && memcmp(hash, it->hash, 16) != 0) {
             char a[33], b[33];
             nub_hash_to_hex(it->hash, a);

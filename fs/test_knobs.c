@@ -135,8 +135,18 @@ int nubfs_test_forge_cap(struct nubfs *fs)
     char msg[NUB_MAILBOX_MSG] = "";
     if (nub_hash_from_hex(hex, hash) != 0)
         return -EINVAL; /* nubfs_knobs_check_opts checked the syntax */
+    /* In the store too, held for good (a reboot re-publishes it). */
+    int rc = 0;
+    if (fs->forged_obj == NULL)
+        rc = nub_cap_store_put_forged(fs->store, hash, forged_bytes, len, NUB_CAP_BLOB,
+                                      &fs->forged_obj);
+    if (rc != 0) {
+        nubfs_warn("test_forge_cap=%s: %s", hex,
+                   rc == -EEXIST ? "the cap already exists" : strerror(-rc));
+        return rc;
+    }
     bool existed = false;
-    int rc = nub_call_put_claimed(fs->sb, hash, forged_bytes, len, NUB_CAP_BLOB, &existed, msg);
+    rc = nub_call_put_claimed(fs->sb, hash, forged_bytes, len, NUB_CAP_BLOB, &existed, msg);
     if (rc == 0 && existed)
         rc = -EEXIST; /* the hash was there already: nothing forged */
     if (rc != 0) {

@@ -57,7 +57,7 @@ target_link_libraries(nubvm PUBLIC nub_host_flags nubmem nubrvf nubutil PkgConfi
 
 add_library(nubintake STATIC
   ${CMAKE_CURRENT_LIST_DIR}/intake.c)
-target_link_libraries(nubintake PUBLIC nub_host_flags nubvm nubsign nubrvf)
+target_link_libraries(nubintake PUBLIC nub_host_flags nubvm nubsign nubrvf nubstore)
 
 # Embed the guest kernel: copy the nub-guest ELF to a fixed path (a file
 # dependency on the kernel), and .incbin that path; the .S object depends

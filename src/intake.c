@@ -219,6 +219,62 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     return 0;
 }
 
+void nub_intake_drop_objs(struct nub_cap_obj **objs, uint32_t n)
+{
+    if (objs == NULL)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        nub_cap_obj_unref(objs[i]);
+    free(objs);
+}
+
+static uint16_t cap_kind(uint8_t seg_type)
+{
+    switch (seg_type) {
+    case RVF_SEG_MANIFEST: return NUB_CAP_MANIFEST;
+    case RVF_SEG_WASM: return NUB_CAP_WASM;
+    default: return NUB_CAP_DATA;
+    }
+}
+
+/* Step 5a, in the call sequence (the store maps new files into the
+ * guest): one store reference per segment but the signature. */
+static int store_caps(struct nub_cap_store *st, const struct rvf_package *p,
+                      struct nub_intake_result *out, const char *name)
+{
+    out->objs = calloc(p->nsegs ? p->nsegs : 1, sizeof(*out->objs));
+    if (out->objs == NULL)
+        return fail(out, name, -ENOMEM, "out of host memory for %u cap references", p->nsegs);
+    for (uint32_t i = 0; i < p->nsegs; i++) {
+        const struct rvf_segment *s = &p->segs[i];
+        if (s->type == RVF_SEG_CRYPTO)
+            continue;
+        struct nub_cap_obj *obj;
+        bool created;
+        int r = nub_cap_store_put(st, s->hash, rvf_payload(p, s), s->payload_len,
+                                  cap_kind(s->type), &obj, &created);
+        if (r == 0) {
+            out->objs[out->nobjs++] = obj;
+            continue;
+        }
+        char hex[33];
+        nub_hash_to_hex(s->hash, hex);
+        if (r == -EEXIST)
+            return fail(out, name, -EEXIST,
+                        "segment %u: cap %s already exists with different content", i, hex);
+        if (r == -ENOSPC) {
+            struct nub_cap_store_stats ss;
+            nub_cap_store_stats(st, &ss);
+            return fail(out, name, -ENOSPC,
+                        "segment %u: cap store full for cap %s (%llu bytes; %llu of %llu in use)",
+                        i, hex, (unsigned long long)s->payload_len, (unsigned long long)ss.used,
+                        (unsigned long long)ss.limit);
+        }
+        return fail(out, name, r, "segment %u: cap store: %s", i, strerror(-r));
+    }
+    return 0;
+}
+
 /* Step 6, in a call sequence (nub_sandbox_seq_begin): re-check step 5,
  * then the client's ALLOC + copy + MOUNT (+ FREE on refusal). Guest
  * memory is only read, or written into our own block, so the sequence
@@ -229,9 +285,17 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
 {
     if (nub_sandbox_poisoned(sb))
         return guest_down(sb, out, name, -ESHUTDOWN, "");
-    /* Another mount may have published caps since the read-locked pass. */
     uint64_t t = nub_now_ns();
-    int r = compare_caps(sb, p, true, &gen, out, name);
+    int r = 0;
+    if (o->store != NULL) {
+        r = store_caps(o->store, p, out, name);
+        out->times.store_ns = nub_now_ns() - t;
+        if (r < 0)
+            return r;
+    }
+    /* Another mount may have published caps since the read-locked pass. */
+    t = nub_now_ns();
+    r = compare_caps(sb, p, true, &gen, out, name);
     out->times.compare_ns += nub_now_ns() - t;
     if (r < 0)
         return r;
@@ -332,6 +396,10 @@ int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
         free(out->caps);
         out->caps = NULL;
         out->ncaps = 0;
+        /* After the sequence: a slot the store removes goes at once. */
+        nub_intake_drop_objs(out->objs, out->nobjs);
+        out->objs = NULL;
+        out->nobjs = 0;
     }
     free(segs);
     out->times.total_ns = nub_now_ns() - t0;

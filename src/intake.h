@@ -16,6 +16,9 @@
  *   4. every payload against its content hash          -> EUCLEAN
  *   5. read lock: every segment whose hash is already a cap is compared
  *      byte for byte with that cap                     -> EEXIST
+ *   5a. (with a store, in the call sequence) every segment into the cap
+ *      store: an object with its hash must hold its bytes -> EEXIST;
+ *      over the store limit                            -> ENOSPC
  *   6. call sequence (guest_calls.h): re-check 5 if the directory changed,
  *      ALLOC, copy in, MOUNT (FREE on failure)         -> ENOSPC, EDQUOT,
  *      EBADMSG, EEXIST per the guest's status; EIO if the guest crashed.
@@ -30,6 +33,7 @@
 
 #include "nub/abi.h"
 #include "rvf.h"
+#include "cap_store.h"
 #include "guest_calls.h"
 #include "sandbox.h"
 #include "sign.h"
@@ -45,6 +49,11 @@ struct nub_intake_opts {
                              test_ops in the sandbox); 0 = none */
     const char *name;     /* prefixes every reason, e.g. "hello.rvf"; may be NULL */
     bool want_caps;       /* on success, fill the result's caps (see there) */
+    /* The cap store (cap_store.h; NULL: none, tests of the guest alone).
+     * With one, every segment but the signature is put into it inside the
+     * mount's call sequence (found by hash with its bytes compared, or
+     * created and mapped), and the result holds those references. */
+    struct nub_cap_store *store;
     /* Tests only: called inside the mount's call sequence (see
      * nub_sandbox_seq_begin: readers may run) after the package was
      * copied to pkg_gpa, right before MOUNT (to play a guest that
@@ -61,6 +70,7 @@ struct nub_intake_times {
     uint64_t hash_ns;    /* rvf_check_hashes */
     uint64_t sig_ns;     /* nub_sig_check_bytes */
     uint64_t compare_ns; /* byte comparison with existing caps (both passes) */
+    uint64_t store_ns;   /* putting the caps into the cap store */
     uint64_t lock_ns;    /* waiting for other calls to finish (call sequence) */
     uint64_t alloc_ns;   /* ALLOC call */
     uint64_t copy_ns;    /* copying the package into guest memory */
@@ -84,6 +94,11 @@ struct nub_intake_result {
      * (free). NULL otherwise. */
     uint8_t (*caps)[16];
     uint32_t ncaps;
+    /* With a store, on success: one reference per segment but the
+     * signature, in segment order (malloc'd); the caller owns them and
+     * lets go with nub_intake_drop_objs. NULL otherwise. */
+    struct nub_cap_obj **objs;
+    uint32_t nobjs;
     /* Known once the signature was looked at: */
     bool signed_pkg;
     uint8_t signer[NUB_KEYID_BYTES];  /* key id (sign.h); zero when unsigned */
@@ -105,6 +120,10 @@ struct nub_intake_result {
 int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
                       const struct nub_intake_opts *opts, const uint8_t *pkg, size_t len,
                       struct nub_intake_result *out);
+
+/* Drops the store references objs[0, n) and frees the array (NULL is
+ * fine). Not with the sandbox read lock held (see cap_store.h). */
+void nub_intake_drop_objs(struct nub_cap_obj **objs, uint32_t n);
 
 /* Unmounting is one guest call: nub_call_unmount (guest_calls.h). */
 

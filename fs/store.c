@@ -1,0 +1,95 @@
+/* The daemon's cap store (docs/cap-store.md): created next to the
+ * sandbox, which maps its files read-only into the guest's cap window;
+ * every cap the daemon publishes (package segments, preloaded files, a
+ * forged test cap) has its bytes here, and caps/ reads are answered from
+ * the store object an open file handle holds, not from guest memory: an
+ * open file keeps reading after its cap left the directory, as an
+ * unlinked file does. */
+#include "nubfs.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+static int map_ro(void *ctx, nub_gpa gpa, uint64_t size, const void *host, int fd, off_t off)
+{
+    return nub_sandbox_map_ro(ctx, gpa, size, host, fd, off);
+}
+
+static int unmap(void *ctx, nub_gpa gpa, void (*done)(void *arg), void *arg)
+{
+    return nub_sandbox_unmap(ctx, gpa, done, arg);
+}
+
+static uint32_t slots_free(void *ctx)
+{
+    return nub_sandbox_slots_free(ctx);
+}
+
+int nubfs_store_create(struct nubfs *fs)
+{
+    struct nub_cap_store_opts o = {
+        .window_gpa = NUB_CAP_WINDOW_BASE,
+        .window_size = NUB_CAP_WINDOW_SIZE,
+        .mapper = {.ctx = fs->sb, .map = map_ro, .unmap = unmap, .slots_free = slots_free},
+    };
+    int rc = nub_cap_store_new(&o, &fs->store);
+    if (rc != 0)
+        nubfs_warn("cannot create the cap store: %s", strerror(-rc));
+    return rc;
+}
+
+void nubfs_store_free(struct nubfs *fs)
+{
+    nub_cap_store_free(fs->store); /* the guest is gone: nothing is unmapped */
+    fs->store = NULL;
+}
+
+void nubfs_reply_obj(fuse_req_t req, const struct nub_cap_obj *obj, uint64_t off, size_t size)
+{
+    uint64_t n = off >= obj->len ? 0 : obj->len - off;
+    if (n > size)
+        n = size;
+    if (n == 0) {
+        fuse_reply_buf(req, NULL, 0);
+        return;
+    }
+    /* An fd buffer on the object's memfd (or its pack): the kernel
+     * splices it. The caller's reference keeps the file open. */
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(n);
+    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv.buf[0].fd = obj->fd;
+    bv.buf[0].pos = obj->offset + (off_t)off;
+    fuse_reply_data(req, &bv, 0);
+}
+
+static json_t *num(uint64_t v)
+{
+    return json_integer((json_int_t)(v & INT64_MAX));
+}
+
+void *nubfs_store_json(struct nubfs *fs)
+{
+    json_t *o = json_object();
+    if (fs->store == NULL || o == NULL)
+        return o;
+    struct nub_cap_store_stats s;
+    nub_cap_store_stats(fs->store, &s);
+    json_object_set_new(o, "objects", num(s.objects));
+    json_object_set_new(o, "bytes", num(s.bytes));
+    json_object_set_new(o, "allocated_bytes", num(s.used));
+    json_object_set_new(o, "limit", num(s.limit));
+    json_object_set_new(o, "file_min", num(s.file_min));
+    json_object_set_new(o, "own_files", num(s.files));
+    json_object_set_new(o, "packs", num(s.packs));
+    json_object_set_new(o, "packed_caps", num(s.packed));
+    json_object_set_new(o, "kvm_slots", num(s.slots));
+    json_object_set_new(o, "open_only_caps", num(s.open_only));
+    json_object_set_new(o, "open_only_bytes", num(s.open_only_bytes));
+    json_object_set_new(o, "created", num(s.created));
+    json_object_set_new(o, "shared", num(s.shared));
+    json_object_set_new(o, "exists_refused", num(s.exists_refused));
+    json_object_set_new(o, "nospc_refused", num(s.nospc_refused));
+    json_object_set_new(o, "read_path", json_string("splice"));
+    return o;
+}

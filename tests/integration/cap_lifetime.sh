@@ -1,0 +1,111 @@
+#!/bin/bash
+# Issue 8 item 5: an open caps/ file, and an mmap of it, keep reading the
+# same bytes after its cap left the directory (rm of the only package
+# holding it), as an unlinked file does: cat, dd and cmp on descriptors
+# opened before the rm, python mmap and fstat across it, for a cap with a
+# file of its own (8 MiB) and one in a pack (3000 bytes). stats shows the
+# bytes only open files hold, and they go when the last file closes.
+# Exits 77 if KVM or FUSE is unusable here.
+# usage: cap_lifetime.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
+set -u
+NUBFS=${1:?usage}
+PACK=${2:?usage}
+EX=${3:?usage}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+need_tools fusermount3 mountpoint xxhsum python3 dd cmp
+
+TMP=$(mktemp -d /tmp/nubfs-life-XXXXXX) || fail mktemp
+MNT=$TMP/mnt
+PK=$TMP/pk
+mkdir -p "$MNT" "$PK"
+PID=
+trap 'exec 3<&- 4<&- 5<&- 2>/dev/null; cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+
+cp "$EX/hello/hello.wasm" "$PK/"
+head -c $((8 << 20)) /dev/urandom > "$PK/big.bin"
+head -c 3000 /dev/urandom > "$PK/small.bin"
+cat > "$PK/life.json" <<'JSON'
+{ "name": "life", "version": "1",
+  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
+  "regions": [
+    { "name": "big", "policy": "immutable", "data": "big.bin", "owner": "c", "read": ["c"] },
+    { "name": "small", "policy": "immutable", "data": "small.bin", "owner": "c", "read": ["c"] } ] }
+JSON
+"$PACK" build "$PK/life.json" -o "$PK/life.rvf" --key "$EX/keys/example.key" > /dev/null 2>&1 ||
+    fail "nubfs-pack build: $("$PACK" build "$PK/life.json" -o "$PK/life.rvf" --key "$EX/keys/example.key" 2>&1)"
+BIG=$(xxhsum -H2 "$PK/big.bin" | cut -d' ' -f1)
+SMALL=$(xxhsum -H2 "$PK/small.bin" | cut -d' ' -f1)
+
+store() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"][sys.argv[2]])' "$MNT/stats" "$1"; }
+
+start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,guest_mem=64M"
+objects0=$(store objects)
+cp "$PK/life.rvf" "$MNT/ctl/" || fail "cp life.rvf"
+cmp -s "$MNT/caps/$BIG" "$PK/big.bin" || fail "caps/$BIG before the rm"
+cmp -s "$MNT/caps/$SMALL" "$PK/small.bin" || fail "caps/$SMALL before the rm"
+[ "$(store own_files)" -ge 1 ] || fail "the 8 MiB cap has no file of its own: $(cat "$MNT/stats")"
+[ "$(store packed_caps)" -ge 1 ] || fail "no cap in a pack"
+
+# Descriptors opened before the rm; a python reader with an mmap and a
+# read of half the file before, the rest after.
+exec 3< "$MNT/caps/$BIG" 4< "$MNT/caps/$SMALL" 5< "$MNT/caps/$BIG"
+mkfifo "$TMP/go"
+python3 - "$MNT/caps/$BIG" "$MNT/caps/$SMALL" "$PK/big.bin" "$PK/small.bin" "$TMP/go" \
+    > "$TMP/py.out" 2>&1 <<'PY' &
+import mmap, os, sys
+big, small, want_big, want_small, go = sys.argv[1:6]
+fb, fs = os.open(big, os.O_RDONLY), os.open(small, os.O_RDONLY)
+mb = mmap.mmap(fb, 0, prot=mmap.PROT_READ)
+ms = mmap.mmap(fs, 0, prot=mmap.PROT_READ)
+wb, ws = open(want_big, "rb").read(), open(want_small, "rb").read()
+half = len(wb) // 2
+assert mb[:half] == wb[:half], "mmap before the rm"
+print("ready", flush=True)
+open(go).read()  # the rm happened
+os.posix_fadvise(fb, 0, 0, os.POSIX_FADV_DONTNEED)
+assert os.fstat(fb).st_size == len(wb), "fstat of the big cap after the rm"
+assert os.fstat(fs).st_size == len(ws), "fstat of the small cap after the rm"
+assert mb[half:] == wb[half:], "mmap of the big cap after the rm (second half)"
+assert mb[:] == wb, "mmap of the big cap after the rm (all)"
+assert ms[:] == ws, "mmap of the small cap after the rm"
+assert os.pread(fb, 1 << 20, 3 << 20) == wb[3 << 20:4 << 20], "pread after the rm"
+assert os.pread(fs, 4096, 0) == ws, "pread of the small cap after the rm"
+print("python ok", flush=True)
+PY
+PYPID=$!
+for _ in $(seq 1 100); do grep -q ready "$TMP/py.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$TMP/py.out" || fail "python reader: $(cat "$TMP/py.out")"
+
+rm "$MNT/ctl/life.rvf" || fail "rm life.rvf"
+[ -e "$MNT/caps/$BIG" ] && fail "caps/$BIG is still listed after the rm"
+[ -e "$MNT/caps/$SMALL" ] && fail "caps/$SMALL is still listed after the rm"
+# Not from the page cache: the rm dropped it (and, as root, drop it all).
+[ "$(id -u)" = 0 ] && echo 1 > /proc/sys/vm/drop_caches
+[ "$(store open_only_caps)" = 2 ] || fail "stats open_only_caps $(store open_only_caps), want 2"
+[ "$(store open_only_bytes)" = $(((8 << 20) + 3000)) ] ||
+    fail "stats open_only_bytes $(store open_only_bytes)"
+echo > "$TMP/go"
+wait "$PYPID" || fail "python reader: $(cat "$TMP/py.out")"
+grep -q "python ok" "$TMP/py.out" || fail "python reader: $(cat "$TMP/py.out")"
+cmp - "$PK/big.bin" <&3 || fail "cmp on a descriptor opened before the rm (big)"
+dd bs=1M status=none <&5 | cmp - "$PK/big.bin" || fail "dd bs=1M on a descriptor opened before the rm"
+cat <&4 | cmp - "$PK/small.bin" || fail "cat on a descriptor opened before the rm (small)"
+[ "$(stat -L -c %s /proc/self/fd/3 2>/dev/null || stat -c %s /dev/fd/3)" = $((8 << 20)) ] ||
+    fail "fstat size of the open big cap"
+ok "after rm: cmp, dd bs=1M, cat on open descriptors, python mmap/pread/fstat read the same bytes (own file and pack); stats open_only_caps=2, open_only_bytes=$(((8 << 20) + 3000))"
+
+exec 3<&- 4<&- 5<&-
+for _ in $(seq 1 50); do [ "$(store open_only_caps)" = 0 ] && break; sleep 0.1; done
+[ "$(store open_only_caps)" = 0 ] || fail "open_only_caps $(store open_only_caps) after the last close"
+[ "$(store open_only_bytes)" = 0 ] || fail "open_only_bytes after the last close"
+[ "$(store objects)" = "$objects0" ] || fail "store objects $(store objects), want $objects0"
+ok "the last close frees the bytes (stats store back to $objects0 objects)"
+
+# The same package again: new objects, the same content.
+cp "$PK/life.rvf" "$MNT/ctl/" || fail "cp life.rvf again"
+cmp -s "$MNT/caps/$BIG" "$PK/big.bin" || fail "caps/$BIG after the re-mount"
+ok "mounted again: same bytes"
+stop_nubfs "$MNT"
+echo PASS
