@@ -6,7 +6,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config binutils
       libfuse3-dev fuse3 libelf-dev libcmocka-dev libsodium-dev libjansson-dev
       libxxhash-dev xxhash wabt clang rsync python3 util-linux jq procps
-      openssh-client groff-base)
+      openssh-client groff-base
+      libsystemd-dev systemd)  # sd_notify for nubfs@.service; systemd-analyze verify tests it
 
 missing=()
 for p in "${pkgs[@]}"; do

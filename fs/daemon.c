@@ -4,8 +4,13 @@
  * the child boots, preloads and mounts, then tells the waiting parent it
  * is ready; the parent exits 0. If the child fails first, its message has
  * already gone to the terminal (stderr is still shared) and the parent
- * exits with the child's status. */
+ * exits with the child's status.
+ *
+ * Under systemd (nubfs@.service, Type=notify) nubfs runs with -f and says
+ * READY=1 through sd_notify once mounted instead. */
 #include "daemon.h"
+
+#include <systemd/sd-daemon.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,4 +78,10 @@ void nubfs_daemon_ready(int fd)
         n = write(fd, &c, 1);
     while (n < 0 && errno == EINTR);
     close(fd);
+}
+
+void nubfs_service_notify(const char *state)
+{
+    /* 0: not under a service manager; < 0: it went away. Neither stops us. */
+    (void)sd_notify(0, state);
 }

@@ -8,5 +8,9 @@
 int nubfs_daemon_fork(void);
 /* Child: detach stdio, chdir /, release the parent. */
 void nubfs_daemon_ready(int fd);
+/* Tells a service manager (systemd Type=notify, $NOTIFY_SOCKET) how we
+ * are: "READY=1", "RELOADING=1", "STOPPING=1", "STATUS=..."; nothing
+ * when nubfs was not started by one. */
+void nubfs_service_notify(const char *state);
 
 #endif

@@ -29,7 +29,8 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)
 target_include_directories(nubfsd PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(nubfsd PUBLIC nub_host_flags nubintake PkgConfig::FUSE3 PkgConfig::JANSSON)
+target_link_libraries(nubfsd PUBLIC nub_host_flags nubintake PkgConfig::FUSE3 PkgConfig::JANSSON
+                      PkgConfig::LIBSYSTEMD)
 
 add_executable(nubfs ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_compile_definitions(nubfs PRIVATE NUBFS_VERSION="${PROJECT_VERSION}")

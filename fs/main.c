@@ -95,6 +95,11 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
     }
     nubfs_log("mounted on %s", co->mountpoint);
     nubfs_daemon_ready(ready_fd);
+    {
+        char status[PATH_MAX + 32];
+        snprintf(status, sizeof(status), "READY=1\nSTATUS=serving %s", co->mountpoint);
+        nubfs_service_notify(status);
+    }
     if (ready_fd >= 0)
         nubfs_log_detached();
 
@@ -112,6 +117,7 @@ static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_o
      * with 0. Only a negative value is a failure. */
     ret = rc < 0 ? NUBFS_EXIT_FAIL : NUBFS_EXIT_OK;
     nubfs_log("shutting down%s", rc < 0 ? " after an error" : "");
+    nubfs_service_notify("STOPPING=1");
     nubfs_notify_stop(fs);
 out_unmount:
     fs->se = NULL;

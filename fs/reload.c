@@ -5,6 +5,8 @@
  * its own does the work, outside any FUSE request. */
 #include "nubfs.h"
 
+#include "daemon.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -37,7 +39,9 @@ static void *reload_main(void *arg)
         /* Several signals in a burst are one reload; 'q' ends the thread. */
         if (memchr(buf, 'q', (size_t)n) != NULL)
             return NULL;
+        nubfs_service_notify("RELOADING=1");
         nubfs_trust_reload(fs);
+        nubfs_service_notify("READY=1");
     }
 }
 

@@ -39,3 +39,9 @@ set_tests_properties(integration.trust_reload PROPERTIES SKIP_RETURN_CODE 77 TIM
 # Issue 9: the state directory (default path, lock, format, refusals).
 add_test(NAME integration.state COMMAND ${_it}/state.sh $<TARGET_FILE:nubfs>)
 set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+
+# Issue 9: nubfs as a service: cmake --install, nubfs@.service verified,
+# sd_notify, mount -T from a scratch fstab.
+add_test(NAME integration.service
+         COMMAND ${_it}/service.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${NUB_EXAMPLES_DIR})
+set_tests_properties(integration.service PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
