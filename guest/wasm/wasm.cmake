@@ -7,7 +7,9 @@
 set(NUB_WASM_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(NUB_WASM_SOURCES
   ${NUB_WASM_DIR}/wasm_decode.c
-  ${NUB_WASM_DIR}/wasm_compile.c)
+  ${NUB_WASM_DIR}/wasm_compile.c
+  ${NUB_WASM_DIR}/wasm_exec.c
+  ${NUB_WASM_DIR}/wasm_inst.c)
 
 add_library(nubwasm STATIC ${NUB_WASM_SOURCES} ${NUB_WASM_DIR}/wasm_host.c)
 target_include_directories(nubwasm PUBLIC ${NUB_WASM_DIR})

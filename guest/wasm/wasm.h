@@ -155,7 +155,10 @@ uint8_t *nub_wasm_memory_data(const struct nub_wasm_memory *m, uint64_t *size);
 
 /* Instantiate: imports[i] for each import of m, in order. Runs the data
  * and element segments and the start function (with fuel `start_fuel`,
- * 0 = unbounded). The instance keeps m: free the instance first. */
+ * 0 = unbounded). The instance keeps m: free the instance first. On
+ * NUB_WASM_E_TRAP *out is still set: segments applied before the trap
+ * may have put its functions into imported tables, so the caller frees
+ * it only when those are gone. */
 enum nub_wasm_err nub_wasm_instantiate(const struct nub_wasm_module *m,
                                        const struct nub_wasm_extern *imports, uint32_t nimports,
                                        uint64_t start_fuel,

@@ -321,9 +321,13 @@ static bool top_srcs(struct cc *c, uint32_t n, const uint8_t *types, uint32_t **
         c->nomem = true;
         return fail(c, NUB_WASM_E_NOMEM, "out of memory");
     }
-    bool ok = pop_types(c, n, types, s);
+    if (!pop_types(c, n, types, s)) {
+        wasm_free(c->env, s, sizeof(uint32_t) * n);
+        *srcs = NULL;
+        return false;
+    }
     *srcs = s;
-    return ok;
+    return true;
 }
 
 /* ---- block types --------------------------------------------------------- */

@@ -115,6 +115,7 @@ static int run_file(const char *wast2json, const char *wast, struct counts *tota
     char *dot = strrchr(base, '.');
     if (dot)
         *dot = 0;
+    fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
         char out[PATH_MAX];
