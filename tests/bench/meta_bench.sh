@@ -7,7 +7,9 @@
 # 1,000 small files, FUSE requests per `cat` of a small cap, and start ->
 # first ls answered. Every figure is the median of RUNS runs, in ms.
 # Usage: tests/bench/meta_bench.sh [BUILD_DIR] [N...]   (default N: 1000 10000 100000)
-# Env: RUNS (default 5). Cold rows need root (drop_caches); else "n/a".
+# Env: RUNS (default 5); NUBFS_BEFORE=PATH/TO/nubfs adds a column for an
+# older nubfs in the same run (before/after). Cold rows need root
+# (drop_caches); else "n/a".
 set -euo pipefail
 build=$(realpath "${1:-build}")
 shift || true
@@ -16,6 +18,10 @@ sizes=("$@")
 runs=${RUNS:-5}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
+before=${NUBFS_BEFORE:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "NUBFS_BEFORE=$before: not an executable" >&2; exit 1; }
+ncol=4
+[ -n "$before" ] && ncol=5
 for t in squashfuse squashfuse_ll mksquashfs xxhsum python3 fusermount3; do
   command -v "$t" >/dev/null ||
     { echo "need $t (apt-get install squashfuse squashfs-tools xxhash python3 fuse3)" >&2; exit 1; }
@@ -88,11 +94,17 @@ echo "nubfs metadata benchmark: $(uname -r), $kind, $(nproc) cores, median of $r
 [ $can_drop = 1 ] || echo "(not root: cold rows are n/a)"
 
 peers=(tmpfs squashfuse squashfuse_ll nubfs)
-row() { # row LABEL VALUES(tmpfs sq sqll nub)
-  local label=$1 t=$2 s=$3 l=$4 n=$5
-  printf '%-34s %9s %9s %9s %9s %7s %7s\n' "$label" "$t" "$s" "$l" "$n" "$(ratio "$n" "$t")" "$(ratio "$n" "$l")"
+row() { # row LABEL VALUES(tmpfs sq sqll nub [nub-before])
+  local label=$1 t=$2 s=$3 l=$4 n=$5 b=${6:-}
+  printf '%-34s %9s %9s %9s %9s %7s %7s' "$label" "$t" "$s" "$l" "$n" "$(ratio "$n" "$t")" "$(ratio "$n" "$l")"
+  [ -n "$before" ] && printf ' %9s %7s' "$b" "$(ratio "$b" "$t")"
+  echo
 }
-header() { printf '%-34s %9s %9s %9s %9s %7s %7s\n' "$1" tmpfs squashfuse sqfuse_ll nubfs nub/tmp nub/sll; }
+header() {
+  printf '%-34s %9s %9s %9s %9s %7s %7s' "$1" tmpfs squashfuse sqfuse_ll nubfs nub/tmp nub/sll
+  [ -n "$before" ] && printf ' %9s %7s' before bef/tmp
+  echo
+}
 
 # fuse_total MNT: the daemon's FUSE request counters, as "op=n ..." (stats).
 fuse_counts() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])).get("fuse_requests"); print(json.dumps(d) if d else "{}")' "$1/stats"; }
@@ -122,8 +134,8 @@ for n in "${sizes[@]}"; do
   ls "$src" | shuf -n 1000 --random-source=<(yes) > "$work/exist-$n"
   python3 -c 'import random; r=random.Random(7); [print("%032x" % r.getrandbits(128)) for _ in range(1000)]' > "$work/absent-$n"
   mksquashfs "$src" "$work/img-$n.sqfs" -noappend -no-progress -quiet >/dev/null 2>&1
-  sq=$work/sq-$n sqll=$work/sqll-$n nub=$work/nub-$n
-  mkdir -p "$sq" "$sqll" "$nub"
+  sq=$work/sq-$n sqll=$work/sqll-$n nub=$work/nub-$n old=$work/old-$n
+  mkdir -p "$sq" "$sqll" "$nub" "$old"
   squashfuse "$work/img-$n.sqfs" "$sq"; mnts+=("$sq")
   squashfuse_ll "$work/img-$n.sqfs" "$sqll"; mnts+=("$sqll")
   wait_mount "$sq"; wait_mount "$sqll"
@@ -133,13 +145,20 @@ for n in "${sizes[@]}"; do
   t1=$(now)
   preload_ms=$(( (t1 - t0) / 1000000 ))
   dirs=("$src" "$sq" "$sqll" "$nub/caps")
+  if [ -n "$before" ]; then
+    t0=$(now)
+    "$before" "$old" -o "preload=$src,guest_mem=${mem}M" 2>/dev/null; mnts+=("$old")
+    t1=$(now)
+    preload_ms="$preload_ms (before: $(( (t1 - t0) / 1000000 )))"
+    dirs+=("$old/caps")
+  fi
   [ "$(ls "$nub/caps" | wc -l)" = "$ncaps" ] || { echo "nubfs shows the wrong number of caps" >&2; exit 1; }
 
   echo
   echo "== N = $n caps (small files, 1..4096 bytes); nubfs preload took $preload_ms ms"
   header "operation"
   # Probe lists as absolute paths per peer.
-  for i in 0 1 2 3; do
+  for ((i = 0; i < ncol; i++)); do
     sed "s|^|${dirs[$i]}/|" "$work/exist-$n" > "$work/e$i"
     sed "s|^|${dirs[$i]}/|" "$work/absent-$n" > "$work/a$i"
   done
@@ -149,7 +168,7 @@ for n in "${sizes[@]}"; do
   for op in "stat 1000 absent, cold" "stat 1000 absent, repeat" "stat 1000 existing, cold" \
             "stat 1000 existing, warm" "ls" "ls -l, cold" "ls -l, warm" "xxhsum -H2 1000 caps, warm"; do
     v=()
-    for i in 0 1 2 3; do
+    for ((i = 0; i < ncol; i++)); do
       case $op in
         "stat 1000 absent, cold") v+=("$(med_cold statl "$work/a$i")") ;;
         "stat 1000 absent, repeat") v+=("$(med_repeat statl "$work/a$i")") ;;
@@ -163,6 +182,7 @@ for n in "${sizes[@]}"; do
     done
     row "$op" "${v[@]}"
     R["$n:$op"]="${v[3]}"
+    R["$n:$op:before"]="${v[4]:-}"
   done
   [ $can_drop = 1 ] && drop
   head -n 100 "$work/exist-$n" > "$work/cat100"
@@ -171,6 +191,13 @@ for n in "${sizes[@]}"; do
   # (the kernel marks atime stale on a writable FUSE mount): prime once.
   (cd "$nub/caps" && xargs -a "$work/cat100" cat >/dev/null)
   echo "FUSE requests, cat of a small cap, warm: $(requests_per_cat "$nub" "$work/cat100")"
+  if [ -n "$before" ]; then
+    [ $can_drop = 1 ] && drop
+    echo "  before: cold: $(requests_per_cat "$old" "$work/cat100")"
+    (cd "$old/caps" && xargs -a "$work/cat100" cat >/dev/null)
+    echo "  before: warm: $(requests_per_cat "$old" "$work/cat100")"
+    umount_one "$old"
+  fi
   for m in "$sq" "$sqll" "$nub"; do umount_one "$m"; done
   mnts=()
   rm -rf "$src" "$work/img-$n.sqfs"
@@ -183,6 +210,11 @@ if [ ${#sizes[@]} -gt 1 ]; then
     line=$(printf '%-34s' "$op")
     for n in "${sizes[@]}"; do line+=$(printf ' %9s' "${R[$n:$op]}"); done
     echo "$line   (N = ${sizes[*]})"
+    if [ -n "$before" ]; then
+      line=$(printf '%-34s' "  before")
+      for n in "${sizes[@]}"; do line+=$(printf ' %9s' "${R[$n:$op:before]}"); done
+      echo "$line"
+    fi
   done
 fi
 
@@ -201,10 +233,17 @@ start_ls() { # start_ls CMD...: runs CMD (it mounts $work/s), then ls; unmounts
   echo "scale=2; ($t1 - $t0) / 1000000" | bc -l
 }
 sq_1k() { mksquashfs "$work/s1k" "$work/s1k.sqfs" -noappend -no-progress -quiet >/dev/null 2>&1 && squashfuse_ll "$work/s1k.sqfs" "$work/s"; }
-for what in "nubfs" "squashfuse" "squashfuse_ll" "nubfs -o preload (1,000 files)" "mksquashfs + squashfuse_ll (1,000 files)"; do
+whats=("nubfs")
+[ -n "$before" ] && whats+=("nubfs before")
+whats+=("squashfuse" "squashfuse_ll" "nubfs -o preload (1,000 files)")
+[ -n "$before" ] && whats+=("nubfs before -o preload (1,000 files)")
+whats+=("mksquashfs + squashfuse_ll (1,000 files)")
+for what in "${whats[@]}"; do
   vals=$(for ((r = 0; r < runs; r++)); do
     case $what in
       nubfs) start_ls "$nubfs" "$work/s" ;;
+      "nubfs before") start_ls "$before" "$work/s" ;;
+      "nubfs before -o preload (1,000 files)") start_ls "$before" "$work/s" -o "preload=$work/s1k" ;;
       squashfuse) start_ls squashfuse "$work/empty.sqfs" "$work/s" ;;
       squashfuse_ll) start_ls squashfuse_ll "$work/empty.sqfs" "$work/s" ;;
       "nubfs -o preload (1,000 files)") start_ls "$nubfs" "$work/s" -o "preload=$work/s1k" ;;
