@@ -50,6 +50,7 @@ l1=$(lookups)
 ok "absent caps: a repeat stat is answered by the kernel ($((l1 - l0)) lookups for $((10 * NC)) stats)"
 
 for _ in 1 2 3; do stat "$C/not-a-hash" >/dev/null 2>&1 && fail "caps/not-a-hash exists"; done
+stat "$MNT/nothing-here" >/dev/null 2>&1 && fail "/nothing-here exists"
 l2=$(lookups)
 for _ in 1 2 3 4 5; do stat "$C/not-a-hash" >/dev/null 2>&1; stat "$MNT/nothing-here" >/dev/null 2>&1; done
 [ $(( $(lookups) - l2 )) -le 2 ] || fail "malformed names and absent root names are not cached"
