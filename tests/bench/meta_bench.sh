@@ -22,6 +22,12 @@ before=${NUBFS_BEFORE:-}
 [ -z "$before" ] || [ -x "$before" ] || { echo "NUBFS_BEFORE=$before: not an executable" >&2; exit 1; }
 ncol=4
 [ -n "$before" ] && ncol=5
+# A nubfs with a state directory keeps none for a benchmark (and none
+# locks the mountpoint's state against the next run).
+eph() { "$1" --help 2>/dev/null | grep -q ephemeral && echo ",ephemeral" || true; }
+eph_new=$(eph "$nubfs")
+eph_old=
+[ -n "$before" ] && eph_old=$(eph "$before")
 for t in squashfuse squashfuse_ll mksquashfs xxhsum python3 fusermount3; do
   command -v "$t" >/dev/null ||
     { echo "need $t (apt-get install squashfuse squashfs-tools xxhash python3 fuse3)" >&2; exit 1; }
@@ -141,13 +147,13 @@ for n in "${sizes[@]}"; do
   wait_mount "$sq"; wait_mount "$sqll"
   mem=$(( (n * 6144 >> 20) + 256 ))
   t0=$(now)
-  "$nubfs" "$nub" -o "preload=$src,guest_mem=${mem}M" 2>/dev/null; mnts+=("$nub")
+  "$nubfs" "$nub" -o "preload=$src,guest_mem=${mem}M$eph_new" 2>/dev/null; mnts+=("$nub")
   t1=$(now)
   preload_ms=$(( (t1 - t0) / 1000000 ))
   dirs=("$src" "$sq" "$sqll" "$nub/caps")
   if [ -n "$before" ]; then
     t0=$(now)
-    "$before" "$old" -o "preload=$src,guest_mem=${mem}M" 2>/dev/null; mnts+=("$old")
+    "$before" "$old" -o "preload=$src,guest_mem=${mem}M$eph_old" 2>/dev/null; mnts+=("$old")
     t1=$(now)
     preload_ms="$preload_ms (before: $(( (t1 - t0) / 1000000 )))"
     dirs+=("$old/caps")
@@ -241,12 +247,12 @@ whats+=("mksquashfs + squashfuse_ll (1,000 files)")
 for what in "${whats[@]}"; do
   vals=$(for ((r = 0; r < runs; r++)); do
     case $what in
-      nubfs) start_ls "$nubfs" "$work/s" ;;
-      "nubfs before") start_ls "$before" "$work/s" ;;
-      "nubfs before -o preload (1,000 files)") start_ls "$before" "$work/s" -o "preload=$work/s1k" ;;
+      nubfs) start_ls "$nubfs" "$work/s" -o "guest_mem=256M$eph_new" ;;
+      "nubfs before") start_ls "$before" "$work/s" -o "guest_mem=256M$eph_old" ;;
+      "nubfs before -o preload (1,000 files)") start_ls "$before" "$work/s" -o "preload=$work/s1k$eph_old" ;;
       squashfuse) start_ls squashfuse "$work/empty.sqfs" "$work/s" ;;
       squashfuse_ll) start_ls squashfuse_ll "$work/empty.sqfs" "$work/s" ;;
-      "nubfs -o preload (1,000 files)") start_ls "$nubfs" "$work/s" -o "preload=$work/s1k" ;;
+      "nubfs -o preload (1,000 files)") start_ls "$nubfs" "$work/s" -o "preload=$work/s1k$eph_new" ;;
       "mksquashfs + squashfuse_ll (1,000 files)") start_ls sq_1k ;;
     esac
     sleep 0.1

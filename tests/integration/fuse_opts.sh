@@ -22,11 +22,11 @@ head -c $((8 << 20)) /dev/urandom > "$TMP/blobs/big"
 head -c 3000 /dev/urandom > "$TMP/blobs/small"
 BIG=$(xxhsum -H2 "$TMP/blobs/big" | cut -d' ' -f1)
 SMALL=$(xxhsum -H2 "$TMP/blobs/small" | cut -d' ' -f1)
-BASE="preload=$TMP/blobs,guest_mem=128M"
+BASE="preload=$TMP/blobs,guest_mem=128M,ephemeral"
 
 # ---- bad max_read: refused before the guest boots, exit 2 -------------------
 for v in abc 100 99999999999 ""; do
-    out=$(timeout 20 "$NUBFS" "$MNT" -o "max_read=$v" 2>&1)
+    out=$(timeout 20 "$NUBFS" "$MNT" -o "max_read=$v,ephemeral" 2>&1)
     rc=$?
     [ $rc = 69 ] && skip "nubfs cannot use KVM or FUSE here: $out"
     [ $rc = 2 ] || fail "max_read=$v: exit $rc, want 2 ($out)"
