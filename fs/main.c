@@ -71,17 +71,12 @@ static int boot(struct nubfs *fs)
 
 /* Mounts, tells the waiting parent we are up (ready_fd), and runs the
  * FUSE loop until unmount or a signal; then unmounts. */
-static int serve(struct nubfs *fs, struct fuse_args *args, struct fuse_cmdline_opts *co,
+static int serve(struct nubfs *fs, struct fuse_session *se, struct fuse_cmdline_opts *co,
                  int ready_fd)
 {
-    struct fuse_lowlevel_ops ops;
-    nubfs_fill_ops(&ops);
-    struct fuse_session *se = fuse_session_new(args, &ops, sizeof(ops), fs);
-    if (se == NULL)
-        return NUBFS_EXIT_FAIL; /* libfuse printed why (e.g. unknown option) */
     int ret = NUBFS_EXIT_FAIL;
     if (fuse_set_signal_handlers(se) != 0)
-        goto out_session;
+        return ret;
     if (nubfs_reload_start(fs) != 0) {
         nubfs_warn("cannot set up SIGHUP (re-reading trust=)");
         goto out_signals;
@@ -125,8 +120,6 @@ out_unmount:
 out_signals:
     nubfs_reload_stop(fs);
     fuse_remove_signal_handlers(se);
-out_session:
-    fuse_session_destroy(se);
     return ret;
 }
 
@@ -136,6 +129,7 @@ int main(int argc, char *argv[])
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct fuse_cmdline_opts co = {0};
     void *kernel = NULL;
+    struct fuse_session *se = NULL;
     int ret = NUBFS_EXIT_USAGE;
 
     if (nubfs_opts_parse(&args, &fs->opts) != 0)
@@ -158,6 +152,14 @@ int main(int argc, char *argv[])
     fuse_opt_add_arg(&args, fs->opts.mountpoint);
     add_names(&args, fs->opts.source);
     if (fuse_parse_cmdline(&args, &co) != 0)
+        goto out;
+    /* The session now, not after the boot: it is what checks the FUSE
+     * options, and an unknown one is a usage error (libfuse prints it).
+     * It holds no fd or thread until it mounts, so it survives the fork. */
+    struct fuse_lowlevel_ops ops;
+    nubfs_fill_ops(&ops);
+    se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+    if (se == NULL)
         goto out;
     /* Absolute, so unmount still works after the daemon's chdir("/"). */
     char *abs = realpath(co.mountpoint, NULL);
@@ -240,7 +242,7 @@ int main(int argc, char *argv[])
     }
     nubfs_heap_refresh(fs);
     nubfs_inodes_reserve(fs->npreload); /* ls -l will want them all */
-    ret = serve(fs, &args, &co, ready_fd);
+    ret = serve(fs, se, &co, ready_fd);
 
 out_sandbox:
     nub_sandbox_destroy(fs->sb);
@@ -249,6 +251,8 @@ out_sandbox:
     nubfs_preload_free(fs);
     nubfs_inodes_destroy();
 out:
+    if (se != NULL)
+        fuse_session_destroy(se);
     nubfs_state_close(fs);
     nubfs_ctl_table_destroy(fs);
     nub_trust_free(&fs->trust);

@@ -80,6 +80,8 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts);
 void nubfs_opts_free(struct nubfs_opts *opts);
 void nubfs_usage(const char *prog);
 #define NUBFS_DEFAULT_MAX_PACKAGE (256ull << 20)
+/* -o watchdog=MS: 1 ms to an hour. */
+#define NUBFS_MAX_WATCHDOG_MS 3600000u
 /* "256M" -> bytes (K/M/G/T suffixes, powers of 1024); -EINVAL/-ERANGE. */
 int nubfs_parse_size(const char *s, uint64_t *out);
 

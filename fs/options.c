@@ -16,33 +16,11 @@
 
 enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
 
-#define OPT(t, p) {t, offsetof(struct nubfs_opts, p), 1}
-static const struct fuse_opt specs[] = {
-    OPT("kernel=%s", kernel),
-    OPT("guest_mem=%s", guest_mem_s),
-    OPT("preload=%s", preload),
-    OPT("watchdog=%u", watchdog_ms),
-    OPT("test_ops", test_ops),
-    OPT("test_crash_after=%u", test_crash_after),
-    OPT("test_fail_step=%u", test_fail_step),
-    OPT("test_crash_mount", test_crash_mount),
-    OPT("test_forge_cap=%s", test_forge_cap),
-    OPT("trust=%s", trust),
-    OPT("state=%s", state),
-    OPT("ephemeral", ephemeral),
-    OPT("allow_unsigned", allow_unsigned),
-    OPT("max_package=%s", max_package_s),
-    OPT("max_components=%u", max_components),
-    OPT("max_regions=%u", max_regions),
-    OPT("max_queues=%u", max_queues),
-    OPT("max_tasks=%u", max_tasks),
-    FUSE_OPT_KEY("max_read=", KEY_MAX_READ), /* read here and kept for FUSE */
-    FUSE_OPT_KEY("-h", KEY_HELP),
-    FUSE_OPT_KEY("--help", KEY_HELP),
-    FUSE_OPT_KEY("-V", KEY_VERSION),
-    FUSE_OPT_KEY("--version", KEY_VERSION),
-    FUSE_OPT_END,
-};
+/* The numeric options, taken as text and checked by check_numbers: the
+ * %u of fuse_opt is sscanf's, which takes "-5" as 4294967291 and wraps
+ * what does not fit. */
+enum { NUM_WATCHDOG, NUM_CRASH_AFTER, NUM_FAIL_STEP, NUM_COMPONENTS, NUM_REGIONS, NUM_QUEUES,
+       NUM_TASKS, NUM_N };
 
 /* fuse_opt hands proc the same pointer it fills templates through, so the
  * options must sit at offset 0 of the state. */
@@ -51,6 +29,36 @@ struct parse_state {
     int npos;
     char *pos[2];
     int too_many;
+    char *num[NUM_N]; /* the numeric options as given */
+};
+
+#define OPT(t, p) {t, offsetof(struct nubfs_opts, p), 1}
+#define NUM(t, i) {t, offsetof(struct parse_state, num) + (i) * sizeof(char *), 1}
+static const struct fuse_opt specs[] = {
+    OPT("kernel=%s", kernel),
+    OPT("guest_mem=%s", guest_mem_s),
+    OPT("preload=%s", preload),
+    NUM("watchdog=%s", NUM_WATCHDOG),
+    OPT("test_ops", test_ops),
+    NUM("test_crash_after=%s", NUM_CRASH_AFTER),
+    NUM("test_fail_step=%s", NUM_FAIL_STEP),
+    OPT("test_crash_mount", test_crash_mount),
+    OPT("test_forge_cap=%s", test_forge_cap),
+    OPT("trust=%s", trust),
+    OPT("state=%s", state),
+    OPT("ephemeral", ephemeral),
+    OPT("allow_unsigned", allow_unsigned),
+    OPT("max_package=%s", max_package_s),
+    NUM("max_components=%s", NUM_COMPONENTS),
+    NUM("max_regions=%s", NUM_REGIONS),
+    NUM("max_queues=%s", NUM_QUEUES),
+    NUM("max_tasks=%s", NUM_TASKS),
+    FUSE_OPT_KEY("max_read=", KEY_MAX_READ), /* read here and kept for FUSE */
+    FUSE_OPT_KEY("-h", KEY_HELP),
+    FUSE_OPT_KEY("--help", KEY_HELP),
+    FUSE_OPT_KEY("-V", KEY_VERSION),
+    FUSE_OPT_KEY("--version", KEY_VERSION),
+    FUSE_OPT_END,
 };
 
 static int proc(void *data, const char *arg, int key, struct fuse_args *out)
@@ -121,6 +129,45 @@ int nubfs_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* Every numeric option: decimal digits only, in its range; one line
+ * naming the option and the range otherwise. 0, or -1 with it printed. */
+static int check_numbers(struct parse_state *st)
+{
+    struct nubfs_opts *o = &st->o;
+    const struct {
+        const char *name;
+        unsigned *v;
+        unsigned long min, max;
+    } n[NUM_N] = {
+        [NUM_WATCHDOG] = {"watchdog", &o->watchdog_ms, 1, NUBFS_MAX_WATCHDOG_MS},
+        [NUM_CRASH_AFTER] = {"test_crash_after", &o->test_crash_after, 0, 1000000},
+        [NUM_FAIL_STEP] = {"test_fail_step", &o->test_fail_step, 0, 255},
+        [NUM_COMPONENTS] = {"max_components", &o->max_components, 1, NUB_MOUNT_MAX_COMPONENTS},
+        [NUM_REGIONS] = {"max_regions", &o->max_regions, 1, NUB_MOUNT_MAX_REGIONS},
+        [NUM_QUEUES] = {"max_queues", &o->max_queues, 1, NUB_MOUNT_MAX_QUEUES},
+        [NUM_TASKS] = {"max_tasks", &o->max_tasks, 1, NUB_MOUNT_MAX_TASKS},
+    };
+    for (size_t i = 0; i < NUM_N; i++) {
+        const char *s = st->num[i];
+        if (s == NULL)
+            continue;
+        size_t len = strspn(s, "0123456789");
+        unsigned long long v = 0;
+        bool good = len > 0 && s[len] == '\0' && len <= 12;
+        if (good) {
+            v = strtoull(s, NULL, 10); /* at most 12 digits: no overflow */
+            good = v >= n[i].min && v <= n[i].max;
+        }
+        if (!good) {
+            fprintf(stderr, "nubfs: bad %s=%s: want a whole number from %lu to %lu\n", n[i].name,
+                    s, n[i].min, n[i].max);
+            return -1;
+        }
+        *n[i].v = (unsigned)v;
+    }
+    return 0;
+}
+
 /* `~` and `~user` in the path options: sh, fstab and systemd pass them
  * literally. 0, or -1 with a message printed. */
 static int expand_paths(struct nubfs_opts *o)
@@ -158,9 +205,16 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
 {
     struct parse_state st = {.o = *opts};
     int rc = fuse_opt_parse(args, &st, specs, proc);
+    if (rc == 0)
+        rc = check_numbers(&st);
+    for (size_t i = 0; i < NUM_N; i++)
+        free(st.num[i]);
     *opts = st.o;
-    if (rc != 0)
+    if (rc != 0) {
+        free(st.pos[0]);
+        free(st.pos[1]);
         return -1;
+    }
     if (st.too_many) {
         fprintf(stderr, "nubfs: too many arguments (expected [SOURCE] MOUNTPOINT)\n");
         free(st.pos[0]);
@@ -189,20 +243,6 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             fprintf(stderr, "nubfs: bad max_package=%s: want a size from 64 bytes to %lluG, "
                             "e.g. 256M\n",
                     opts->max_package_s, (unsigned long long)(NUB_MAX_MEM >> 30));
-            return -1;
-        }
-    }
-    const struct {
-        const char *name;
-        unsigned v, max;
-    } lim[] = {{"max_components", opts->max_components, NUB_MOUNT_MAX_COMPONENTS},
-               {"max_regions", opts->max_regions, NUB_MOUNT_MAX_REGIONS},
-               {"max_queues", opts->max_queues, NUB_MOUNT_MAX_QUEUES},
-               {"max_tasks", opts->max_tasks, NUB_MOUNT_MAX_TASKS}};
-    for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-        if (lim[i].v > lim[i].max) {
-            fprintf(stderr, "nubfs: %s=%u is over the format's limit of %u\n", lim[i].name,
-                    lim[i].v, lim[i].max);
             return -1;
         }
     }

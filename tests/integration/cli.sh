@@ -39,6 +39,41 @@ err=$("$NUBFS" /etc/hostname 2>&1); rc=$?
 [ $rc = 2 ] || fail "mountpoint not a directory: exit $rc, want 2"
 ok "usage errors (bad options, sizes, limits, bad mountpoint): exit 2"
 
+# Every usage error: exit 2, one line, before anything is checked or
+# booted. NUBFS_KVM_DEVICE names no device, so an error found only after
+# the pre-flight check would exit 69 instead; each must also be quick.
+usage_error() {
+    local what=$1 err rc t0 t1
+    shift
+    t0=$(date +%s%N)
+    err=$(NUBFS_KVM_DEVICE=/nonexistent/kvm timeout 10 "$NUBFS" /tmp "$@" 2>&1 >/dev/null); rc=$?
+    t1=$(date +%s%N)
+    [ $rc = 2 ] || fail "$what ($*): exit $rc, want 2: $err"
+    [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || fail "$what ($*): want one line, got: $err"
+    [ $(( (t1 - t0) / 1000000 )) -lt 2000 ] || fail "$what ($*): took $(( (t1 - t0) / 1000000 )) ms"
+}
+usage_error "unknown -o option" -o frobnicate=1
+usage_error "unknown long option" --bogus
+usage_error "unknown option among good ones" -o allow_unsigned,frobnicate
+for o in watchdog max_components max_regions max_queues max_tasks; do
+    for v in 0 -5 99999999999999999999 12abc '' ' 7' +3 0x10; do
+        usage_error "$o out of range" -o "$o=$v"
+    done
+done
+usage_error "watchdog over an hour" -o watchdog=3600001
+usage_error "max_components over the format" -o max_components=257
+usage_error "max_regions over the format" -o max_regions=257
+usage_error "max_queues over the format" -o max_queues=1025
+usage_error "test_crash_after negative" -o test_ops,test_crash_after=-1
+usage_error "test_fail_step out of range" -o test_ops,test_fail_step=8
+usage_error "test_fail_step negative" -o test_ops,test_fail_step=-2
+usage_error "guest_mem too large" -o guest_mem=65G
+usage_error "max_package negative" -o max_package=-1
+# The same values in range get past the options (to the pre-flight: 69).
+NUBFS_KVM_DEVICE=/nonexistent/kvm "$NUBFS" /tmp -o watchdog=1,max_components=1,max_regions=256,max_queues=1024,max_tasks=64 2>/dev/null; rc=$?
+[ $rc = 69 ] || fail "options in range: exit $rc, want 69 (the pre-flight)"
+ok "usage errors (unknown options, every numeric option's range): exit 2, one line, quick, before the pre-flight"
+
 # A trust= directory that does not exist: one line that says so, exit 1,
 # before the guest boots (needs the pre-flight checks to pass: KVM, FUSE).
 mp=$(mktemp -d /tmp/nub-cli-XXXXXX)
