@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +43,23 @@ static int check(const char *path, const char *what, const char *missing_fix,
     return -e;
 }
 
+const char *nubfs_kvm_denied_fix(bool kvm_group_exists)
+{
+    if (kvm_group_exists)
+        return "add your user to the kvm group (usermod -aG kvm $USER) and log in again";
+    /* Distributions without systemd's udev rules have no kvm group. */
+    return "this system has no kvm group: create it and give it the device "
+           "(groupadd -r kvm; chgrp kvm /dev/kvm; chmod 0660 /dev/kvm, or a udev rule "
+           "KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\" to keep it), then "
+           "usermod -aG kvm $USER and log in again";
+}
+
 int nubfs_preflight(char *err, size_t errlen)
 {
     int rc = check(nubfs_kvm_device(), "KVM",
                    "load the kvm module (modprobe kvm_intel, kvm_amd or kvm-pvm) or run on a "
                    "host with virtualization enabled",
-                   "add your user to the kvm group (usermod -aG kvm $USER) and log in again",
-                   err, errlen);
+                   nubfs_kvm_denied_fix(getgrnam("kvm") != NULL), err, errlen);
     if (rc != 0)
         return rc;
     return check(fuse_device(), "FUSE", "load the fuse module (modprobe fuse)",

@@ -74,6 +74,26 @@ NUBFS_KVM_DEVICE=/nonexistent/kvm "$NUBFS" /tmp -o watchdog=1,max_components=1,m
 [ $rc = 69 ] || fail "options in range: exit $rc, want 69 (the pre-flight)"
 ok "usage errors (unknown options, every numeric option's range): exit 2, one line, quick, before the pre-flight"
 
+# A /dev/kvm another user may not open: the hint fits this system (join
+# the kvm group, or first create one where there is none: getent).
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+    err=$(setpriv --reuid=64999 --regid=64999 --clear-groups "$NUBFS" /tmp 2>&1); rc=$?
+    if [ $rc = 69 ] && echo "$err" | grep -q 'permission denied'; then
+        [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || fail "kvm hint: want one line: $err"
+        if getent group kvm > /dev/null; then
+            echo "$err" | grep -q 'usermod -aG kvm' || fail "kvm hint: $err"
+            echo "$err" | grep -q 'groupadd' && fail "kvm hint names groupadd though kvm exists: $err"
+            ok "/dev/kvm denied, a kvm group exists: join it"
+        else
+            echo "$err" | grep -q 'no kvm group' || fail "kvm hint without a kvm group: $err"
+            echo "$err" | grep -q 'groupadd -r kvm' || fail "kvm hint without a kvm group: $err"
+            ok "/dev/kvm denied, no kvm group: create it, give it the device, join it"
+        fi
+    else
+        echo "# not checked here (/dev/kvm is open to uid 64999, or missing): the kvm group hint"
+    fi
+fi
+
 # A trust= directory that does not exist: one line that says so, exit 1,
 # before the guest boots (needs the pre-flight checks to pass: KVM, FUSE).
 mp=$(mktemp -d /tmp/nub-cli-XXXXXX)

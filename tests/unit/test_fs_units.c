@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../fs/nubfs.h"
+#include "../../fs/preflight.h"
 
 static void hash_with_prefix(uint8_t h[16], uint64_t prefix, uint8_t tail)
 {
@@ -248,6 +249,21 @@ static void test_options(void **state)
     fuse_opt_free_args(&args);
 }
 
+/* The hint for a /dev/kvm we may not open: join the kvm group, or make
+ * one first where the system has none. */
+static void test_kvm_hint(void **state)
+{
+    (void)state;
+    const char *with = nubfs_kvm_denied_fix(true), *without = nubfs_kvm_denied_fix(false);
+    assert_non_null(strstr(with, "usermod -aG kvm"));
+    assert_null(strstr(with, "groupadd"));
+    assert_non_null(strstr(without, "no kvm group"));
+    assert_non_null(strstr(without, "groupadd -r kvm"));
+    assert_non_null(strstr(without, "chgrp kvm /dev/kvm"));
+    assert_non_null(strstr(without, "usermod -aG kvm"));
+    assert_null(strchr(without, '\n'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inode_concurrent, setup, teardown),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_kvm_hint),
     };
     return cmocka_run_group_tests_name("fs_units", tests, NULL, NULL);
 }
