@@ -601,12 +601,15 @@ static void ctl_rename(fuse_req_t req, struct nubfs *fs, const char *name, const
     fuse_reply_err(req, -rc);
 }
 
-/* The only extended attributes: the test knobs on ctl/ itself. */
+/* The only extended attributes: the test knobs on ctl/ itself. They can
+ * crash the guest or fail the next mount, so like every change to ctl/
+ * they answer to the mounting user only (also with allow_other). */
 static void ctl_setxattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, const char *name,
                          const char *value, size_t size)
 {
     if (ino == NUBFS_INO_CTL && strncmp(name, "user.nubfs.test_", 16) == 0)
-        fuse_reply_err(req, -nubfs_knob_setxattr(fs, name, value, size));
+        fuse_reply_err(req, is_owner(req, fs) ? -nubfs_knob_setxattr(fs, name, value, size)
+                                              : EACCES);
     else
         fuse_reply_err(req, ENOTSUP);
 }
