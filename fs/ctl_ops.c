@@ -170,7 +170,7 @@ static bool bad_name(const char *name)
 {
     if (nubfs_ctl_name_kind(name) != NUBFS_CTL_NAME_BAD)
         return false;
-    nubfs_log("ctl: refused file name \"%.80s\": want <name>.rvf (name up to %u bytes) or a "
+    nubfs_notice("ctl: refused file name \"%.80s\": want <name>.rvf (name up to %u bytes) or a "
               "dot-file",
               name, NUBFS_PKG_NAME_MAX);
     return true;
@@ -381,7 +381,7 @@ static void ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
         rc = -EBADMSG; /* cannot happen: dirty implies a buffer */
     if (rc == -EFBIG) {
         fs->mc.mount_failures++;
-        nubfs_log("refused %s: %s: package is larger than max_package (%llu bytes) (%s)", name,
+        nubfs_notice("refused %s: %s: package is larger than max_package (%llu bytes) (%s)", name,
                   name, (unsigned long long)fs->opts.max_package, strerror(EFBIG));
     } else if (rc == 0) {
         rc = nubfs_mount_entry(fs, e, name, buf);

@@ -2,7 +2,9 @@
  * lines, poisoning, reboots, preload results. In the foreground (-f, -d)
  * every line is also copied to stderr. As a daemon, lines go to syslog, and
  * warnings also reach the terminal until the daemon detaches, so a
- * successful start is as quiet as mount(8) and a doubtful one says why. */
+ * successful start is as quiet as mount(8) and a doubtful one says why.
+ * Levels: info for what went as asked, notice for a refusal (a package,
+ * a file name), warning for what the daemon itself could not do. */
 #include "nubfs.h"
 
 #include <stdarg.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+
+#include "hex.h"
 
 #define LOG_LINES 512
 #define LOG_MSG_MAX 400
@@ -52,10 +56,6 @@ static void append(int prio, const char *msg)
     pthread_mutex_lock(&g_log.mu);
     char *line = g_log.lines[g_log.next % LOG_LINES];
     snprintf(line, LOG_LINE_MAX, "%s.%03ldZ %s", stamp, ts.tv_nsec / 1000000, msg);
-    /* Keep each line one line: a guest could send control bytes. */
-    for (char *p = line; *p; p++)
-        if (*p == '\n' || *p == '\r' || (unsigned char)*p < 0x20)
-            *p = ' ';
     g_log.next++;
     bool fg = g_log.foreground;
     bool tty = fg || (prio <= LOG_WARNING && !g_log.detached);
@@ -66,10 +66,40 @@ static void append(int prio, const char *msg)
         syslog(prio, "%s", msg);
 }
 
+size_t nubfs_log_sanitize(const char *in, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        bool ctl = *p < 0x20 || *p == 0x7f;
+        size_t need = !ctl ? 1 : (*p == '\n' || *p == '\r' || *p == '\t') ? 2 : 4;
+        if (o + need >= outlen)
+            break;
+        if (!ctl) {
+            out[o++] = (char)*p;
+        } else if (need == 2) {
+            out[o++] = '\\';
+            out[o++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            nub_hex_encode(out + o, 3, p, 1);
+            o += 2;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Formats, then makes the text one line once, for every sink alike (the
+ * ring, stderr, syslog): a file name or a guest line could hold a
+ * newline that would forge a line of its own. */
 static void vlog(int prio, const char *fmt, va_list ap)
 {
-    char msg[LOG_MSG_MAX];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char raw[LOG_MSG_MAX], msg[LOG_MSG_MAX];
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    nubfs_log_sanitize(raw, msg, sizeof(msg));
     append(prio, msg);
 }
 
@@ -78,6 +108,14 @@ void nubfs_log(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     vlog(LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void nubfs_notice(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(LOG_NOTICE, fmt, ap);
     va_end(ap);
 }
 

@@ -68,7 +68,7 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     int r = nub_intake(fs->sb, &fs->trust, &o, buf->p, buf->len, res);
     if (r != 0) {
         fs->mc.mount_failures++;
-        nubfs_log("refused %s: %s (%s)", ctlname, res->reason, strerror(-r));
+        nubfs_notice("refused %s: %s (%s)", ctlname, res->reason, strerror(-r));
         if (fs->opts.test_ops || r == -EIO)
             log_times("refused", ctlname, res, receive_ns);
         if (r == -EIO)

@@ -88,6 +88,11 @@ int nubfs_parse_size(const char *s, uint64_t *out);
 /* ---- event log (eventlog.c): recent events behind `log` ---- */
 void nubfs_log_init(bool foreground);
 void nubfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A refusal (a package, a file name): syslog's notice level. */
+void nubfs_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Control characters as \n, \r, \t or \xNN, so a text is one line;
+ * cut to fit outlen. Returns the length written. */
+size_t nubfs_log_sanitize(const char *in, char *out, size_t outlen);
 /* Like nubfs_log, but also shown on the terminal until the daemon detaches. */
 void nubfs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log callback for the sandbox (guest lines and sandbox events). */
