@@ -347,9 +347,16 @@ static void ctl_flush(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *q = nubfs_ctl_by_id(fs, id_of(ino));
     bool dirty = q != NULL && q->dirty;
+    /* A <name>.rvf that was created and never got a byte (cp of an empty
+     * file, touch) is no package: close() says so. The shell's early
+     * close of `cat >` gets this too and ignores it; cat's own close
+     * mounts. The last close (ctl_release) takes the file out of ctl/. */
+    bool empty = q != NULL && !dirty && q->pkg == NULL && q->linked &&
+                 (q->stage == NULL || q->stage->len == 0) &&
+                 nubfs_ctl_name_kind(q->name) == NUBFS_CTL_NAME_PKG;
     nubfs_ctl_unlock(fs);
     if (!dirty) {
-        fuse_reply_err(req, 0);
+        fuse_reply_err(req, empty ? EBADMSG : 0);
         return;
     }
     pthread_mutex_lock(&fs->change_mu);
@@ -412,8 +419,11 @@ static void ctl_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
         nubfs_ctl_name_kind(e->name) == NUBFS_CTL_NAME_PKG) {
         nubfs_buf_unref(e->stage);
         e->stage = NULL;
-        if (e->pkg == NULL)
+        if (e->pkg == NULL) {
+            nubfs_notice("refused %s: %s: closed without a byte written: an empty file is not a "
+                      "package (%s)", e->name, e->name, strerror(EBADMSG));
             nubfs_ctl_remove(fs, e); /* still open: freed by the close below */
+        }
     }
     if (e != NULL)
         nubfs_ctl_close(fs, e);

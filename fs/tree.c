@@ -529,11 +529,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np
                       const char *nn, unsigned int f)
 {
     COUNT(NUBFS_REQ_OTHER);
+    /* A rename changes both directories: out of ctl/ into the read-only
+     * tree, or into ctl/ out of it, is EROFS as on any read-only part
+     * (EXDEV would make mv copy and then fail to remove, with ENOENT). */
     const struct nubfs_changes *c = dir_changes(p), *nc = dir_changes(np);
     if (c != NULL && c == nc)
         c->rename(req, fs_of(req), n, nn, f);
-    else if (c != NULL || nc != NULL)
-        fuse_reply_err(req, EXDEV); /* mv falls back to copy + unlink */
     else
         fuse_reply_err(req, EROFS);
 }

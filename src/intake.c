@@ -201,6 +201,11 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     st = rvf_manifest_parse(rvf_payload(p, ms), ms->payload_len, p->segs, p->nsegs, &lim, &mf,
                             &res);
     out->times.parse_ns = nub_now_ns() - t;
+    /* A manifest naming a hash that no segment header claims may be right
+     * while a header is wrong: then it is a hash mismatch (EUCLEAN), so
+     * the hashes are checked before that refusal is given. */
+    if (st == RVF_E_REF && rvf_check_hashes(p, &res) == RVF_E_HASH)
+        return fail(out, name, -EUCLEAN, "%s", res.msg);
     if (st != RVF_OK)
         return fail(out, name, nub_errno_rvf(st), "manifest: %s", res.msg);
     snprintf(out->name, sizeof(out->name), "%s", mf.name);

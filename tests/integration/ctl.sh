@@ -178,6 +178,33 @@ expect_ls "$M" fan fanout hello pipe2
 expect_caps hello pipeline fanout
 ok "cat >, mv from /tmp (copy + unlink), mv inside ctl/ (mounts/ follows the name)"
 
+# ---- the errnos of what is no package or no place for one ------------------------
+# mv out of ctl/ into the read-only tree: EROFS, and nothing moves.
+errno_of() {
+    python3 -c '
+import errno, os, sys
+try:
+    getattr(os, sys.argv[1])(*sys.argv[2:]); print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$@"
+}
+r=$(errno_of rename "$C/pipe2.rvf" "$MNT/pipe2.rvf")
+[ "$r" = EROFS ] || fail "rename ctl/pipe2.rvf to the root: $r, want EROFS"
+r=$(errno_of rename "$C/pipe2.rvf" "$MNT/caps/x")
+[ "$r" = EROFS ] || fail "rename ctl/pipe2.rvf into caps/: $r, want EROFS"
+out=$(mv "$C/pipe2.rvf" "$MNT/" 2>&1) && fail "mv ctl/pipe2.rvf MOUNTPOINT/ succeeded"
+echo "$out" | grep -q 'Read-only file system' || fail "mv ctl/x.rvf MOUNTPOINT/ said: $out"
+expect_ls "$M" fan fanout hello pipe2
+# A 0-byte file is no package: close() says Bad message, ctl/ does not keep it.
+: > "$TMP/empty.rvf"
+out=$(cp "$TMP/empty.rvf" "$C/" 2>&1) && fail "cp of a 0-byte file into ctl/ succeeded"
+echo "$out" | grep -q 'Bad message' || fail "cp of a 0-byte file said: $out"
+for _ in $(seq 1 50); do [ -e "$C/empty.rvf" ] || break; sleep 0.1; done
+[ -e "$C/empty.rvf" ] && fail "a 0-byte file stays in ctl/"
+grep -q 'refused empty.rvf: .*not a package (Bad message)' "$MNT/log" || fail "log: no refusal of empty.rvf"
+expect_ls "$M" fan fanout hello pipe2
+ok "mv ctl/x.rvf MOUNTPOINT/: Read-only file system; cp of a 0-byte file: Bad message, not kept"
+
 # ---- attributes -------------------------------------------------------------------
 chmod 600 "$C/hello.rvf" || fail chmod
 [ "$(stat -c %a "$C/hello.rvf")" = 600 ] || fail "chmod not kept"
@@ -199,9 +226,11 @@ echo "$out" | grep -q 'Invalid argument' || fail "long name: $out"
 cp "$EX/hello.rvf" "$C/${long:1}.rvf" || fail "63-byte name refused"
 rm "$C/${long:1}.rvf" || fail "rm 63-byte name"
 mkdir "$C/d" 2>/dev/null && fail "mkdir in ctl/"
-touch "$C/empty.rvf" || fail "touch ctl/empty.rvf"
+out=$(touch "$C/empty.rvf" 2>&1) && fail "touch ctl/empty.rvf: no error"
+echo "$out" | grep -q "Bad message" || fail "touch ctl/empty.rvf said: $out"
+for _ in $(seq 1 50); do [ -e "$C/empty.rvf" ] || break; sleep 0.1; done
 [ -e "$C/empty.rvf" ] && fail "an empty file stays in ctl/ (nothing was mounted)"
-ok "bad names: Invalid argument; a 63-byte name works; an untouched new file leaves no trace"
+ok "bad names: Invalid argument; a 63-byte name works; a new file closed empty (touch): Bad message, no trace"
 
 # ---- other users ----------------------------------------------------------------------
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then

@@ -55,6 +55,9 @@ python3 "$EDIT" "$PK/untrusted.rvf" "$PK/untrusted-badmagic.rvf" flip-magic || f
 python3 "$EDIT" "$PK/enokey.rvf" "$PK/badmagic.rvf" flip-magic || fail edit
 python3 "$EDIT" "$PK/enokey.rvf" "$PK/truncated.rvf" truncate 100 || fail edit
 python3 "$EDIT" "$PK/enokey.rvf" "$PK/badhash.rvf" flip-payload 1 8 || fail edit
+# The WASM segment's header claims another hash than its payload's, while
+# the manifest names the true one: a hash mismatch, not "names no segment".
+python3 "$EDIT" "$PK/enokey.rvf" "$PK/badheader.rvf" flip-header-hash 1 || fail edit
 python3 - "$PK" <<'EOF' || fail "generating specs"
 import json, os, struct, sys
 pk = sys.argv[1]
@@ -181,6 +184,7 @@ cp "$EX/hello.rvf" "$C/" || fail "cp hello"
 refuse badmagic 'Bad message'
 refuse truncated 'Bad message'
 refuse badhash 'Structure needs cleaning'
+refuse badheader 'Structure needs cleaning'
 stop_nubfs "$MNT"
 
 # ---- daemon B: a package larger than the guest's memory -----------------------------------

@@ -5,6 +5,8 @@ usage: rvf_edit.py IN OUT OP [ARG...]
   flip-sig               flip one bit of the Ed25519 signature (last segment)
                          and fix that segment's content hash, so only the
                          signature is wrong
+  flip-header-hash SEG   flip one bit of segment SEG's header content_hash (the
+                         manifest still names the payload's true hash)
   flip-magic             flip one bit of the first segment's magic
   truncate N             keep the first N bytes
 """
@@ -41,6 +43,8 @@ def main():
         hdr, pay, plen = segs[-1]
         d[pay + 36 + 10] ^= 0x01  # inside the 64-byte signature
         d[hdr + 40 : hdr + 56] = xxh128(d[pay : pay + plen])
+    elif op == "flip-header-hash":
+        d[segs[int(args[0])][0] + 40] ^= 0x01
     elif op == "flip-magic":
         d[0] ^= 0x01
     elif op == "truncate":
