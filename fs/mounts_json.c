@@ -30,6 +30,35 @@ static json_t *hex(const uint8_t *b, size_t n)
     return json_string(nub_hex_encode(s, sizeof s, b, n > 32 ? 32 : n));
 }
 
+/* A name as a JSON string, never dropped: jansson refuses text that is
+ * not UTF-8 (json_string gives NULL, and the key would vanish), so such
+ * a name has each byte of 0x80 and up written as \xNN (nubfs(8)). */
+static json_t *text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j != NULL || s == NULL)
+        return j;
+    size_t n = strlen(s);
+    char *e = malloc(4 * n + 1);
+    if (e == NULL)
+        return NULL;
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x80) {
+            e[o++] = (char)*p;
+        } else {
+            e[o++] = '\\';
+            e[o++] = 'x';
+            nub_hex_encode(e + o, 3, p, 1);
+            o += 2;
+        }
+    }
+    e[o] = '\0';
+    j = json_string(e);
+    free(e);
+    return j;
+}
+
 static bool all_zero(const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -80,8 +109,8 @@ char *mnt_json_info(const struct mview *v, size_t *len, int *err)
     struct tm tm;
     gmtime_r(&v->mounted_at.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_object_set_new(o, "name", json_string(v->name));
-    json_object_set_new(o, "file", json_string(v->ctlname));
+    json_object_set_new(o, "name", text(v->name));
+    json_object_set_new(o, "file", text(v->ctlname));
     json_object_set_new(o, "handle", num(v->m.handle));
     json_object_set_new(o, "package", json_string(v->m.name));
     json_object_set_new(o, "version", json_string(v->m.version));

@@ -205,6 +205,16 @@ grep -q 'refused empty.rvf: .*not a package (Bad message)' "$MNT/log" || fail "l
 expect_ls "$M" fan fanout hello pipe2
 ok "mv ctl/x.rvf MOUNTPOINT/: Read-only file system; cp of a 0-byte file: Bad message, not kept"
 
+# ---- a ctl/ name that is not UTF-8: escaped in info, never dropped --------------------
+L1=$'caf\xe9'
+cp "$EX/hello.rvf" "$C/$L1.rvf" || fail "cp to a Latin-1 name"
+n=$(json "$M/$L1/info" 'd.get("name")')
+f=$(json "$M/$L1/info" 'd.get("file")')
+[ "$n" = 'caf\xe9' ] || fail "info name of a non-UTF-8 mount: '$n', want 'caf\\xe9'"
+[ "$f" = 'caf\xe9.rvf' ] || fail "info file of a non-UTF-8 mount: '$f'"
+rm "$C/$L1.rvf" || fail "rm the Latin-1 name"
+ok "a ctl/ name that is not UTF-8: info has name and file, bytes 0x80 and up as \\xNN"
+
 # ---- attributes -------------------------------------------------------------------
 chmod 600 "$C/hello.rvf" || fail chmod
 [ "$(stat -c %a "$C/hello.rvf")" = 600 ] || fail "chmod not kept"
