@@ -149,7 +149,7 @@ static int open_entry(fuse_req_t req, struct nubfs *fs, struct nubfs_ctl_entry *
     bool owner = is_owner(req, fs);
     if (acc != O_RDONLY && !owner)
         return -EACCES;
-    if (acc != O_WRONLY && !owner && !(e->mode & S_IROTH))
+    if (acc != O_WRONLY && !nubfs_may_read(req, fs, e->uid, e->gid, e->mode))
         return -EACCES;
     if (acc != O_RDONLY && (fi->flags & O_TRUNC)) {
         /* Starts over, but is not yet a change: see nubfs_ctl_flush. */

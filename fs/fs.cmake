@@ -5,6 +5,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/paths.c
   ${CMAKE_CURRENT_LIST_DIR}/state.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
+  ${CMAKE_CURRENT_LIST_DIR}/stacked.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/eventlog.c
   ${CMAKE_CURRENT_LIST_DIR}/inodes.c
@@ -24,6 +25,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/notify.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_table.c
   ${CMAKE_CURRENT_LIST_DIR}/ctl_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/perm.c
   ${CMAKE_CURRENT_LIST_DIR}/held.c
   ${CMAKE_CURRENT_LIST_DIR}/mounter.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c

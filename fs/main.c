@@ -173,6 +173,14 @@ int main(int argc, char *argv[])
     }
     free(co.mountpoint);
     co.mountpoint = abs;
+    if (!fs->opts.nonempty && nubfs_mounted_here("/proc/self/mountinfo", abs)) {
+        fprintf(stderr,
+                "nubfs: %s: nubfs is already mounted here, and a second one would hide it: "
+                "unmount it first (fusermount3 -u %s), or give -o nonempty to mount over it\n",
+                abs, abs);
+        ret = NUBFS_EXIT_USAGE;
+        goto out;
+    }
 
     char err[512];
     if (nubfs_preflight(err, sizeof(err)) != 0) {

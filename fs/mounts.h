@@ -49,6 +49,9 @@ struct mview {
     char name[NUBFS_PKG_NAME_MAX + 1];
     struct timespec mounted_at;
     uint64_t package_len;
+    mode_t mode; /* of ctl/<name>.rvf: mounts/<name>/ follows it */
+    uid_t uid;
+    gid_t gid;
     struct nub_mtab_reader mr;
     struct nub_mtab_mount m;
 };

@@ -30,6 +30,9 @@ int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v)
         nubfs_ctl_mount_name(e->name, v->name);
         v->mounted_at = e->mounted_at;
         v->package_len = e->pkg ? e->pkg->len : 0;
+        v->mode = e->mode;
+        v->uid = e->uid;
+        v->gid = e->gid;
     }
     nubfs_ctl_unlock(fs);
     nub_sandbox_rdlock(fs->sb);
@@ -203,6 +206,20 @@ static int module_target(const struct mview *v, uint32_t idx, char out[64])
     return 0;
 }
 
+/* May the requester look into what ino belongs to (mounts/<name>/ and
+ * below)? Its ctl/ file's mode decides. 0, -EACCES or -ENOENT. */
+static int may_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
+{
+    if (ino == NUBFS_INO_MOUNTS)
+        return 0;
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_mseq(fs, mnt_seq(ino));
+    int rc = e == NULL ? -ENOENT
+                       : nubfs_may_read(req, fs, e->uid, e->gid, e->mode) ? 0 : -EACCES;
+    nubfs_ctl_unlock(fs);
+    return rc;
+}
+
 static bool mounts_is_dir(fuse_ino_t ino)
 {
     if (ino == NUBFS_INO_MOUNTS)
@@ -265,9 +282,11 @@ static int node_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
         nubfs_dir_attr(fs, ino, st);
     } else {
         nubfs_file_attr(fs, ino, size, st);
-        if (kind == MK_MODULE)
-            st->st_mode = S_IFLNK | 0777;
     }
+    /* Owner and read bits of ctl/<name>.rvf (nubfs_mount_mode). */
+    st->st_mode = kind == MK_MODULE ? S_IFLNK | 0777 : nubfs_mount_mode(v.mode, mounts_is_dir(ino));
+    st->st_uid = v.uid;
+    st->st_gid = v.gid;
     st->st_mtim = st->st_ctim = v.mounted_at;
     return 0;
 }
@@ -288,7 +307,9 @@ static void mounts_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, c
 {
     struct child *c;
     size_t n;
-    int rc = children(fs, parent, &c, &n);
+    int rc = may_read(req, fs, parent);
+    if (rc == 0)
+        rc = children(fs, parent, &c, &n);
     if (rc != 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -314,7 +335,9 @@ static void mounts_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, siz
 {
     struct child *c;
     size_t n;
-    int rc = children(fs, ino, &c, &n);
+    int rc = may_read(req, fs, ino);
+    if (rc == 0)
+        rc = children(fs, ino, &c, &n);
     if (rc != 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -353,6 +376,11 @@ static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
         fuse_reply_err(req, EINVAL);
         return;
     }
+    int prc = may_read(req, fs, ino);
+    if (prc != 0) {
+        fuse_reply_err(req, -prc);
+        return;
+    }
     struct mview v;
     char target[64];
     int rc = mview_begin(fs, mnt_seq(ino), &v);
@@ -367,6 +395,11 @@ static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
 
 static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    int prc = may_read(req, fs, ino);
+    if (prc != 0) {
+        fuse_reply_err(req, -prc);
+        return;
+    }
     unsigned kind = mnt_kind(ino);
     if (kind == MK_REGION) {
         struct stat st;

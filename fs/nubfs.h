@@ -70,6 +70,7 @@ struct nubfs_opts {
     char *max_package_s;       /* -o max_package=SIZE as given */
     uint64_t max_package;      /* parsed; default NUBFS_DEFAULT_MAX_PACKAGE */
     unsigned max_components, max_regions, max_queues, max_tasks; /* 0 = default */
+    int nonempty;       /* -o nonempty: mount over a nubfs already there */
     int show_help, show_version;
     char *source;       /* first of two positionals (fstab/mount.fuse3) */
     char *mountpoint;
@@ -84,6 +85,10 @@ void nubfs_usage(const char *prog);
 #define NUBFS_MAX_WATCHDOG_MS 3600000u
 /* "256M" -> bytes (K/M/G/T suffixes, powers of 1024); -EINVAL/-ERANGE. */
 int nubfs_parse_size(const char *s, uint64_t *out);
+
+/* stacked.c: true if mountinfo (/proc/self/mountinfo) lists a fuse.nubfs
+ * mounted on dir (an absolute path). */
+bool nubfs_mounted_here(const char *mountinfo, const char *dir);
 
 /* ---- event log (eventlog.c): recent events behind `log` ---- */
 void nubfs_log_init(bool foreground);
@@ -330,6 +335,12 @@ enum nubfs_req {
 };
 extern const char *const nubfs_req_names[NUBFS_REQ_N];
 uint64_t nubfs_req_count(enum nubfs_req r);
+/* perm.c: may the requester read what a ctl/ file of this owner, group
+ * and mode guards (root and the mounting user always may)? */
+bool nubfs_may_read(fuse_req_t req, const struct nubfs *fs, uid_t uid, gid_t gid, mode_t mode);
+/* The mode mounts/<name>/ shows for a ctl/ file's mode: its read bits,
+ * and search bits with them on directories; never writable. */
+mode_t nubfs_mount_mode(mode_t file_mode, bool dir);
 /* tree.c helpers shared with the subtrees */
 void nubfs_dir_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st);
 void nubfs_file_attr(struct nubfs *fs, fuse_ino_t ino, uint64_t size, struct stat *st);

@@ -48,6 +48,7 @@ static const struct fuse_opt specs[] = {
     OPT("state=%s", state),
     OPT("ephemeral", ephemeral),
     OPT("allow_unsigned", allow_unsigned),
+    OPT("nonempty", nonempty), /* libfuse 3 dropped it; ours: see stacked.c */
     OPT("max_package=%s", max_package_s),
     NUM("max_components=%s", NUM_COMPONENTS),
     NUM("max_regions=%s", NUM_REGIONS),
@@ -291,6 +292,7 @@ void nubfs_usage(const char *prog)
            "                           (without it every signed package is refused;\n"
            "                           read again on SIGHUP)\n"
            "    -o allow_unsigned      mount packages that carry no signature\n"
+           "    -o nonempty            mount over a nubfs already mounted on MOUNTPOINT\n"
            "    -o state=DIR           the state directory (default\n"
            "                           ~/.local/state/nubfs/<escaped mountpoint>, for root\n"
            "                           /var/lib/nubfs/<escaped mountpoint>)\n"
