@@ -5,9 +5,10 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config binutils
       libfuse3-dev fuse3 libelf-dev libcmocka-dev libsodium-dev libjansson-dev
-      libxxhash-dev xxhash wabt clang rsync python3 util-linux jq procps
+      libxxhash-dev xxhash wabt clang lld rsync python3 util-linux jq procps
       openssh-client groff-base
       libsystemd-dev systemd)  # sd_notify for nubfs@.service; systemd-analyze verify tests it
+# lld: wasm-ld links the WebAssembly benchmark programs (tests/bench/wasm_bench.sh)
 
 missing=()
 for p in "${pkgs[@]}"; do

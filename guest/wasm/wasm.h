@@ -113,6 +113,10 @@ void nub_wasm_import_get(const struct nub_wasm_module *m, uint32_t i,
                          const char **mod, uint32_t *mod_len,
                          const char **name, uint32_t *name_len,
                          enum nub_wasm_kind *kind);
+/* Exports of a module, by position. */
+uint32_t nub_wasm_export_count(const struct nub_wasm_module *m);
+void nub_wasm_export_get(const struct nub_wasm_module *m, uint32_t i, const char **name,
+                         uint32_t *name_len, enum nub_wasm_kind *kind);
 /* The type an import of kind FUNC expects. */
 const struct nub_wasm_functype *nub_wasm_import_functype(const struct nub_wasm_module *m, uint32_t i);
 

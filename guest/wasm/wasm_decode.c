@@ -1035,3 +1035,17 @@ const struct nub_wasm_functype *nub_wasm_import_functype(const struct nub_wasm_m
         return NULL;
     return &m->types[m->func_type[im->index]];
 }
+
+uint32_t nub_wasm_export_count(const struct nub_wasm_module *m)
+{
+    return m->nexports;
+}
+
+void nub_wasm_export_get(const struct nub_wasm_module *m, uint32_t i, const char **name,
+                         uint32_t *name_len, enum nub_wasm_kind *kind)
+{
+    const struct wasm_export *e = &m->exports[i];
+    *name = (const char *)m->bytes + e->name.off;
+    *name_len = e->name.len;
+    *kind = (enum nub_wasm_kind)e->kind;
+}

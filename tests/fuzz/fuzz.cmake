@@ -170,3 +170,20 @@ target_link_options(fuzz_softfloat PRIVATE ${_fuzz_link})
 target_link_libraries(fuzz_softfloat PRIVATE nubsoftfloat m)
 add_test(NAME fuzz.softfloat
   COMMAND sh -c "mkdir -p '${_rvf_work}/softfloat' && exec '$<TARGET_FILE:fuzz_softfloat>' -max_total_time=5 -timeout=10 -rss_limit_mb=1024 '${_rvf_work}/softfloat'")
+
+# fuzz.wasm: the WebAssembly interpreter (decode, validate, instantiate,
+# run with fuel). Seeds: every module of the spec suite, converted by
+# wast2json at build time (nothing committed).
+add_executable(fuzz_wasm ${CMAKE_CURRENT_LIST_DIR}/fuzz_wasm.c)
+target_link_options(fuzz_wasm PRIVATE ${_fuzz_link})
+target_link_libraries(fuzz_wasm PRIVATE nubwasm)
+set(_wasm_seeds ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds/wasm)
+if(NUB_WAST2JSON)
+  add_custom_command(OUTPUT ${_wasm_seeds}/.stamp
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/wasm_seeds.sh ${NUB_WAST2JSON} ${NUB_WASM_SUITE} ${_wasm_seeds}
+    DEPENDS ${CMAKE_CURRENT_LIST_DIR}/wasm_seeds.sh
+    COMMENT "WASM fuzz seeds from the spec suite")
+  add_custom_target(wasm_fuzz_seeds ALL DEPENDS ${_wasm_seeds}/.stamp)
+endif()
+add_test(NAME fuzz.wasm
+  COMMAND sh -c "mkdir -p '${_rvf_work}/wasm' '${_wasm_seeds}' && exec '$<TARGET_FILE:fuzz_wasm>' -max_total_time=10 -timeout=10 -rss_limit_mb=2048 '${_rvf_work}/wasm' '${_wasm_seeds}'")

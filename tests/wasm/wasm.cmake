@@ -11,3 +11,7 @@ if(NUB_WAST2JSON)
   add_test(NAME wasm.spec COMMAND wasm_spec_runner ${NUB_WAST2JSON} ${NUB_WASM_SUITE})
   set_tests_properties(wasm.spec PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 endif()
+
+# nubwasm_run: one export of a module, timed (the benchmark's runner).
+add_executable(nubwasm_run ${CMAKE_CURRENT_LIST_DIR}/nubwasm_run.c)
+target_link_libraries(nubwasm_run PRIVATE nubwasm)
