@@ -28,6 +28,8 @@
 #include "paths.h"
 
 #define FORMAT_MAGIC "nubfs-state "
+/* How long a start waits for another daemon to let go of the lock. */
+#define LOCK_WAIT_MS 3000
 #define NOT_STATE_MSG                                                                          \
     "state directory %s is not empty and has no format file: it is %s; give state= an "      \
     "empty or a nubfs state directory"
@@ -101,8 +103,17 @@ static int take_lock(struct nubfs_state *st, char *err, size_t errlen)
                 strerror(e));
         return -e;
     }
-    if (flock(st->lockfd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
+    /* A daemon that was just unmounted may still be shutting down: give
+     * it a moment, so `fusermount3 -u` then a new start just works. */
+    int r, e = 0;
+    for (int i = 0; (r = flock(st->lockfd, LOCK_EX | LOCK_NB)) != 0 && i < LOCK_WAIT_MS / 50;
+         i++) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            break;
+        usleep(50 * 1000);
+    }
+    if (r != 0) {
+        e = errno;
         if (e == EWOULDBLOCK) {
             long pid = holder_pid(st->lockfd);
             char who[48] = "";

@@ -11,7 +11,7 @@
 set -u
 NUBFS=$(realpath "${1:?usage}")
 . "$(dirname "$0")/lib.sh"
-need_tools fusermount3 mountpoint systemd-escape stat cmp timeout
+need_tools fusermount3 mountpoint systemd-escape stat cmp timeout flock
 
 TMP=$(mktemp -d /tmp/nubfs-state-XXXXXX) || fail mktemp
 MNT=$TMP/mnt
@@ -100,6 +100,15 @@ start "guest_mem=64M,state=~/st/a"
 cmp -s "$TMP/format.1" "$HOME/st/a/format" || fail "format rewritten on restart"
 stop_nubfs "$MNT"
 ok "state=~/st/a: expanded, created 0700, reused after a restart"
+# Detached, unmounted, started again at once: the new daemon waits for
+# the old one to let go of the lock.
+for i in 1 2 3; do
+    out=$("$NUBFS" "$MNT" -o "guest_mem=64M,state=~/st/a" 2>&1) || fail "restart $i right after fusermount3 -u: $out"
+    fusermount3 -u "$MNT" || fail "fusermount3 -u"
+done
+for _ in $(seq 1 100); do flock -n "$HOME/st/a/lock" true && break; sleep 0.05; done
+flock -n "$HOME/st/a/lock" true || fail "the lock is still held 5 s after the last unmount"
+ok "start right after fusermount3 -u of a detached daemon on the same state directory"
 
 # ---- refusals ---------------------------------------------------------------
 mkdir -p "$TMP/newer" && chmod 700 "$TMP/newer"
