@@ -393,7 +393,8 @@ dispatch:
         fn = f->fn;
         ip = f->ip;
         fp = f->fp;
-        RELOAD();
+        if (fn->inst != inst) /* the caches hold the same instance otherwise */
+            RELOAD();
         DISPATCH();
     }
     CASE(CALL) {
@@ -428,7 +429,8 @@ dispatch:
         fn = callee;
         fp = nfp;
         ip = callee->code->code;
-        RELOAD();
+        if (fn->inst != inst)
+            RELOAD();
         DISPATCH();
     }
     CASE(CALL_INDIRECT) {
@@ -474,7 +476,8 @@ dispatch:
             fn = c2;
             fp = nfp;
             ip = c2->code->code;
-            RELOAD();
+            if (fn->inst != inst)
+                RELOAD();
             DISPATCH();
         }
     }
