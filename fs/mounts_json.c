@@ -109,6 +109,7 @@ char *mnt_json_info(const struct mview *v, size_t *len, int *err)
     struct tm tm;
     gmtime_r(&v->mounted_at.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(o, "format", json_integer(1)); /* nubfs(8), JSON FILES */
     json_object_set_new(o, "name", text(v->name));
     json_object_set_new(o, "file", text(v->ctlname));
     json_object_set_new(o, "handle", num(v->m.handle));
@@ -118,7 +119,7 @@ char *mnt_json_info(const struct mview *v, size_t *len, int *err)
                                          ? json_null()
                                          : hex(v->m.signer, sizeof(v->m.signer)));
     json_object_set_new(o, "manifest", hex(v->m.manifest_hash, 16));
-    json_object_set_new(o, "bytes", num(v->m.package_len));
+    json_object_set_new(o, "package_bytes", num(v->m.package_len));
     json_object_set_new(o, "components", num(v->m.ncomponents));
     json_object_set_new(o, "regions", num(v->m.nregions));
     json_object_set_new(o, "queues", num(v->m.nqueues));

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <time.h>
 
 #include "guest_calls.h"
 
@@ -36,15 +37,18 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     if (rc == 0)
         rc = nub_reader_header(&r, &h);
     nubfs_reader_end(fs);
+    /* The format version: changes when a key changes meaning or goes
+     * (every key is documented in nubfs(8), JSON FILES). */
+    json_object_set_new(o, "format", json_integer(1));
     if (rc == 0) {
         json_object_set_new(o, "caps", json_integer((json_int_t)h.count));
-        json_object_set_new(o, "bytes", json_integer((json_int_t)(h.total_bytes & INT64_MAX)));
+        json_object_set_new(o, "cap_bytes", json_integer((json_int_t)(h.total_bytes & INT64_MAX)));
         json_object_set_new(o, "generation", json_integer((json_int_t)(h.generation & INT64_MAX)));
         json_object_set_new(o, "directory_capacity", json_integer((json_int_t)h.capacity));
         json_object_set_new(o, "directory", json_string("ok"));
     } else {
         json_object_set_new(o, "caps", json_integer(0));
-        json_object_set_new(o, "bytes", json_integer(0));
+        json_object_set_new(o, "cap_bytes", json_integer(0));
         json_object_set_new(o, "generation", json_null());
         json_object_set_new(o, "directory",
                             json_string(rc == -ENOENT ? "uninitialised" : "corrupt"));
@@ -81,7 +85,7 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(o, "replaces", json_integer((json_int_t)mc->replaces));
     json_object_set_new(o, "remounts", json_integer((json_int_t)mc->remounts));
     json_object_set_new(o, "remount_failures", json_integer((json_int_t)mc->remount_failures));
-    json_object_set_new(o, "bytes_mounted", json_integer((json_int_t)(mc->bytes_mounted & INT64_MAX)));
+    json_object_set_new(o, "package_bytes_mounted", json_integer((json_int_t)(mc->bytes_mounted & INT64_MAX)));
     json_object_set_new(o, "last_mount_ms", ms(mc->last_mount_ns));
     json_object_set_new(o, "last_receive_ms", ms(mc->last_receive_ns));
     json_object_set_new(o, "heap_used",
@@ -103,7 +107,13 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
         json_object_set_new(req, nubfs_req_names[i],
                             json_integer((json_int_t)(nubfs_req_count(i) & INT64_MAX)));
     json_object_set_new(o, "fuse_requests", req);
-    json_object_set_new(o, "mounted_at", json_integer((json_int_t)fs->mount_time.tv_sec));
+    /* As in mounts/<name>/info: the ISO string, and Unix seconds. */
+    char when[40];
+    struct tm tm;
+    gmtime_r(&fs->mount_time.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_set_new(o, "mounted_at", json_string(when));
+    json_object_set_new(o, "mounted_at_unix", json_integer((json_int_t)fs->mount_time.tv_sec));
     json_object_set_new(o, "abi_version", json_integer(NUB_ABI_VERSION));
     json_object_set_new(o, "store", nubfs_store_json(fs));
 

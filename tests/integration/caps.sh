@@ -207,11 +207,11 @@ cat "$MNT/stats" > "$TMP/stats" || fail "cat stats"
 if command -v jq > /dev/null; then
     jq . "$TMP/stats" > /dev/null || fail "stats is not JSON: $(cat "$TMP/stats")"
     caps=$(jq .caps "$TMP/stats")
-    bytes=$(jq .bytes "$TMP/stats")
+    bytes=$(jq .cap_bytes "$TMP/stats")
 else
     python3 -m json.tool "$TMP/stats" > /dev/null || fail "stats is not JSON"
     caps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["caps"])' "$TMP/stats")
-    bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$TMP/stats")
+    bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cap_bytes"])' "$TMP/stats")
 fi
 [ "$caps" = "$NCAPS" ] || fail "stats says $caps caps, want $NCAPS"
 want_bytes=$(while read -r h f; do echo "$h $(stat -c %s "$BLOBS/$f")"; done < "$TMP/expected" |

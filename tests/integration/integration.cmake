@@ -45,3 +45,9 @@ set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 18
 add_test(NAME integration.service
          COMMAND ${_it}/service.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR} ${NUB_EXAMPLES_DIR})
 set_tests_properties(integration.service PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+
+# The JSON keys of stats and info against nubfs(8), JSON FILES.
+add_test(NAME integration.json_keys
+         COMMAND ${_it}/json_keys.sh $<TARGET_FILE:nubfs> ${NUB_EXAMPLES_DIR}
+                 ${PROJECT_SOURCE_DIR}/man/nubfs.8)
+set_tests_properties(integration.json_keys PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE)

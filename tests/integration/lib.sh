@@ -76,7 +76,7 @@ state() {
     echo "mounts: $(ls "$m/mounts" | sort | tr '\n' ' ')"
     echo "ctl: $(ls -a "$m/ctl" | sort | tr '\n' ' ')"
     echo "heap_used: $(json "$m/stats" 'd["heap_used"]')"
-    echo "directory caps: $(json "$m/stats" 'd["caps"]') bytes: $(json "$m/stats" 'd["bytes"]')"
+    echo "directory caps: $(json "$m/stats" 'd["caps"]') bytes: $(json "$m/stats" 'd["cap_bytes"]')"
 }
 # caps_ok DIR: every cap's content hashes to its name.
 caps_ok() {
