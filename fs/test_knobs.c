@@ -9,6 +9,10 @@
  *                        and MOUNT; also user.nubfs.test_crash_mount
  *   test_forge_cap=HEX   at boot, junk bytes published under a cap hash
  *                        that is not theirs
+ *   user.nubfs.test_write_cap=HEX (xattr only): the guest stores into that
+ *                        cap's bytes (a read-only slot): the sandbox is
+ *                        poisoned and recovered like any crash; the
+ *                        setxattr returns 0 once it is
  *
  * test_forge_cap uses the client's PUT under a claimed hash: the guest
  * trusts the host's hash, which leaves exactly the state an XXH3-128
@@ -65,6 +69,37 @@ void nubfs_knobs_init(struct nubfs *fs)
     fs->test_crash_mount = fs->opts.test_crash_mount;
 }
 
+/* user.nubfs.test_write_cap=HEX: a guest write to a cap must exit. */
+static int write_cap(struct nubfs *fs, const char *value, size_t size)
+{
+    char hex[33];
+    uint8_t hash[16];
+    if (size > 0 && value[size - 1] == '\n')
+        size--;
+    if (size != 32)
+        return -EINVAL;
+    memcpy(hex, value, 32);
+    hex[32] = '\0';
+    if (nub_hash_from_hex(hex, hash) != 0)
+        return -EINVAL;
+    struct nub_cap_obj *obj = nub_cap_store_get(fs->store, hash);
+    if (obj == NULL || obj->len == 0) {
+        nub_cap_obj_unref(obj);
+        return -ENOENT;
+    }
+    pthread_mutex_lock(&fs->change_mu);
+    int rc = nub_call_test_write_cap(fs->sb, obj->gpa);
+    nubfs_log("test knob test_write_cap: guest store to cap %s at 0x%llx: %s", hex,
+              (unsigned long long)obj->gpa, rc == -EIO ? "trapped" : strerror(-rc));
+    if (rc == -EIO)
+        rc = nubfs_recover_locked(fs);
+    else if (rc == 0)
+        rc = -EIO; /* the store went through: caps are not immutable */
+    pthread_mutex_unlock(&fs->change_mu);
+    nub_cap_obj_unref(obj);
+    return rc;
+}
+
 int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, size_t size)
 {
     if (!fs->opts.test_ops)
@@ -73,6 +108,8 @@ int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, s
     if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
         return -EINVAL;
     const char *knob = name + sizeof(prefix) - 1;
+    if (strcmp(knob, "test_write_cap") == 0)
+        return write_cap(fs, value, size);
     char v[32];
     if (size >= sizeof(v))
         return -EINVAL;

@@ -209,6 +209,13 @@ int nub_call_test_op(struct nub_sandbox *sb, uint32_t op)
     return r == 0 ? nub_errno_guest(c.status) : r;
 }
 
+int nub_call_test_write_cap(struct nub_sandbox *sb, nub_gpa gpa)
+{
+    struct nub_call c = {.op = NUB_OP_TEST_WRITE_CAP, .args = {gpa}};
+    int r = nub_sandbox_call(sb, &c);
+    return r == 0 ? nub_errno_guest(c.status) : r;
+}
+
 int nub_call_test_op_locked(struct nub_sandbox *sb, uint32_t op)
 {
     struct nub_call c = {.op = op};

@@ -112,6 +112,9 @@ int nub_call_stats(struct nub_sandbox *sb, uint64_t ret[NUB_MAILBOX_ARGS]);
  * with no arguments: normally -EIO (the guest was poisoned). The _locked
  * form inside a hold (the mount's test hook). */
 int nub_call_test_op(struct nub_sandbox *sb, uint32_t op);
+/* NUB_OP_TEST_WRITE_CAP: the guest stores to gpa (a cap's bytes in the
+ * cap window, a read-only slot): normally -EIO, the sandbox poisoned. */
+int nub_call_test_write_cap(struct nub_sandbox *sb, nub_gpa gpa);
 int nub_call_test_op_locked(struct nub_sandbox *sb, uint32_t op);
 
 #endif /* NUB_GUEST_CALLS_H */

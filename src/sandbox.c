@@ -123,6 +123,7 @@ static const char *op_name(uint32_t op)
     case NUB_OP_TEST_HANG: return "TEST_HANG";
     case NUB_OP_TEST_PANIC: return "TEST_PANIC";
     case NUB_OP_TEST_CORRUPT: return "TEST_CORRUPT";
+    case NUB_OP_TEST_WRITE_CAP: return "TEST_WRITE_CAP";
     }
     return "?";
 }
@@ -232,10 +233,16 @@ static int poison_exit(struct nub_sandbox *sb, uint32_t op)
     switch (run->exit_reason) {
     case KVM_EXIT_SHUTDOWN:
         return poison(sb, op, "%s (triple fault)", name);
-    case KVM_EXIT_MMIO:
-        return poison(sb, op, "%s (%s of %u bytes at unbacked address 0x%llx)", name,
+    case KVM_EXIT_MMIO: {
+        /* In the cap window a write means a read-only cap slot (caps are
+         * immutable by hardware); anything else is unbacked. */
+        uint64_t a = run->mmio.phys_addr;
+        bool cap = a >= NUB_CAP_WINDOW_BASE && a - NUB_CAP_WINDOW_BASE < NUB_CAP_WINDOW_SIZE;
+        return poison(sb, op, "%s (%s of %u bytes at %s 0x%llx)", name,
                       run->mmio.is_write ? "write" : "read", run->mmio.len,
-                      (unsigned long long)run->mmio.phys_addr);
+                      cap ? "cap window address (caps are read-only)" : "unbacked address",
+                      (unsigned long long)a);
+    }
     case KVM_EXIT_INTERNAL_ERROR:
         return poison(sb, op, "%s (suberror %u: %s)", name, run->internal.suberror,
                       internal_suberror(run->internal.suberror));

@@ -21,9 +21,10 @@ _Noreturn void nub_arch_abort(void)
     abort();
 }
 
-enum nub_status nub_arch_test_op(uint32_t op, const struct nub_boot_info *bi, char *msg,
-                                 uint64_t msg_cap)
+enum nub_status nub_arch_test_op(uint32_t op, uint64_t arg, const struct nub_boot_info *bi,
+                                 char *msg, uint64_t msg_cap)
 {
+    (void)arg;
     (void)bi;
     nub_fmt(msg, msg_cap, "test op 0x%x needs the real guest", op);
     return NUB_ST_INVAL;

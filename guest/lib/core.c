@@ -147,7 +147,7 @@ static enum nub_status op_test(struct nub_core *c, uint32_t op, const uint64_t *
         memcpy(nub_mem_ptr(gpa), &args[1], 8);
         return NUB_ST_OK;
     }
-    return nub_arch_test_op(op, c->bi, c->mb->msg, sizeof c->mb->msg);
+    return nub_arch_test_op(op, args[0], c->bi, c->mb->msg, sizeof c->mb->msg);
 }
 
 static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t *args,
@@ -167,6 +167,7 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     case NUB_OP_TEST_HANG:
     case NUB_OP_TEST_PANIC:
     case NUB_OP_TEST_CORRUPT:
+    case NUB_OP_TEST_WRITE_CAP:
         return op_test(c, op, args);
     case NUB_OP_ALLOC:
     case NUB_OP_FREE:

@@ -15,8 +15,8 @@ _Noreturn void nub_arch_abort(void)
         __asm__ volatile("pause");
 }
 
-enum nub_status nub_arch_test_op(uint32_t op, const struct nub_boot_info *bi, char *msg,
-                                 uint64_t msg_cap)
+enum nub_status nub_arch_test_op(uint32_t op, uint64_t arg, const struct nub_boot_info *bi,
+                                 char *msg, uint64_t msg_cap)
 {
     switch (op) {
     case NUB_OP_TEST_TRIPLE_FAULT: {
@@ -40,6 +40,17 @@ enum nub_status nub_arch_test_op(uint32_t op, const struct nub_boot_info *bi, ch
         nub_sse_probe();
         /* Only reached when the CPU allowed SSE: still a failure. */
         nub_panic("TEST_SSE: an SSE instruction executed without a fault");
+    case NUB_OP_TEST_WRITE_CAP:
+        /* Cap bytes are read-only KVM slots: this store must exit. */
+        if (arg < NUB_CAP_WINDOW_BASE || arg - NUB_CAP_WINDOW_BASE > NUB_CAP_WINDOW_SIZE - 8) {
+            nub_fmt(msg, msg_cap, "TEST_WRITE_CAP: 0x%llx is outside the cap window",
+                    (unsigned long long)arg);
+            return NUB_ST_INVAL;
+        }
+        *(volatile uint64_t *)(uintptr_t)arg = 0x5041434554495257ull;
+        nub_fmt(msg, msg_cap, "TEST_WRITE_CAP: store at 0x%llx did not trap",
+                (unsigned long long)arg);
+        return NUB_ST_INVAL;
     case NUB_OP_TEST_HANG:
         for (;;)
             __asm__ volatile("" ::: "memory");

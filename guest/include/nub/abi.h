@@ -109,6 +109,9 @@ enum nub_op {
     NUB_OP_TEST_SSE = 0x102,          /* execute an SSE instruction */
     NUB_OP_TEST_HANG = 0x103,         /* spin forever (watchdog) */
     NUB_OP_TEST_PANIC = 0x104,        /* guest panic -> ABORT port */
+    NUB_OP_TEST_WRITE_CAP = 0x106,    /* args[0]=gpa in the cap window: store
+                                         there (a read-only slot: KVM_EXIT_MMIO,
+                                         the sandbox is poisoned) */
     NUB_OP_TEST_CORRUPT = 0x105,      /* args[0]=gpa args[1]=value: write a
                                          u64 anywhere in guest RAM */
 };

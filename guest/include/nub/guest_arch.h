@@ -17,9 +17,10 @@ void nub_arch_log_notify(void);
 _Noreturn void nub_arch_abort(void);
 
 /* Runs a misbehaving test op that needs the real machine
- * (TRIPLE_FAULT, MMIO, SSE, HANG). Returns only if it cannot: then it
- * returns a status (NUB_ST_INVAL) and leaves a reason in msg. */
-enum nub_status nub_arch_test_op(uint32_t op, const struct nub_boot_info *bi, char *msg,
-                                 uint64_t msg_cap);
+ * (TRIPLE_FAULT, MMIO, SSE, HANG, WRITE_CAP at gpa arg). Returns only if
+ * it cannot: then it returns a status (NUB_ST_INVAL) and leaves a reason
+ * in msg. */
+enum nub_status nub_arch_test_op(uint32_t op, uint64_t arg, const struct nub_boot_info *bi,
+                                 char *msg, uint64_t msg_cap);
 
 #endif /* NUB_GUEST_ARCH_H */
