@@ -69,6 +69,10 @@ struct nubfs_opts {
     int allow_unsigned;        /* -o allow_unsigned */
     char *max_package_s;       /* -o max_package=SIZE as given */
     uint64_t max_package;      /* parsed; default NUBFS_DEFAULT_MAX_PACKAGE */
+    char *store_max_s;         /* -o store_max=SIZE as given */
+    uint64_t store_max;        /* parsed; 0 = half the host's RAM (store.c) */
+    char *cap_file_min_s;      /* -o cap_file_min=SIZE as given */
+    uint64_t cap_file_min;     /* parsed; 0 = NUB_CAP_FILE_MIN_DEFAULT */
     unsigned max_components, max_regions, max_queues, max_tasks; /* 0 = default */
     int nonempty;       /* -o nonempty: mount over a nubfs already there */
     int show_help, show_version;

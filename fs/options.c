@@ -1,5 +1,6 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
  * watchdog=, trust=, state=, ephemeral, allow_unsigned, max_package= and the count limits,
+ * store_max=, cap_file_min=,
  * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
@@ -50,6 +51,8 @@ static const struct fuse_opt specs[] = {
     OPT("allow_unsigned", allow_unsigned),
     OPT("nonempty", nonempty), /* libfuse 3 dropped it; ours: see stacked.c */
     OPT("max_package=%s", max_package_s),
+    OPT("store_max=%s", store_max_s),
+    OPT("cap_file_min=%s", cap_file_min_s),
     NUM("max_components=%s", NUM_COMPONENTS),
     NUM("max_regions=%s", NUM_REGIONS),
     NUM("max_queues=%s", NUM_QUEUES),
@@ -247,6 +250,25 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
+    /* The cap store: all caps' bytes, and the size from which a cap has
+     * a file of its own (docs/cap-store.md). */
+    if (opts->store_max_s != NULL) {
+        int rc = nubfs_parse_size(opts->store_max_s, &opts->store_max);
+        if (rc != 0 || opts->store_max < 4096 || opts->store_max > NUB_CAP_WINDOW_SIZE) {
+            fprintf(stderr, "nubfs: bad store_max=%s: want a size from 4K to %lluG, e.g. 4G\n",
+                    opts->store_max_s, (unsigned long long)(NUB_CAP_WINDOW_SIZE >> 30));
+            return -1;
+        }
+    }
+    if (opts->cap_file_min_s != NULL) {
+        int rc = nubfs_parse_size(opts->cap_file_min_s, &opts->cap_file_min);
+        if (rc != 0 || opts->cap_file_min < 1 || opts->cap_file_min > NUB_CAP_PACK_MAX_CLASS) {
+            fprintf(stderr, "nubfs: bad cap_file_min=%s: want a size from 1 byte to %lluM, "
+                            "e.g. 64K\n",
+                    opts->cap_file_min_s, (unsigned long long)(NUB_CAP_PACK_MAX_CLASS >> 20));
+            return -1;
+        }
+    }
     if (expand_paths(opts) != 0)
         return -1;
     char err[160];
@@ -265,6 +287,8 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->trust);
     free(opts->state);
     free(opts->max_package_s);
+    free(opts->store_max_s);
+    free(opts->cap_file_min_s);
     free(opts->test_forge_cap);
     free(opts->source);
     free(opts->mountpoint);
@@ -298,6 +322,8 @@ void nubfs_usage(const char *prog)
            "                           /var/lib/nubfs/<escaped mountpoint>)\n"
            "    -o ephemeral           no state directory\n"
            "    -o max_package=SIZE    largest package ctl/ takes (default 256M)\n"
+           "    -o store_max=SIZE      bytes all caps may take (default half the RAM)\n"
+           "    -o cap_file_min=SIZE   caps this big get a file of their own (default 64K)\n"
            "    -o max_components=N, max_regions=N, max_queues=N, max_tasks=N\n"
            "                           per-package limits (defaults 256, 256, 1024, 64)\n"
            "\n"

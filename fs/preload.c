@@ -93,7 +93,9 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
         }
         if (rc != 0) {
             nubfs_warn("preload %s: %s%s", paths[i], strerror(-rc),
-                      rc == -ENOSPC ? " (guest memory full: raise -o guest_mem=)" : "");
+                      rc == -ENOSPC ? " (guest memory or cap store full: raise -o guest_mem= "
+                                      "or store_max=)"
+                                    : "");
             break;
         }
         it->path = paths[i];

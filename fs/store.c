@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
+#include <unistd.h>
 
 static int map_ro(void *ctx, nub_gpa gpa, uint64_t size, const void *host, int fd, off_t off)
 {
@@ -26,9 +27,21 @@ static uint32_t slots_free(void *ctx)
     return nub_sandbox_slots_free(ctx);
 }
 
+/* -o store_max, or half the host's RAM (as tmpfs), within the window. */
+static uint64_t store_limit(const struct nubfs *fs)
+{
+    if (fs->opts.store_max != 0)
+        return fs->opts.store_max;
+    long pages = sysconf(_SC_PHYS_PAGES), pg = sysconf(_SC_PAGESIZE);
+    uint64_t half = pages > 0 && pg > 0 ? (uint64_t)pages * (uint64_t)pg / 2 : 0;
+    return half == 0 || half > NUB_CAP_WINDOW_SIZE ? NUB_CAP_WINDOW_SIZE : half;
+}
+
 int nubfs_store_create(struct nubfs *fs)
 {
     struct nub_cap_store_opts o = {
+        .file_min = fs->opts.cap_file_min,
+        .limit = store_limit(fs),
         .window_gpa = NUB_CAP_WINDOW_BASE,
         .window_size = NUB_CAP_WINDOW_SIZE,
         .mapper = {.ctx = fs->sb, .map = map_ro, .unmap = unmap, .slots_free = slots_free},
