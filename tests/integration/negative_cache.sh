@@ -41,19 +41,23 @@ present_all() { while read -r h; do stat -c %s "$C/$h" >/dev/null 2>&1 || fail "
 
 # ---- absent names are remembered ---------------------------------------------
 absent_all "before cp"
-l0=$(lookups)
+# The entries of "stats" and "caps" themselves are cached for a second, so a
+# loaded machine re-looks them up once per second the loop takes: allow that,
+# which is still far below the 10 * NC lookups of uncached absent names.
+secs() { date +%s; }
+t0=$(secs); l0=$(lookups)
 for _ in 1 2 3 4 5 6 7 8 9 10; do absent_all "repeat before cp"; done
-l1=$(lookups)
-# Reading stats looks up "stats" (cached for a second) at most once more.
-[ $((l1 - l0)) -le 2 ] ||
+l1=$(lookups); slack=$(( 2 + 2 * ($(secs) - t0) ))
+[ $((l1 - l0)) -le $slack ] && [ $((l1 - l0)) -lt $((10 * NC)) ] ||
     fail "10 repeats of $NC absent stats cost $((l1 - l0)) lookups: negative entries not cached"
 ok "absent caps: a repeat stat is answered by the kernel ($((l1 - l0)) lookups for $((10 * NC)) stats)"
 
 for _ in 1 2 3; do stat "$C/not-a-hash" >/dev/null 2>&1 && fail "caps/not-a-hash exists"; done
 stat "$MNT/nothing-here" >/dev/null 2>&1 && fail "/nothing-here exists"
-l2=$(lookups)
+t0=$(secs); l2=$(lookups)
 for _ in 1 2 3 4 5; do stat "$C/not-a-hash" >/dev/null 2>&1; stat "$MNT/nothing-here" >/dev/null 2>&1; done
-[ $(( $(lookups) - l2 )) -le 2 ] || fail "malformed names and absent root names are not cached"
+d=$(( $(lookups) - l2 ))
+[ $d -le $(( 2 + 2 * ($(secs) - t0) )) ] && [ $d -lt 10 ] || fail "malformed names and absent root names are not cached"
 ok "malformed cap names and absent root names: cached as absent"
 
 # ---- the listing of caps/ is cached too ---------------------------------------
