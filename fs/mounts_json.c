@@ -23,6 +23,20 @@ static char *finish(json_t *j, size_t *len, int *err)
     return out;
 }
 
+/* A list file as {"format": 1, KEY: [...]}: every JSON file of nubfs
+ * carries its format version (nubfs(8), JSON FILES). Consumes a. */
+static json_t *listing(const char *key, json_t *a)
+{
+    json_t *o = a != NULL ? json_object() : NULL;
+    if (o == NULL) {
+        json_decref(a);
+        return NULL;
+    }
+    json_object_set_new(o, "format", json_integer(1));
+    json_object_set_new(o, key, a);
+    return o;
+}
+
 /* Lowercase hex of up to 32 bytes (hashes, the signer key). */
 static json_t *hex(const uint8_t *b, size_t n)
 {
@@ -165,7 +179,7 @@ char *mnt_json_tasks(const struct mview *v, size_t *len, int *err)
         json_array_append_new(a, o);
     }
     free(c);
-    return finish(a, len, err);
+    return finish(listing("tasks", a), len, err);
 }
 
 char *mnt_json_queues(const struct mview *v, size_t *len, int *err)
@@ -194,7 +208,7 @@ char *mnt_json_queues(const struct mview *v, size_t *len, int *err)
         json_array_append_new(a, o);
     }
     free(c);
-    return finish(a, len, err);
+    return finish(listing("queues", a), len, err);
 }
 
 /* "region:banner", "queue:0", "component:hello": the manifest's spelling. */
@@ -250,7 +264,7 @@ char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *er
         json_array_append_new(a, o);
     }
     free(c);
-    return finish(a, len, err);
+    return finish(listing("grants", a), len, err);
 }
 
 char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err)
@@ -269,5 +283,5 @@ char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err
         }
         json_array_append_new(a, json_string(t.entry));
     }
-    return finish(a, len, err);
+    return finish(listing("entry", a), len, err);
 }

@@ -86,12 +86,15 @@ json "$I" 'd["handle"] > 0 and d["generation"] > 0 and d["mounted_at"].endswith(
     fail "info handle/generation/mounted_at: $(cat "$I")"
 expect_ls "$M/hello" components info queues regions tasks
 expect_ls "$M/hello/components/hello" entry grants module
-[ "$(json "$M/hello/components/hello/entry" 'd')" = '["run"]' ] || fail "entry"
-[ "$(json "$M/hello/components/hello/grants" 'd')" = \
+[ "$(json "$M/hello/components/hello/entry" 'd["entry"]')" = '["run"]' ] || fail "entry"
+[ "$(json "$M/hello/components/hello/grants" 'd["grants"]')" = \
   '[{"object": "component:hello", "rights": ["read", "execute"]}]' ] || fail "grants: $(cat "$M/hello/components/hello/grants")"
-[ "$(json "$M/hello/tasks" '[(t["entry"], t["component"], t["state"]) for t in d]')" = \
+[ "$(json "$M/hello/tasks" '[(t["entry"], t["component"], t["state"]) for t in d["tasks"]]')" = \
   '[["run", "hello", "ready"]]' ] || fail "tasks: $(cat "$M/hello/tasks")"
-[ "$(json "$M/hello/queues" 'd')" = '[]' ] || fail "queues"
+[ "$(json "$M/hello/queues" 'd["queues"]')" = '[]' ] || fail "queues"
+for f in tasks queues components/hello/entry components/hello/grants; do
+    [ "$(json "$M/hello/$f" 'd["format"]')" = 1 ] || fail "$f: no \"format\": 1"
+done
 link=$(readlink "$M/hello/components/hello/module")
 case $link in ../../../../caps/????????????????????????????????) ;; *) fail "module -> $link" ;; esac
 grep -qx "${link##*/}" "$TMP/hello.caps" || fail "module names a cap not in the package"
@@ -110,9 +113,9 @@ cmp -s "$M/pipeline/regions/banner" "$EX/pipeline/banner.txt" || fail "regions/b
 [ "$(stat -c %s "$M/pipeline/regions/buffers")" = 2048 ] || fail "slab region size"
 [ "$(stat -c %s "$M/pipeline/regions/journal")" = 0 ] || fail "append-only region starts empty"
 [ "$(head -c 2048 "$M/pipeline/regions/buffers" | tr -d '\0' | wc -c)" = 0 ] || fail "slab not zero"
-[ "$(json "$M/pipeline/queues" '[(q["from"], q["to"], q["capacity"], q["max_message"], q["pending"]) for q in d]')" = \
+[ "$(json "$M/pipeline/queues" '[(q["from"], q["to"], q["capacity"], q["max_message"], q["pending"]) for q in d["queues"]]')" = \
   '[["producer.out", "consumer.in", 64, 64, 0]]' ] || fail "queues: $(cat "$M/pipeline/queues")"
-[ "$(json "$M/pipeline/components/consumer/entry" 'd')" = '["run", "reset"]' ] || fail "consumer entry"
+[ "$(json "$M/pipeline/components/consumer/entry" 'd["entry"]')" = '["run", "reset"]' ] || fail "consumer entry"
 ( echo x > "$M/pipeline/regions/banner" ) 2>/dev/null && fail "a region is writable"
 ok "install -m 644: mode kept; regions (immutable content, slab zero, append-only empty), queues"
 
