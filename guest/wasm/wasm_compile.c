@@ -916,8 +916,17 @@ static bool br_if(struct cc *c)
     uint32_t *srcs = NULL;
     if (!top_srcs(c, arity, types, &srcs))
         return false;
-    /* the values stay: restore the entries popped (typed as the label) */
+    /* the values stay: restore the entries popped (typed as the label);
+     * in unreachable code the pops took nothing, so the stack must grow */
     uint32_t h1 = c->h;
+    if ((uint64_t)h1 + arity > MAX_HEIGHT) {
+        c->limit = true;
+        fail(c, NUB_WASM_E_LIMIT, "operand stack too deep");
+    }
+    if (c->r.err || !grow(c, (void **)&c->st, &c->hcap, h1 + arity, sizeof(struct cv))) {
+        wasm_free(c->env, srcs, sizeof(uint32_t) * arity);
+        return false;
+    }
     for (uint32_t i = 0; i < arity; i++) {
         if (h1 + i < h0) {
             c->st[h1 + i].type = types[i];
