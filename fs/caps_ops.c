@@ -175,9 +175,10 @@ static void caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct f
     if (fs->store != NULL && nubfs_ino_hash(ino, hash) == 0)
         obj = nub_cap_store_open(fs->store, hash);
     fi->fh = (uint64_t)(uintptr_t)obj; /* 0: none (read from guest memory) */
-    fi->keep_cache = 1; /* the bytes behind a hash never change */
     fi->noflush = 1;    /* read-only: close() costs no FLUSH round trip */
-    if (fuse_reply_open(req, fi) != 0)
+    /* A cap with a file of its own is read by the kernel from that file
+     * (passthrough) when it can; else spliced, kept in the page cache. */
+    if (nubfs_pt_reply_open(req, obj, fi) != 0)
         nub_cap_obj_close(obj); /* the open was interrupted: no release comes */
 }
 

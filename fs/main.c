@@ -83,6 +83,7 @@ static int serve(struct nubfs *fs, struct fuse_session *se, struct fuse_cmdline_
     }
     if (fuse_session_mount(se, co->mountpoint) != 0)
         goto out_signals;
+    nubfs_pt_setup(fs, se);
     fs->se = se;
     if (nubfs_notify_start(fs) != 0) {
         nubfs_warn("cannot start the cache invalidation thread");
@@ -116,6 +117,7 @@ static int serve(struct nubfs *fs, struct fuse_session *se, struct fuse_cmdline_
     nubfs_notify_stop(fs);
 out_unmount:
     fs->se = NULL;
+    nubfs_pt_shutdown();
     fuse_session_unmount(se);
 out_signals:
     nubfs_reload_stop(fs);

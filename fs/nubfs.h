@@ -75,6 +75,8 @@ struct nubfs_opts {
     uint64_t cap_file_min;     /* parsed; 0 = NUB_CAP_FILE_MIN_DEFAULT */
     unsigned max_components, max_regions, max_queues, max_tasks; /* 0 = default */
     int nonempty;       /* -o nonempty: mount over a nubfs already there */
+    char *read_path_s;  /* -o read_path=splice|auto as given */
+    int read_path_splice; /* parsed: never passthrough */
     int show_help, show_version;
     char *source;       /* first of two positionals (fstab/mount.fuse3) */
     char *mountpoint;
@@ -222,6 +224,21 @@ void nubfs_store_free(struct nubfs *fs);
 /* Replies to a read of [off, off + size) of obj's bytes, clamped to them,
  * spliced from its file. No lock needed: the caller holds a reference. */
 void nubfs_reply_obj(fuse_req_t req, const struct nub_cap_obj *obj, uint64_t off, size_t size);
+/* passthrough.c: FUSE passthrough for caps with a file of their own.
+ * Setup right after fuse_session_mount (installs the custom /dev/fuse
+ * I/O that edits the INIT and OPEN replies), shutdown before unmount. */
+int nubfs_pt_setup(struct nubfs *fs, struct fuse_session *se);
+void nubfs_pt_shutdown(void);
+/* Whether the INIT exchange turned passthrough on, and why (not). */
+bool nubfs_pt_on(void);
+const char *nubfs_pt_reason(void);
+uint64_t nubfs_pt_opens(void);
+/* Replies to the open of a cap handle (fi->fh set): passthrough when obj
+ * has a file of its own and passthrough is on, else keep_cache for the
+ * spliced reads. fuse_reply_open's result. */
+int nubfs_pt_reply_open(fuse_req_t req, struct nub_cap_obj *obj, struct fuse_file_info *fi);
+/* The store's release hook: closes the object's backing id. */
+void nubfs_pt_release_obj(void *ctx, struct nub_cap_obj *obj);
 /* stats' "store" object (a json_t *). */
 void *nubfs_store_json(struct nubfs *fs);
 

@@ -1,6 +1,6 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
  * watchdog=, trust=, state=, ephemeral, allow_unsigned, max_package= and the count limits,
- * store_max=, cap_file_min=,
+ * store_max=, cap_file_min=, read_path=,
  * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
@@ -53,6 +53,7 @@ static const struct fuse_opt specs[] = {
     OPT("max_package=%s", max_package_s),
     OPT("store_max=%s", store_max_s),
     OPT("cap_file_min=%s", cap_file_min_s),
+    OPT("read_path=%s", read_path_s),
     NUM("max_components=%s", NUM_COMPONENTS),
     NUM("max_regions=%s", NUM_REGIONS),
     NUM("max_queues=%s", NUM_QUEUES),
@@ -269,6 +270,15 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
+    /* How caps/ files are read: passthrough where the kernel allows it. */
+    if (opts->read_path_s != NULL) {
+        if (strcmp(opts->read_path_s, "splice") == 0) {
+            opts->read_path_splice = 1;
+        } else if (strcmp(opts->read_path_s, "auto") != 0) {
+            fprintf(stderr, "nubfs: bad read_path=%s: want splice or auto\n", opts->read_path_s);
+            return -1;
+        }
+    }
     if (expand_paths(opts) != 0)
         return -1;
     char err[160];
@@ -289,6 +299,7 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->max_package_s);
     free(opts->store_max_s);
     free(opts->cap_file_min_s);
+    free(opts->read_path_s);
     free(opts->test_forge_cap);
     free(opts->source);
     free(opts->mountpoint);
@@ -324,6 +335,7 @@ void nubfs_usage(const char *prog)
            "    -o max_package=SIZE    largest package ctl/ takes (default 256M)\n"
            "    -o store_max=SIZE      bytes all caps may take (default half the RAM)\n"
            "    -o cap_file_min=SIZE   caps this big get a file of their own (default 64K)\n"
+           "    -o read_path=MODE      auto: FUSE passthrough where allowed (default); splice\n"
            "    -o max_components=N, max_regions=N, max_queues=N, max_tasks=N\n"
            "                           per-package limits (defaults 256, 256, 1024, 64)\n"
            "\n"

@@ -45,6 +45,8 @@ int nubfs_store_create(struct nubfs *fs)
         .window_gpa = NUB_CAP_WINDOW_BASE,
         .window_size = NUB_CAP_WINDOW_SIZE,
         .mapper = {.ctx = fs->sb, .map = map_ro, .unmap = unmap, .slots_free = slots_free},
+        .release_hook = nubfs_pt_release_obj,
+        .release_ctx = fs,
     };
     int rc = nub_cap_store_new(&o, &fs->store);
     if (rc != 0)
@@ -103,6 +105,9 @@ void *nubfs_store_json(struct nubfs *fs)
     json_object_set_new(o, "shared", num(s.shared));
     json_object_set_new(o, "exists_refused", num(s.exists_refused));
     json_object_set_new(o, "nospc_refused", num(s.nospc_refused));
-    json_object_set_new(o, "read_path", json_string("splice"));
+    bool pt = nubfs_pt_on();
+    json_object_set_new(o, "read_path", json_string(pt ? "passthrough" : "splice"));
+    json_object_set_new(o, "read_path_reason", json_string(nubfs_pt_reason()));
+    json_object_set_new(o, "passthrough_opens", num(nubfs_pt_opens()));
     return o;
 }

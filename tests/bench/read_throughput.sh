@@ -1,67 +1,107 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): sequential read of one 256 MiB cap through nubfs,
-# next to the same bytes from a tmpfs file and through squashfuse (the
-# read-only FUSE peer to beat), in the same run. Cold = first read after
-# mounting (and after dropping the page cache for tmpfs-independent peers);
-# warm = second read (nubfs caps use keep_cache, so the kernel serves it).
-# Usage: tests/bench/read_throughput.sh [BUILD_DIR] [SIZE_MIB]
+# Benchmark (not a test): reads of one 256 MiB cap through nubfs on both
+# read paths (FUSE passthrough, the default where allowed, and
+# -o read_path=splice), next to the same bytes from a tmpfs file and
+# through squashfuse (the read-only FUSE peer), in the same run. Each
+# source is read with cat, dd bs=1M, dd bs=4k and 4 KiB preads at random
+# offsets (as many as the file has blocks). Cold = after dropping the page
+# cache (tmpfs and the memfds behind passthrough have no other copy to
+# drop), warm = read again with the cache primed.
+# Usage: tests/bench/read_throughput.sh [BUILD_DIR] [SIZE_MIB]   (RUNS=3)
 set -euo pipefail
 build=$(realpath "${1:-build}")
 mib=${2:-256}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
-for t in squashfuse mksquashfs bc; do
+for t in squashfuse mksquashfs bc python3 jq; do
   command -v "$t" >/dev/null ||
-    { echo "need $t (apt-get install squashfuse squashfs-tools bc)" >&2; exit 1; }
+    { echo "need $t (apt-get install squashfuse squashfs-tools bc python3 jq)" >&2; exit 1; }
 done
 
 work=$(mktemp -d /dev/shm/nubfs-bench.XXXXXX)
-mnt=$work/nub sq=$work/sq
+pt=$work/pt sp=$work/sp sq=$work/sq
 cleanup() {
-  fusermount3 -u "$mnt" 2>/dev/null || true
-  fusermount3 -u "$sq" 2>/dev/null || true
+  for m in "$pt" "$sp" "$sq"; do fusermount3 -u "$m" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir -p "$work/blobs" "$mnt" "$sq"
+mkdir -p "$work/blobs" "$pt" "$sp" "$sq"
 head -c "$((mib << 20))" /dev/urandom > "$work/blobs/big"
 hash=$(xxhsum -H2 "$work/blobs/big" | cut -d' ' -f1)
 
-"$nubfs" -o preload="$work/blobs",guest_mem=$((mib * 2 + 64))M,ephemeral "$mnt"
+o="preload=$work/blobs,guest_mem=$((mib * 2 + 64))M,ephemeral"
+"$nubfs" -o "$o" "$pt"
+"$nubfs" -o "$o,read_path=splice" "$sp"
 mksquashfs "$work/blobs" "$work/img.sqfs" -noappend -no-progress -comp gzip -noI -noD -noF >/dev/null
 squashfuse "$work/img.sqfs" "$sq"
+echo "nubfs read path (default mount): $(jq -r .store.read_path "$pt/stats") ($(jq -r .store.read_path_reason "$pt/stats"))"
+echo "nubfs read path (read_path=splice): $(jq -r .store.read_path "$sp/stats")"
 
-# Seconds to stream a file to /dev/null with 1 MiB reads.
-secs() { local t0 t1; t0=$(date +%s.%N); dd if="$1" of=/dev/null bs=1M status=none; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+cat > "$work/rand.py" <<'PY'
+import os, random, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+blocks = os.fstat(fd).st_size // 4096
+offs = [random.Random(1).randrange(blocks) * 4096 for _ in range(blocks)]
+t0 = time.perf_counter()
+for off in offs:
+    os.pread(fd, 4096, off)
+print(time.perf_counter() - t0)
+PY
+
+now() { date +%s.%N; }
+# Seconds for one read of $2 with tool $1.
+one() {
+  local t0 t1
+  case $1 in
+    rand4k) python3 "$work/rand.py" "$2"; return ;;
+    cat) t0=$(now); cat "$2" > /dev/null; t1=$(now) ;;
+    dd1M) t0=$(now); dd if="$2" of=/dev/null bs=1M status=none; t1=$(now) ;;
+    dd4k) t0=$(now); dd if="$2" of=/dev/null bs=4k status=none; t1=$(now) ;;
+  esac
+  echo "$t1 - $t0" | bc -l
+}
+runs=${RUNS:-3}
+# Median of $runs timings; cold rounds drop the page cache before each.
+median() {
+  local tool=$1 path=$2 round=$3 i
+  for ((i = 0; i < runs; i++)); do
+    [ "$round" = cold ] && { sync; echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
+    one "$tool" "$path"
+  done | sort -g | sed -n "$(((runs + 1) / 2))p"
+}
 rate() { echo "scale=0; $mib / $1" | bc -l; }
 
-runs=${RUNS:-5}
-# Median of $runs timings; cold rounds drop the page cache before each read.
-median_secs() {
-  local path=$1 drop=$2 i
-  for ((i = 0; i < runs; i++)); do
-    [ "$drop" = 1 ] && { echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
-    secs "$path"
-  done | sort -g | sed -n "$(( (runs + 1) / 2 ))p"
-}
-
-printf '%-28s %10s %10s   (median of %d)\n' "source ($mib MiB)" "s" "MiB/s" "$runs"
+tools="cat dd1M dd4k rand4k"
+srcs="tmpfs:$work/blobs/big squashfuse:$sq/big nubfs-splice:$sp/caps/$hash nubfs-passthrough:$pt/caps/$hash"
+printf '%-26s' "MiB/s ($mib MiB, median of $runs)"
+for t in $tools; do printf '%10s' "$t"; done
+echo
 for round in cold warm; do
-  for src in "tmpfs:$work/blobs/big" "squashfuse:$sq/big" "nubfs:$mnt/caps/$hash"; do
+  for src in $srcs; do
     name=${src%%:*} path=${src#*:}
-    drop=0
-    [ "$round" = cold ] && [ "$name" != tmpfs ] && drop=1
-    [ "$round" = warm ] && secs "$path" >/dev/null   # prime the cache
-    s=$(median_secs "$path" "$drop")
-    printf '%-28s %10.3f %10s\n' "$name ($round)" "$s" "$(rate "$s")"
-    eval "t_${name}_${round}=$s"
+    printf '%-26s' "$name ($round)"
+    for t in $tools; do
+      [ "$round" = warm ] && one "$t" "$path" > /dev/null # prime the cache
+      s=$(median "$t" "$path" "$round")
+      key=$(echo "${name}_${round}_$t" | tr -- - _)
+      eval "t_$key=$s"
+      printf '%10s' "$(rate "$s")"
+    done
+    echo
   done
 done
 echo
-echo "nubfs/tmpfs time ratio (cold): $(echo "scale=2; $t_nubfs_cold / $t_tmpfs_cold" | bc -l)"
-echo "nubfs/squashfuse time ratio (cold): $(echo "scale=2; $t_nubfs_cold / $t_squashfuse_cold" | bc -l)"
-echo "nubfs/squashfuse time ratio (warm): $(echo "scale=2; $t_nubfs_warm / $t_squashfuse_warm" | bc -l)"
-# grep on a captured string: with pipefail, `dmesg | grep -q` fails on SIGPIPE.
+echo "throughput relative to tmpfs (higher is better; goal passthrough cold >= 0.8, warm >= 0.95):"
+for round in cold warm; do
+  for name in nubfs_passthrough nubfs_splice squashfuse; do
+    printf '  %-26s' "$name ($round)"
+    for t in $tools; do
+      eval "a=\$t_tmpfs_${round}_$t b=\$t_${name}_${round}_$t"
+      printf '%10s' "$(echo "scale=2; $a / $b" | bc -l)"
+    done
+    echo
+  done
+done
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac
-echo "(lower is better for nubfs; run on $kind)"
+echo "(run on $kind, $(uname -r))"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The FUSE options nubfs(8) lists, on a real mount: each one mounts, the
 # tree answers and a cap reads back right, and nubfs exits 0 only with a
-# live mount. max_read= is honoured (no READ reply larger) and a value it
+# live mount. On the splice read path (-o read_path=splice: passthrough
+# reads never reach the daemon), max_read= is honoured (no READ reply larger) and a value it
 # cannot take is refused with exit status 2 before anything boots. Large
 # reads are spliced whatever size the kernel asks for (the -o debug trace
 # says "(splice)" for each reply), with readahead raised to 4 MiB where
@@ -76,13 +77,13 @@ debug_read() {
 # replies LOG: the sizes of the replies larger than 64 KiB, "N" or "N(splice)".
 replies() { sed -n 's/.*success, outsize: \([0-9]*\)\( (splice)\)\{0,1\}.*/\1\2/p' "$1" | tr -d ' ' | awk -F'(' '$1 > 65536'; }
 
-debug_read max_read=262144
+debug_read max_read=262144,read_path=splice
 max=$(replies "$MNT.log" | sed 's/(splice)//' | sort -n | tail -n 1)
 [ -n "$max" ] || fail "max_read=262144: no large READ reply in the trace"
 [ "$max" -le $((262144 + 16)) ] || fail "max_read=262144: a reply of $max bytes"
 ok "max_read=262144: the largest READ reply is $max bytes (header included)"
 
-debug_read noatime
+debug_read noatime,read_path=splice
 replies "$MNT.log" > "$TMP/replies"
 [ -s "$TMP/replies" ] || fail "no large READ reply in the trace"
 grep -v 'splice' "$TMP/replies" | head -n 3 > "$TMP/copied"

@@ -83,6 +83,8 @@ expect "trust= takes directories" "$T/kdir/" "$T/keys/" -- _nubfs "nubfs -o trus
 expect "preload= after a comma takes directories" "$T/keys/" -- _nubfs "nubfs -o allow_other,preload=$T/ke"
 expect "kernel= takes files" "$T/kernel.elf" -- _nubfs "nubfs -o kernel=$T/kern"
 expect "a value without a path kind gets nothing" -- _nubfs "nubfs -o guest_mem=1"
+expect "read_path= takes its modes" auto splice -- _nubfs "nubfs -o read_path="
+expect "read_path=s -> splice" splice -- _nubfs "nubfs -o allow_other,read_path=s"
 expect "options" --help -- _nubfs "nubfs --he"
 has "-o itself" -o -- _nubfs "nubfs -"
 expect "the mountpoint is a directory" "$T/kdir/" "$T/keys/" -- _nubfs "nubfs $T/k"
