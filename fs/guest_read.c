@@ -49,7 +49,7 @@ size_t nubfs_splice_max_data(void)
 
 int nubfs_reader_begin(struct nubfs *fs, struct nub_reader *r)
 {
-    nub_sandbox_rdlock(fs->sb);
+    nubfs_settled_rdlock(fs); /* never a directory a recovery is rebuilding */
     enum nub_reader_error e =
         nub_reader_open(r, nub_sandbox_mem(fs->sb), nub_sandbox_boot_info_gpa(fs->sb));
     if (e == NUB_READER_OK)

@@ -21,6 +21,10 @@ int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v)
 {
     memset(v, 0, sizeof(*v));
     uint64_t handle = 0;
+    /* The read lock first (lock order), then the handle: the handle read
+     * is then the one in the guest we look at (a replace swaps it between
+     * its two guest calls, a recovery before it opens the gate). */
+    nubfs_settled_rdlock(fs);
     nubfs_ctl_lock(fs);
     struct nubfs_ctl_entry *e = nubfs_ctl_by_mseq(fs, mseq);
     if (e != NULL && nubfs_ctl_name_kind(e->name) == NUBFS_CTL_NAME_PKG) {
@@ -35,7 +39,6 @@ int mview_begin(struct nubfs *fs, uint64_t mseq, struct mview *v)
         v->gid = e->gid;
     }
     nubfs_ctl_unlock(fs);
-    nub_sandbox_rdlock(fs->sb);
     if (handle == 0)
         return -ENOENT;
     int rc = nub_mtab_open(&v->mr, nub_sandbox_mem(fs->sb),

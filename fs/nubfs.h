@@ -271,6 +271,16 @@ int nubfs_test_forge_cap(struct nubfs *fs);
 int nubfs_recover(struct nubfs *fs);
 int nubfs_recover_locked(struct nubfs *fs);
 
+/* gate.c: readers of the guest's directory and mount table wait while a
+ * recovery rebuilds them. nubfs_settled_rdlock takes the sandbox read
+ * lock once no recovery is under way (at most a bounded wait; the
+ * recovering thread never waits). recover.c closes the gate when it
+ * starts, opens it once every package is back, and leaves at the end. */
+void nubfs_settled_rdlock(struct nubfs *fs);
+void nubfs_gate_close(struct nubfs *fs);
+void nubfs_gate_open(struct nubfs *fs);
+void nubfs_gate_leave(void);
+
 /* trust.c: -o trust=DIR into fs->trust; malformed key files are logged.
  * 0, or -errno with a message printed (the directory cannot be read). */
 int nubfs_trust_load(struct nubfs *fs);

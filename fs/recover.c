@@ -179,7 +179,7 @@ static int republish(struct nubfs *fs)
 int nubfs_recover_locked(struct nubfs *fs)
 {
     pthread_mutex_lock(&fs->recover_mu);
-    __atomic_add_fetch(&fs->recovering, 1, __ATOMIC_SEQ_CST);
+    nubfs_gate_close(fs); /* readers of caps/ and mounts/ wait (gate.c) */
     int rc = 0;
     for (int attempt = 0; attempt < RECOVER_ATTEMPTS && nub_sandbox_poisoned(fs->sb); attempt++) {
         nubfs_warn("guest poisoned: %s; rebooting", nub_sandbox_poison_reason(fs->sb));
@@ -195,15 +195,18 @@ int nubfs_recover_locked(struct nubfs *fs)
             continue;
         remount_all(fs);
     }
+    /* Every package is back: readers go on. The kernel is told what did
+     * not come back only now, since an invalidation waits for the lookups
+     * the gate held. */
+    nubfs_gate_open(fs);
     if (!nub_sandbox_poisoned(fs->sb))
         forget_lost_caps(fs);
-    /* A listing read while the directory was half rebuilt may be cached. */
     nubfs_notify_listing(fs);
     if (nub_sandbox_poisoned(fs->sb)) {
         nubfs_log("guest still poisoned after recovery: %s", nub_sandbox_poison_reason(fs->sb));
         rc = -EIO;
     }
-    __atomic_sub_fetch(&fs->recovering, 1, __ATOMIC_SEQ_CST);
+    nubfs_gate_leave();
     pthread_mutex_unlock(&fs->recover_mu);
     nubfs_heap_refresh(fs);
     return rc;
