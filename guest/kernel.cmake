@@ -16,12 +16,18 @@ set(NUB_GUEST_LOGIC_SOURCES
 include(${NUB_GUEST_DIR}/rvf/sources.cmake)
 include(${NUB_GUEST_DIR}/mount/sources.cmake)
 list(APPEND NUB_GUEST_LOGIC_SOURCES ${NUB_MOUNT_SOURCES})
+# Running WASM in the guest (guest/run/): the interpreter's allocator, the
+# ops that run modules. The interpreter itself is wasm/wasm.cmake's.
+set(NUB_RUN_SOURCES
+  ${NUB_GUEST_DIR}/run/run_env.c
+  ${NUB_GUEST_DIR}/run/test_wasm.c)
+list(APPEND NUB_GUEST_LOGIC_SOURCES ${NUB_RUN_SOURCES})
 
 # ---- host library -------------------------------------------------------
 add_library(nubguest STATIC ${NUB_GUEST_LOGIC_SOURCES} ${NUB_GUEST_DIR}/host/arch_host.c)
-target_include_directories(nubguest PUBLIC ${NUB_GUEST_DIR}/include)
+target_include_directories(nubguest PUBLIC ${NUB_GUEST_DIR}/include ${NUB_GUEST_DIR}/run)
 target_compile_definitions(nubguest PRIVATE NUB_GUEST_VERSION="${PROJECT_VERSION}")
-target_link_libraries(nubguest PUBLIC nub_host_flags nubrvf)
+target_link_libraries(nubguest PUBLIC nub_host_flags nubrvf nubwasm)
 
 # ---- guest kernel -------------------------------------------------------
 # No libc headers: the compiler's own freestanding headers (stddef, stdint,
@@ -44,6 +50,8 @@ add_executable(nub-guest
 target_include_directories(nub-guest PRIVATE
   ${NUB_GUEST_DIR}/include/freestanding
   ${NUB_GUEST_DIR}/include
+  ${NUB_GUEST_DIR}/run
+  ${NUB_GUEST_DIR}/wasm
   ${NUB_RVF_DIR}
   ${CMAKE_CURRENT_BINARY_DIR}/xxhash-include)
 target_compile_definitions(nub-guest PRIVATE NUB_GUEST_KERNEL NUB_GUEST_VERSION="${PROJECT_VERSION}")

@@ -51,7 +51,8 @@ add_library(nubvm STATIC
   ${CMAKE_CURRENT_LIST_DIR}/guest_image.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_image.S
   ${CMAKE_CURRENT_LIST_DIR}/sandbox.c
-  ${CMAKE_CURRENT_LIST_DIR}/guest_calls.c)
+  ${CMAKE_CURRENT_LIST_DIR}/guest_calls.c
+  ${CMAKE_CURRENT_LIST_DIR}/task_calls.c)
 target_link_libraries(nubvm PUBLIC nub_host_flags nubmem nubrvf nubutil PkgConfig::LIBELF
   Threads::Threads)
 

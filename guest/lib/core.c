@@ -6,6 +6,7 @@
 #include "nub/guest_arch.h"
 #include "nub/guest_core.h"
 #include "nub/guest_log.h"
+#include "run_env.h"
 
 void nub_core_boot(struct nub_core *c, struct nub_boot_info *bi, struct nub_mailbox *mb,
                    struct nub_log_ring *ring, uint64_t heap_start)
@@ -147,6 +148,11 @@ static enum nub_status op_test(struct nub_core *c, uint32_t op, const uint64_t *
         memcpy(nub_mem_ptr(gpa), &args[1], 8);
         return NUB_ST_OK;
     }
+    if (op == NUB_OP_TEST_WASM) {
+        if (!c->initialized)
+            return fail(c, NUB_ST_STATE, "TEST_WASM before INIT");
+        return nub_run_test_wasm(&c->heap, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
+    }
     return nub_arch_test_op(op, args[0], c->bi, c->mb->msg, sizeof c->mb->msg);
 }
 
@@ -168,6 +174,7 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     case NUB_OP_TEST_PANIC:
     case NUB_OP_TEST_CORRUPT:
     case NUB_OP_TEST_WRITE_CAP:
+    case NUB_OP_TEST_WASM:
         return op_test(c, op, args);
     case NUB_OP_ALLOC:
     case NUB_OP_FREE:

@@ -114,6 +114,28 @@ enum nub_op {
                                          the sandbox is poisoned) */
     NUB_OP_TEST_CORRUPT = 0x105,      /* args[0]=gpa args[1]=value: write a
                                          u64 anywhere in guest RAM */
+    NUB_OP_TEST_WASM = 0x107,         /* run a WASM export in the guest: see
+                                         struct nub_test_wasm_req */
+};
+
+/* NUB_OP_TEST_WASM: args[0] = gpa of a host-owned block (from ALLOC; it
+ * stays the host's, which FREEs it after), args[1] = module length (the
+ * module starts at args[0]), args[2] = offset in the block of this
+ * request (8-aligned, at or after the module, inside the block). The guest
+ * decodes and validates the module, instantiates it (no imports), runs the
+ * export with `fuel` (0 = unbounded: only the watchdog stops it) and frees
+ * everything again. NUB_ST_BADMSG (msg says why) if the module is refused
+ * or has no such function export. On NUB_ST_OK: ret[0] enum nub_wasm_status
+ * (wasm.h), ret[1] enum nub_wasm_trap, ret[2] fuel used, ret[3] results
+ * (at most 4: more is NUB_ST_INVAL), ret[4..7] the results as 64-bit
+ * slots. */
+#define NUB_TEST_WASM_MAX_ARGS 8u
+struct nub_test_wasm_req {
+    char export_name[64];         /* NUL-padded */
+    uint64_t fuel;
+    uint32_t nargs;               /* = the export's parameter count */
+    uint32_t reserved;
+    uint64_t args[NUB_TEST_WASM_MAX_ARGS];
 };
 
 enum nub_status {
@@ -518,6 +540,7 @@ _Static_assert(sizeof(struct nub_mount_task) == 80, "task record layout");
 _Static_assert(sizeof(struct nub_mount_grant) == 16, "grant record layout");
 _Static_assert(sizeof(struct nub_mount_cap) == 48, "cap record layout");
 _Static_assert(sizeof(struct nub_mount_limits) == 80, "mount limits layout");
+_Static_assert(sizeof(struct nub_test_wasm_req) == 144, "test wasm request layout");
 _Static_assert(sizeof(struct nub_mailbox) == 8 + 16 + 64 + 64 + 16 + 8 + 16 * 64 + 256,
                "mailbox layout");
 #endif
