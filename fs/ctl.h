@@ -60,6 +60,8 @@ struct nubfs_ctl_entry {
     uint32_t ncaps;
     struct nub_cap_obj **objs;   /* its store references, one per cap */
     uint32_t nobjs;
+    uint8_t *frame;              /* its frame in the state directory (frame.h), or NULL */
+    size_t frame_len;
 
     /* Writes since the last flush go here (NULL: none; content is pkg). */
     struct nubfs_buf *stage;
@@ -105,6 +107,16 @@ void nubfs_ctl_mount_name(const char *ctlname, char *out);
  * package it replaces (if any) is unmounted. On failure e is unchanged. */
 int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
                       struct nubfs_buf *buf);
+/* At start (state_pkgs.c): mounts a package rebuilt from its frame
+ * (blob, taken) with the order it had; no frame is written. */
+int nubfs_mount_entry_replay(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
+                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len);
+/* A mounted e is renamed to newname: its frame follows (a new order).
+ * 0 or -errno (nothing changed). */
+int nubfs_entry_frame_rename(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *newname);
+/* Entry id's mode, owner and times into its frame (takes change_mu;
+ * logged on failure). */
+void nubfs_entry_frame_meta(struct nubfs *fs, uint64_t id);
 /* Unmounts what e holds (e keeps its name). */
 int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e);
 
@@ -133,5 +145,20 @@ void nubfs_mount_opts(struct nubfs *fs, const char *ctlname, bool tests,
 /* test_knobs.c: the test knobs' part of a mount's options (failing step,
  * the one-shot crash hook); nothing without test_ops. change_mu held. */
 void nubfs_knobs_mount_opts(struct nubfs *fs, struct nub_intake_opts *o);
+/* test_exit_mount=N / test_exit_unmount=N (xattrs): the daemon _exit()s
+ * right after step N of a mount or a removal (the crash matrix). */
+enum {
+    NUBFS_EXIT_MOUNT_STAGED = 1,    /* the bytes are staged, nothing else done */
+    NUBFS_EXIT_MOUNT_CAPS = 2,      /* caps written, fsynced, names fsynced */
+    NUBFS_EXIT_MOUNT_FRAME_TMP = 3, /* frame in pkgs/.tmp-N, fsynced */
+    NUBFS_EXIT_MOUNT_FRAME = 4,     /* frame renamed, pkgs/ fsynced */
+    NUBFS_EXIT_MOUNT_DONE = 5,      /* MOUNT returned, not yet answered */
+    NUBFS_EXIT_UNMOUNT_FRAME = 1,   /* frame unlinked, pkgs/ fsynced */
+    NUBFS_EXIT_UNMOUNT_CALL = 2,    /* UNMOUNT returned */
+    NUBFS_EXIT_UNMOUNT_DONE = 3,    /* references (and cap files) gone, not yet answered */
+};
+#define NUBFS_EXIT_MOUNT_MAX 5u
+#define NUBFS_EXIT_UNMOUNT_MAX 3u
+void nubfs_knob_exit(struct nubfs *fs, bool mount, unsigned step);
 
 #endif /* NUBFS_CTL_H */

@@ -479,7 +479,10 @@ static void ctl_setattr(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
     }
     if (e != NULL)
         attr_of(e, &st);
+    bool saved = rc == 0 && e->handle != 0 && fs->state != NULL;
     nubfs_ctl_unlock(fs);
+    if (saved)
+        nubfs_entry_frame_meta(fs, id_of(ino)); /* a failure is logged */
     if (rc != 0)
         fuse_reply_err(req, -rc);
     else
@@ -570,9 +573,13 @@ static int do_rename(struct nubfs *fs, const char *name, const char *newname, un
             if (t_mounted)
                 nubfs_unmount_entry(fs, t); /* logged; a crash there is recovered */
         }
-    } else if (t_mounted) {
-        /* A mounted package renamed over another: the other goes. */
-        rc = nubfs_unmount_entry(fs, t);
+    } else {
+        /* A mounted package renamed: its frame takes the new name first
+         * (with a new order: a crash before the other goes replays as a
+         * replace), then the package it is renamed over goes. */
+        rc = nubfs_entry_frame_rename(fs, s, newname);
+        if (rc == 0 && t_mounted)
+            rc = nubfs_unmount_entry(fs, t);
     }
     nubfs_buf_unref(buf);
     if (rc != 0 || s == t)

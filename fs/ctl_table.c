@@ -120,6 +120,7 @@ static void entry_free(struct nubfs_ctl_entry *e)
     nubfs_buf_unref(e->stage);
     free(e->caps);
     free(e->objs); /* at exit: the objects go with the store */
+    free(e->frame);
     free(e);
 }
 

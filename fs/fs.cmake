@@ -4,6 +4,8 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/options.c
   ${CMAKE_CURRENT_LIST_DIR}/paths.c
   ${CMAKE_CURRENT_LIST_DIR}/state.c
+  ${CMAKE_CURRENT_LIST_DIR}/state_pkgs.c
+  ${CMAKE_CURRENT_LIST_DIR}/frame.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
   ${CMAKE_CURRENT_LIST_DIR}/stacked.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c

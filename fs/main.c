@@ -250,6 +250,12 @@ int main(int argc, char *argv[])
         ret = NUBFS_EXIT_FAIL;
         goto out_sandbox;
     }
+    /* Every acknowledged package back, in order, before anyone sees the
+     * mount (the parent's pipe, READY=1 come after serve mounts). */
+    if (nubfs_state_replay(fs) != 0) {
+        ret = NUBFS_EXIT_FAIL;
+        goto out_sandbox;
+    }
     nubfs_heap_refresh(fs);
     nubfs_inodes_reserve(fs->npreload); /* ls -l will want them all */
     ret = serve(fs, se, &co, ready_fd);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "clock.h"
+#include "frame.h"
+#include "state.h"
 
 static double ms(uint64_t ns)
 {
@@ -53,8 +55,76 @@ static void unmount_handle(struct nubfs *fs, const char *ctlname, uint64_t handl
     }
 }
 
-int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
-                      struct nubfs_buf *buf)
+/* The package's frame, made durable inside the intake right before
+ * MOUNT (the intake's durable hook): the caps' names fsynced, then the
+ * frame written (state_pkgs.c). */
+struct durable {
+    struct nubfs *fs;
+    uint64_t order;
+    const char *ctlname;
+    struct nubfs_frame_meta meta;
+    uint8_t *blob; /* the frame, once encoded */
+    size_t len;
+    bool written;
+};
+
+static uint32_t cap_kind(uint8_t seg_type)
+{
+    switch (seg_type) {
+    case RVF_SEG_MANIFEST: return NUB_CAP_MANIFEST;
+    case RVF_SEG_WASM: return NUB_CAP_WASM;
+    default: return NUB_CAP_DATA;
+    }
+}
+
+static int make_durable(void *ctx, const struct rvf_package *p, char *why, size_t whylen)
+{
+    struct durable *d = ctx;
+    struct nubfs *fs = d->fs;
+    int r = nub_cap_store_sync(fs->store);
+    if (r != 0) {
+        snprintf(why, whylen, "fsync of caps/: %s", strerror(-r));
+        return r;
+    }
+    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_CAPS);
+    struct nubfs_frame_cap *caps = calloc(p->nsegs ? p->nsegs : 1, sizeof(*caps));
+    if (caps == NULL)
+        return -ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->nsegs; i++) {
+        const struct rvf_segment *s = &p->segs[i];
+        if (s->type == RVF_SEG_CRYPTO)
+            continue; /* not a cap: its bytes stay in the frame */
+        caps[n].off = s->payload_offset;
+        caps[n].len = s->payload_len;
+        caps[n].kind = cap_kind(s->type);
+        memcpy(caps[n].hash, s->hash, 16);
+        n++;
+    }
+    r = nubfs_frame_encode(&d->meta, p->base, p->size, caps, n, &d->blob, &d->len);
+    free(caps);
+    if (r != 0) {
+        snprintf(why, whylen, "cannot encode the frame: %s", strerror(-r));
+        return r;
+    }
+    r = nubfs_state_pkg_write(fs, d->order, d->ctlname, d->blob, d->len);
+    if (r != 0) {
+        snprintf(why, whylen, "cannot write the frame to %s/pkgs: %s", nubfs_state_dir(fs),
+                 strerror(-r));
+        return r;
+    }
+    d->written = true;
+    return 0;
+}
+
+struct replay {
+    uint64_t order;
+    uint8_t *blob;
+    size_t len;
+};
+
+static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
+                       struct nubfs_buf *buf, struct replay *rp)
 {
     struct nub_intake_opts o;
     nubfs_mount_opts(fs, ctlname, true, &o);
@@ -62,11 +132,31 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     struct nub_intake_result *res = malloc(sizeof(*res));
     if (res == NULL)
         return -ENOMEM;
+    struct durable d = {.fs = fs, .ctlname = ctlname};
     nubfs_ctl_lock(fs);
     uint64_t receive_ns = e->stage_t0 ? nub_now_ns() - e->stage_t0 : 0;
+    /* Its order now: the frame, written before MOUNT, is named by it. */
+    d.order = rp != NULL ? rp->order : fs->ctl->next_order++;
+    d.meta = (struct nubfs_frame_meta){.mode = e->mode, .uid = e->uid, .gid = e->gid,
+                                       .atime = e->atime, .mtime = e->mtime, .ctime = e->ctime};
     nubfs_ctl_unlock(fs);
-    int r = nub_intake(fs->sb, &fs->trust, &o, buf->p, buf->len, res);
+    if (fs->state != NULL && rp == NULL) {
+        o.durable = make_durable;
+        o.durable_ctx = &d;
+    }
+    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_STAGED);
+    int r = nub_intake(fs->sb, rp != NULL ? &fs->trust_ever : &fs->trust, &o, buf->p, buf->len,
+                       res);
+    if (r == 0)
+        nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_DONE);
+    if (r != 0 && d.written) {
+        /* Durable but refused after all: not acknowledged, so it goes. */
+        int rr = nubfs_state_pkg_remove(fs, d.order, ctlname);
+        if (rr != 0)
+            nubfs_warn("refused %s: cannot remove its frame: %s", ctlname, strerror(-rr));
+    }
     if (r != 0) {
+        free(d.blob);
         fs->mc.mount_failures++;
         nubfs_notice("refused %s: %s (%s)", ctlname, res->reason, strerror(-r));
         if (fs->opts.test_ops || r == -EIO)
@@ -78,14 +168,19 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
         return r;
     }
     nubfs_ctl_lock(fs);
-    uint64_t old_handle = e->handle;
+    uint64_t old_handle = e->handle, old_order = e->order;
     struct nubfs_held old = nubfs_held_take(e);
     char old_name[NAME_MAX + 1];
     snprintf(old_name, sizeof(old_name), "%s", e->name);
     e->pkg = nubfs_buf_ref(buf);
     e->handle = res->handle;
     e->mseq = fs->ctl->next_mseq++;
-    e->order = fs->ctl->next_order++;
+    e->order = d.order;
+    free(e->frame);
+    e->frame = rp != NULL ? rp->blob : d.blob;
+    e->frame_len = rp != NULL ? rp->len : d.len;
+    if (rp != NULL)
+        rp->blob = NULL;
     e->res = *res;
     e->caps = res->caps; /* the entry owns them now */
     e->ncaps = res->ncaps;
@@ -114,8 +209,12 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     nubfs_notify_published(fs, (const uint8_t(*)[16])e->caps, e->ncaps);
 
     if (old_handle != 0) {
-        /* Replace: the new package is mounted, now the old one goes. */
+        /* Replace: the new package is mounted, now the old one goes (its
+         * frame first, as in a removal; the new one is durable already). */
         fs->mc.replaces++;
+        int rr = nubfs_state_pkg_remove(fs, old_order, old_name);
+        if (rr != 0)
+            nubfs_warn("replace %s: cannot remove the old frame: %s", old_name, strerror(-rr));
         unmount_handle(fs, old_name, old_handle);
     }
     nubfs_held_drop(fs, old_name, &old); /* a replaced package's tree, or a stale one */
@@ -123,21 +222,56 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
     return 0;
 }
 
+int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
+                      struct nubfs_buf *buf)
+{
+    return mount_entry(fs, e, ctlname, buf, NULL);
+}
+
+int nubfs_mount_entry_replay(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
+                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len)
+{
+    struct replay rp = {.order = order, .blob = blob, .len = len};
+    int r = mount_entry(fs, e, ctlname, buf, &rp);
+    free(rp.blob); /* NULL if the entry took it */
+    return r;
+}
+
 int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
 {
     nubfs_ctl_lock(fs);
-    uint64_t handle = e->handle;
+    uint64_t handle = e->handle, order = e->order;
     char name[NAME_MAX + 1];
     snprintf(name, sizeof(name), "%s", e->name);
     nubfs_ctl_unlock(fs);
     if (handle == 0)
         return 0;
-    struct nub_call_unmount_result ur;
-    int r = nub_call_unmount(fs->sb, handle, &ur);
-    if (r != 0 && r != -ENOENT && r != -EIO) {
-        nubfs_log("unmount %s failed: %s (%s)", name, ur.reason, strerror(-r));
+    /* The frame goes first: a crash from here on finds it unmounted. */
+    int r = nubfs_state_pkg_remove(fs, order, name);
+    if (r != 0) {
+        nubfs_warn("unmount %s refused: cannot remove its frame from %s/pkgs: %s", name,
+                   nubfs_state_dir(fs), strerror(-r));
         return r;
     }
+    nubfs_knob_exit(fs, false, NUBFS_EXIT_UNMOUNT_FRAME);
+    struct nub_call_unmount_result ur;
+    r = nub_call_unmount(fs->sb, handle, &ur);
+    if (r != 0 && r != -ENOENT && r != -EIO) {
+        nubfs_log("unmount %s failed: %s (%s)", name, ur.reason, strerror(-r));
+        /* Still mounted: its frame back (the entry kept its bytes). */
+        nubfs_ctl_lock(fs);
+        uint8_t *blob = e->frame ? malloc(e->frame_len) : NULL;
+        size_t blen = e->frame_len;
+        if (blob != NULL)
+            memcpy(blob, e->frame, blen);
+        nubfs_ctl_unlock(fs);
+        int rr = blob ? nubfs_state_pkg_write(fs, order, name, blob, blen) : 0;
+        if (rr != 0)
+            nubfs_warn("unmount %s: cannot write its frame back: %s", name, strerror(-rr));
+        free(blob);
+        return r;
+    }
+    nubfs_knob_exit(fs, false, NUBFS_EXIT_UNMOUNT_CALL);
     nubfs_ctl_lock(fs);
     struct nubfs_held m = nubfs_held_take(e);
     nubfs_ctl_unlock(fs);
@@ -151,6 +285,54 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
         log_unmounted(name, handle, &ur);
     }
     nubfs_held_drop(fs, name, &m);
+    nubfs_knob_exit(fs, false, NUBFS_EXIT_UNMOUNT_DONE);
     nubfs_heap_refresh(fs);
     return 0;
+}
+
+int nubfs_entry_frame_rename(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *newname)
+{
+    if (fs->state == NULL)
+        return 0;
+    nubfs_ctl_lock(fs);
+    uint64_t order = e->order, new_order = fs->ctl->next_order++;
+    char name[NAME_MAX + 1];
+    snprintf(name, sizeof(name), "%s", e->name);
+    nubfs_ctl_unlock(fs);
+    int r = nubfs_state_pkg_rename(fs, order, name, new_order, newname);
+    if (r != 0) {
+        nubfs_warn("rename %s to %s refused: its frame: %s", name, newname, strerror(-r));
+        return r;
+    }
+    nubfs_ctl_lock(fs);
+    e->order = new_order;
+    nubfs_ctl_unlock(fs);
+    return 0;
+}
+
+void nubfs_entry_frame_meta(struct nubfs *fs, uint64_t id)
+{
+    pthread_mutex_lock(&fs->change_mu);
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_id(fs, id);
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    uint64_t order = 0;
+    char name[NAME_MAX + 1] = "";
+    if (e != NULL && e->linked && e->handle != 0 && e->frame != NULL) {
+        struct nubfs_frame_meta m = {.mode = e->mode, .uid = e->uid, .gid = e->gid,
+                                     .atime = e->atime, .mtime = e->mtime, .ctime = e->ctime};
+        nubfs_frame_set_meta(e->frame, e->frame_len, &m);
+        if ((blob = malloc(e->frame_len)) != NULL)
+            memcpy(blob, e->frame, e->frame_len);
+        len = e->frame_len;
+        order = e->order;
+        snprintf(name, sizeof(name), "%s", e->name);
+    }
+    nubfs_ctl_unlock(fs);
+    int r = blob != NULL ? nubfs_state_pkg_write(fs, order, name, blob, len) : 0;
+    if (r != 0)
+        nubfs_warn("%s: cannot save its mode, owner and times: %s", name, strerror(-r));
+    free(blob);
+    pthread_mutex_unlock(&fs->change_mu);
 }

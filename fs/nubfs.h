@@ -184,6 +184,7 @@ struct nubfs {
     /* Test knobs at run time (test_knobs.c; need test_ops). */
     unsigned test_fail_step;
     int test_crash_mount;
+    unsigned test_exit_mount, test_exit_unmount; /* the crash matrix (0: off) */
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
     /* Non-zero while a recovery rebuilds the directory (atomic): caps/
      * answers absent names without a negative entry then, since a cap

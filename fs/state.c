@@ -6,12 +6,14 @@
  * line at start, exit 1), and the versioned `format` file, which is
  * written once and never rewritten: a newer version is refused.
  *
- * Layout of format version 1:
- *   format   "nubfs-state 1\n" (later versions may add lines after it)
+ * Layout of format version 2 (nubfs(8) STATE DIRECTORY, docs/state.md):
+ *   format   "nubfs-state 2\n" (later versions may add lines after it)
  *   lock     flock(2)ed by the daemon that uses the directory; its pid
- * Anything else in the directory belongs to a later part of the format
- * (the cap store's backing files, the packages); a version that adds one
- * raises NUBFS_STATE_FORMAT. */
+ *   caps/    the cap store's files, <32 hex digits> each (src/cap_disk.c)
+ *   pkgs/    one frame per acknowledged package (state_pkgs.c, frame.c)
+ * Version 1 had format and lock only: it is upgraded in place (caps/ and
+ * pkgs/ made, then the format file replaced). A version that adds to the
+ * layout raises NUBFS_STATE_FORMAT. */
 #include "state.h"
 
 #include <errno.h>
@@ -38,6 +40,7 @@ struct nubfs_state {
     char *dir;  /* absolute */
     int dirfd;  /* O_DIRECTORY */
     int lockfd; /* flock(LOCK_EX) held while open */
+    int capsfd, pkgsfd; /* caps/ and pkgs/ */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *dir, const char *what)
@@ -140,7 +143,8 @@ static int take_lock(struct nubfs_state *st, char *err, size_t errlen)
 }
 
 /* An existing directory without a format file may hold only what a
- * daemon that died before writing it leaves: the lock and format.tmp. */
+ * daemon that died before writing it leaves: the lock, format.tmp, and
+ * caps/ and pkgs/ (made first, still empty). */
 static int only_ours(int dirfd)
 {
     int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -155,7 +159,8 @@ static int only_ours(int dirfd)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         const char *n = de->d_name;
-        if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "lock") && strcmp(n, "format.tmp")) {
+        if (strcmp(n, ".") && strcmp(n, "..") && strcmp(n, "lock") && strcmp(n, "format.tmp") &&
+            strcmp(n, "caps") && strcmp(n, "pkgs")) {
             rc = -ENOTEMPTY;
             break;
         }
@@ -187,7 +192,28 @@ static int write_format(struct nubfs_state *st)
     return rc;
 }
 
-/* Reads format (creating it in a new directory). 0, or -errno with err. */
+/* caps/ and pkgs/ (made if missing, the directory fsynced then), opened. */
+static int open_subdirs(struct nubfs_state *st)
+{
+    const char *names[2] = {"caps", "pkgs"};
+    int *fds[2] = {&st->capsfd, &st->pkgsfd};
+    bool made = false;
+    for (int i = 0; i < 2; i++) {
+        if (mkdirat(st->dirfd, names[i], 0700) == 0)
+            made = true;
+        else if (errno != EEXIST)
+            return -errno;
+        *fds[i] = openat(st->dirfd, names[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (*fds[i] < 0)
+            return -errno;
+    }
+    if (made && fsync(st->dirfd) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Reads format (creating it in a new directory, upgrading version 1,
+ * which held nothing, to this one). 0, or -errno with err. */
 static int check_format(struct nubfs_state *st, char *err, size_t errlen)
 {
     int fd = openat(st->dirfd, "format", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -197,6 +223,8 @@ static int check_format(struct nubfs_state *st, char *err, size_t errlen)
             set_err(err, errlen, NOT_STATE_MSG, st->dir, "not a nubfs state directory");
             return rc;
         }
+        if (rc == 0)
+            rc = open_subdirs(st);
         if (rc == 0)
             rc = write_format(st);
         if (rc != 0)
@@ -241,7 +269,16 @@ static int check_format(struct nubfs_state *st, char *err, size_t errlen)
                  st->dir, v, NUBFS_STATE_FORMAT);
         return -EPROTONOSUPPORT;
     }
-    return 0;
+    int rc = open_subdirs(st);
+    if (rc == 0 && v < NUBFS_STATE_FORMAT) {
+        rc = write_format(st);
+        if (rc == 0)
+            nubfs_log("state: %s upgraded from format %lu to %u", st->dir, v, NUBFS_STATE_FORMAT);
+    }
+    if (rc != 0)
+        set_err(err, errlen, "state directory %s: cannot set up format 2: %s", st->dir,
+                strerror(-rc));
+    return rc;
 }
 
 int nubfs_state_open(struct nubfs *fs, const char *mountpoint, char *err, size_t errlen)
@@ -276,7 +313,7 @@ int nubfs_state_open(struct nubfs *fs, const char *mountpoint, char *err, size_t
         return -ENOMEM;
     }
     st->dir = dir;
-    st->dirfd = st->lockfd = -1;
+    st->dirfd = st->lockfd = st->capsfd = st->pkgsfd = -1;
     rc = make_dirs(dir);
     if (rc != 0) {
         set_err(err, errlen, "state directory %s: cannot create it: %s", dir, strerror(-rc));
@@ -323,6 +360,16 @@ const char *nubfs_state_dir(const struct nubfs *fs)
     return fs->state ? fs->state->dir : NULL;
 }
 
+int nubfs_state_caps_fd(const struct nubfs *fs)
+{
+    return fs->state ? fs->state->capsfd : -1;
+}
+
+int nubfs_state_pkgs_fd(const struct nubfs *fs)
+{
+    return fs->state ? fs->state->pkgsfd : -1;
+}
+
 void nubfs_state_close(struct nubfs *fs)
 {
     struct nubfs_state *st = fs->state;
@@ -332,6 +379,10 @@ void nubfs_state_close(struct nubfs *fs)
         close(st->lockfd); /* releases the lock */
     if (st->dirfd >= 0)
         close(st->dirfd);
+    if (st->capsfd >= 0)
+        close(st->capsfd);
+    if (st->pkgsfd >= 0)
+        close(st->pkgsfd);
     free(st->dir);
     free(st);
     fs->state = NULL;

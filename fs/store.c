@@ -6,6 +6,7 @@
  * open file keeps reading after its cap left the directory, as an
  * unlinked file does. */
 #include "nubfs.h"
+#include "state.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -48,6 +49,9 @@ int nubfs_store_create(struct nubfs *fs)
         .release_hook = nubfs_pt_release_obj,
         .release_ctx = fs,
     };
+    /* Persistent: the caps' files live in the state directory's caps/. */
+    o.dirfd = nubfs_state_caps_fd(fs);
+    o.in_dir = o.dirfd >= 0;
     int rc = nub_cap_store_new(&o, &fs->store);
     if (rc != 0)
         nubfs_warn("cannot create the cap store: %s", strerror(-rc));

@@ -9,6 +9,11 @@
  *                        and MOUNT; also user.nubfs.test_crash_mount
  *   test_forge_cap=HEX   at boot, junk bytes published under a cap hash
  *                        that is not theirs
+ *   user.nubfs.test_exit_mount=N, user.nubfs.test_exit_unmount=N (xattrs
+ *                        only): the daemon _exit()s right after step N of
+ *                        the next mounts / removals (ctl.h NUBFS_EXIT_*),
+ *                        so a test can restart on the state directory at
+ *                        every step (the crash matrix, state_crash.sh)
  *   user.nubfs.test_write_cap=HEX (xattr only): the guest stores into that
  *                        cap's bytes (a read-only slot): the sandbox is
  *                        poisoned and recovered like any crash; the
@@ -28,6 +33,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +50,13 @@ int nubfs_knob_check(const char *knob, unsigned long v, char *err, size_t errlen
     }
     if (strcmp(knob, "test_crash_mount") == 0 || strcmp(knob, "test_crash_after") == 0)
         return 0; /* a flag (any nonzero value sets it), a count */
+    if (strcmp(knob, "test_exit_mount") == 0 || strcmp(knob, "test_exit_unmount") == 0) {
+        unsigned max = knob[10] == 'm' ? NUBFS_EXIT_MOUNT_MAX : NUBFS_EXIT_UNMOUNT_MAX;
+        if (v <= max)
+            return 0;
+        snprintf(err, errlen, "%s=%lu: want 1..%u (0: off)", knob, v, max);
+        return -EINVAL;
+    }
     snprintf(err, errlen, "%s: not a test knob", knob);
     return -EINVAL;
 }
@@ -125,6 +138,10 @@ int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, s
     pthread_mutex_lock(&fs->change_mu);
     if (strcmp(knob, "test_fail_step") == 0)
         fs->test_fail_step = (unsigned)n;
+    else if (strcmp(knob, "test_exit_mount") == 0)
+        fs->test_exit_mount = (unsigned)n;
+    else if (strcmp(knob, "test_exit_unmount") == 0)
+        fs->test_exit_unmount = (unsigned)n;
     else
         fs->test_crash_mount = n != 0;
     pthread_mutex_unlock(&fs->change_mu);
@@ -197,4 +214,13 @@ int nubfs_test_forge_cap(struct nubfs *fs)
                fs->test_forged ? "re-" : "", len, hex);
     fs->test_forged = true;
     return 0;
+}
+
+void nubfs_knob_exit(struct nubfs *fs, bool mount, unsigned step)
+{
+    if (!fs->opts.test_ops || step != (mount ? fs->test_exit_mount : fs->test_exit_unmount))
+        return;
+    nubfs_log("test knob test_exit_%s=%u: exiting now", mount ? "mount" : "unmount", step);
+    /* Stopped dead, as kill -9 would: no atexit, no unmount, no flush. */
+    _exit(99);
 }

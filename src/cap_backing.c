@@ -1,8 +1,8 @@
-/* The cap store's files (docs/cap-store.md): a sealed memfd per large cap,
+/* The cap store's files (docs/cap-store.md): a sealed memfd per large cap
+ * (in a persistent store its file in the state directory, cap_disk.c),
  * and packs (one memfd per size class cut into equal slots) for small
- * ones. This is the one file a persistent store (files in a state
- * directory) replaces; the rest of the store sees only fd, offset and a
- * read-only mapping. */
+ * ones. The rest of the store sees only fd, offset and a read-only
+ * mapping. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -64,11 +64,14 @@ static int new_memfd(const char *name, uint64_t size)
     return fd;
 }
 
-/* Seals the file's bytes for good and maps them read-only. */
-static int seal_and_map(struct nub_cap_obj *o)
+/* An own file for o: a memfd, or .new-N in the store's directory. */
+static int new_own(struct nub_cap_obj *o)
 {
-    if (fcntl(o->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
-        return -errno;
+    return o->store->dirfd >= 0 ? cap_disk_new(o) : new_memfd("nubfs-cap", o->len);
+}
+
+static int map_ro(struct nub_cap_obj *o)
+{
     o->map_len = round_page(o->len);
     void *m = mmap(NULL, o->map_len, PROT_READ, MAP_SHARED, o->fd, 0);
     if (m == MAP_FAILED)
@@ -78,9 +81,32 @@ static int seal_and_map(struct nub_cap_obj *o)
     return 0;
 }
 
+/* Seals the file's bytes for good and maps them read-only (a file in the
+ * directory cannot be sealed: it is fsynced and held read-only). */
+static int seal_and_map(struct nub_cap_obj *o)
+{
+    if (o->store->dirfd >= 0) {
+        int fd = cap_disk_seal(o, o->fd);
+        o->fd = fd;
+        return fd < 0 ? fd : map_ro(o);
+    }
+    if (fcntl(o->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+        return -errno;
+    return map_ro(o);
+}
+
+int cap_file_adopt(struct nub_cap_obj *o, int fd)
+{
+    o->fd = fd;
+    int r = map_ro(o);
+    if (r < 0)
+        cap_file_close(o);
+    return r;
+}
+
 int cap_file_make(struct nub_cap_obj *o, const void *data)
 {
-    int fd = new_memfd("nubfs-cap", o->len);
+    int fd = new_own(o);
     if (fd < 0)
         return fd;
     o->fd = fd;
@@ -104,7 +130,7 @@ int cap_file_make(struct nub_cap_obj *o, const void *data)
 
 int cap_file_make_fd(struct nub_cap_obj *o, int src)
 {
-    int fd = new_memfd("nubfs-cap", o->len);
+    int fd = new_own(o);
     if (fd < 0)
         return fd;
     o->fd = fd;

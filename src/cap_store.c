@@ -5,7 +5,9 @@
 #endif
 #include "cap_store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -14,6 +16,7 @@
 #include <xxhash.h>
 
 #include "cap_store_internal.h"
+#include "hex.h"
 #include "rvf.h"
 
 #define PAGE 4096ull
@@ -114,8 +117,16 @@ int nub_cap_store_new(const struct nub_cap_store_opts *o, struct nub_cap_store *
         return -ENOMEM;
     s->o = *o;
     s->o.file_min = file_min;
+    s->dirfd = -1;
+    if (o->in_dir && (s->dirfd = fcntl(o->dirfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        int e = -errno;
+        free(s);
+        return e;
+    }
     int r = nub_cap_window_init(&s->window, o->window_gpa, o->window_size);
     if (r < 0) {
+        if (s->dirfd >= 0)
+            close(s->dirfd);
         free(s);
         return r;
     }
@@ -124,6 +135,8 @@ int nub_cap_store_new(const struct nub_cap_store_opts *o, struct nub_cap_store *
     if (s->buckets == NULL || getrandom(&s->seed, sizeof(s->seed), 0) != sizeof(s->seed)) {
         r = s->buckets == NULL ? -ENOMEM : -EIO;
         nub_cap_window_destroy(&s->window);
+        if (s->dirfd >= 0)
+            close(s->dirfd);
         free(s->buckets);
         free(s);
         return r;
@@ -162,6 +175,8 @@ void nub_cap_store_free(struct nub_cap_store *s)
     }
     free(s->buckets);
     nub_cap_window_destroy(&s->window);
+    if (s->dirfd >= 0)
+        close(s->dirfd); /* the files stay: they are what the next start finds */
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->create_mu);
     free(s);
@@ -189,6 +204,17 @@ static void teardown(struct nub_cap_store *s, struct nub_cap_obj *o, bool mapped
 {
     if (s->o.release_hook != NULL)
         s->o.release_hook(s->o.release_ctx, o);
+    if (s->dirfd >= 0) {
+        /* Its file goes, unless a newer object of the same hash (made
+         * since it left the index) has taken the name. */
+        pthread_mutex_lock(&s->create_mu);
+        pthread_mutex_lock(&s->mu);
+        bool taken = find_locked(s, o->hash) != NULL;
+        pthread_mutex_unlock(&s->mu);
+        if (!taken || o->tmp_seq != 0)
+            cap_disk_unlink(o);
+        pthread_mutex_unlock(&s->create_mu);
+    }
     if (o->pack != NULL) {
         cap_pack_give_slot(s, o);
         free(o);
@@ -321,6 +347,7 @@ static void discard_new(struct nub_cap_store *s, struct nub_cap_obj *o)
     pthread_mutex_lock(&s->mu);
     unreserve_locked(s, o);
     pthread_mutex_unlock(&s->mu);
+    cap_disk_unlink(o); /* its .new-N, or the name it got (create_mu held) */
     if (o->own_file) {
         file_unmapped(o); /* closes what was made, frees the range and o */
     } else {
@@ -369,7 +396,7 @@ static int fill(struct nub_cap_store *s, struct nub_cap_obj *o, const struct sou
     }
     /* A reused slot may hold an older cap's tail: the guest sees zeros. */
     memset(dst + o->len, 0, size - o->len);
-    return 0;
+    return s->dirfd >= 0 ? cap_disk_copy(o) : 0;
 }
 
 static bool same_bytes(const struct nub_cap_obj *x, const void *data, uint64_t len)
@@ -443,8 +470,9 @@ static int put(struct nub_cap_store *s, const uint8_t *hash_in, const struct sou
             return 0;
         }
     }
-    if (o->own_file && s->o.mapper.map != NULL &&
-        (r = s->o.mapper.map(s->o.mapper.ctx, o->gpa, o->map_len, o->bytes, o->fd, 0)) < 0) {
+    if ((r = cap_disk_name(o)) < 0 ||
+        (o->own_file && s->o.mapper.map != NULL &&
+         (r = s->o.mapper.map(s->o.mapper.ctx, o->gpa, o->map_len, o->bytes, o->fd, 0)) < 0)) {
         discard_new(s, o);
         pthread_mutex_unlock(&s->create_mu);
         return r == -ENOSPC ? -ENOSPC : r;
@@ -501,4 +529,180 @@ void nub_cap_store_stats(struct nub_cap_store *s, struct nub_cap_store_stats *ou
     *out = s->st;
     out->created = __atomic_load_n(&s->st.created, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- a persistent store: restart, durability, checks -------------------------- */
+
+int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_t len,
+                        uint16_t kind, struct nub_cap_obj **out)
+{
+    *out = NULL;
+    struct nub_cap_obj *x = get(s, hash, false);
+    if (x != NULL) {
+        if (x->len != len) {
+            nub_cap_obj_unref(x);
+            return -EEXIST;
+        }
+        *out = x;
+        return 0;
+    }
+    if (s->dirfd < 0)
+        return -ENOENT;
+    pthread_mutex_lock(&s->create_mu);
+    if ((x = get(s, hash, false)) != NULL) {
+        pthread_mutex_unlock(&s->create_mu);
+        if (x->len != len) {
+            nub_cap_obj_unref(x);
+            return -EEXIST;
+        }
+        *out = x;
+        return 0;
+    }
+    int fd = len > 0 ? cap_disk_open(s, hash, len) : -1;
+    if (fd < 0 && len > 0) {
+        pthread_mutex_unlock(&s->create_mu);
+        return fd;
+    }
+    bool slots_left = s->o.mapper.slots_free == NULL ||
+                      s->o.mapper.slots_free(s->o.mapper.ctx) > PACK_SLOT_RESERVE;
+    struct nub_cap_obj *o = calloc(1, sizeof(*o));
+    int r = o == NULL ? -ENOMEM : 0;
+    if (o != NULL) {
+        o->store = s;
+        o->fd = -1;
+        o->len = len;
+        o->kind = kind;
+        o->refs = 1;
+        memcpy(o->hash, hash, 16);
+        pthread_mutex_lock(&s->mu);
+        r = reserve_locked(s, o, slots_left);
+        if (r < 0)
+            s->st.nospc_refused++;
+        pthread_mutex_unlock(&s->mu);
+        if (r < 0) {
+            free(o);
+            o = NULL;
+        }
+    }
+    if (r == 0 && len > 0 && o->own_file) {
+        r = cap_file_adopt(o, fd); /* takes fd */
+        fd = -1;
+        if (r == 0 && s->o.mapper.map != NULL)
+            r = s->o.mapper.map(s->o.mapper.ctx, o->gpa, o->map_len, o->bytes, o->fd, 0);
+    } else if (r == 0 && len > 0) {
+        /* Packed: its bytes back into a slot of a memfd pack. */
+        uint32_t cls = cap_class_of(s, len);
+        for (;;) {
+            pthread_mutex_lock(&s->mu);
+            r = cap_pack_take_slot(s, cls, o);
+            pthread_mutex_unlock(&s->mu);
+            if (r != -EAGAIN || (r = cap_pack_new(s, cls)) < 0)
+                break;
+        }
+        uint8_t *dst = r == 0 ? o->pack->map + o->offset : NULL;
+        for (uint64_t done = 0; r == 0 && done < len;) {
+            ssize_t n = pread(fd, dst + done, len - done, (off_t)done);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                r = n < 0 ? -errno : -EUCLEAN; /* shrank under us */
+            else
+                done += (uint64_t)n;
+        }
+        if (r == 0)
+            memset(dst + len, 0, s->classes[cls].size - len);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (r < 0 && o != NULL) {
+        /* Not ours to delete: the file stays for what the caller decides. */
+        o->tmp_seq = 0;
+        pthread_mutex_lock(&s->mu);
+        unreserve_locked(s, o);
+        pthread_mutex_unlock(&s->mu);
+        if (o->own_file) {
+            file_unmapped(o);
+        } else {
+            if (o->pack != NULL)
+                cap_pack_give_slot(s, o);
+            free(o);
+        }
+    }
+    if (r == 0) {
+        pthread_mutex_lock(&s->mu);
+        insert_locked(s, o);
+        pthread_mutex_unlock(&s->mu);
+        *out = o;
+    }
+    pthread_mutex_unlock(&s->create_mu);
+    return r;
+}
+
+int nub_cap_store_sync(struct nub_cap_store *s)
+{
+    if (s->dirfd < 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    bool dirty = s->names_dirty;
+    s->names_dirty = false;
+    pthread_mutex_unlock(&s->mu);
+    if (!dirty || fsync(s->dirfd) == 0)
+        return 0;
+    int e = -errno;
+    pthread_mutex_lock(&s->mu);
+    s->names_dirty = true;
+    pthread_mutex_unlock(&s->mu);
+    return e;
+}
+
+unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, const char *name),
+                             void *ctx)
+{
+    if (s->dirfd < 0)
+        return 0;
+    int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    unsigned n = 0;
+    pthread_mutex_lock(&s->create_mu); /* no file is being made or named */
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        uint8_t h[16];
+        bool keep = false;
+        if (nub_hash_from_hex(de->d_name, h) == 0) {
+            pthread_mutex_lock(&s->mu);
+            const struct nub_cap_obj *o = find_locked(s, h);
+            keep = o != NULL && o->len > 0 && o->tmp_seq == 0;
+            pthread_mutex_unlock(&s->mu);
+        }
+        if (keep)
+            continue;
+        int flags = de->d_type == DT_DIR ? AT_REMOVEDIR : 0;
+        if (unlinkat(s->dirfd, de->d_name, flags) == 0) {
+            n++;
+            if (gone != NULL)
+                gone(ctx, de->d_name);
+        }
+    }
+    pthread_mutex_unlock(&s->create_mu);
+    closedir(d);
+    return n;
+}
+
+int nub_cap_obj_verify(struct nub_cap_obj *o)
+{
+    int v = __atomic_load_n(&o->verified, __ATOMIC_ACQUIRE);
+    if (v == 0) {
+        uint8_t h[16];
+        rvf_hash128(o->len ? o->bytes : (const uint8_t *)"", o->len, h);
+        v = memcmp(h, o->hash, 16) == 0 ? 1 : -1;
+        __atomic_store_n(&o->verified, v, __ATOMIC_RELEASE);
+    }
+    return v > 0 ? 0 : -EUCLEAN;
 }

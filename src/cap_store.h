@@ -51,6 +51,8 @@ struct nub_cap_obj {
     uint32_t slot;
     uint32_t refs, opens;
     uint64_t alloc;       /* bytes it counts against the limit */
+    uint64_t tmp_seq;     /* in_dir: its file is still .new-<tmp_seq> (0: named) */
+    int verified;         /* nub_cap_obj_verify: 0 not yet, 1 good, -1 bad (atomic) */
     uint64_t map_len;     /* own file: bytes mapped (pages) */
     bool indexed;
 };
@@ -75,6 +77,15 @@ struct nub_cap_store_opts {
     uint64_t window_size;
     uint32_t max_files;   /* own files at most (fds); 0 = from RLIMIT_NOFILE */
     struct nub_cap_mapper mapper;
+    /* A persistent store (DESIGN §10): in_dir with dirfd the state
+     * directory's caps/ (the store dups it). Every cap but an empty one
+     * is then also the file <32 hex digits> there, written under a
+     * temporary name (.new-N), fsynced and renamed (nub_cap_store_sync
+     * makes the names durable); a cap with a file of its own is backed
+     * by that file instead of a sealed memfd; its file goes with its last
+     * reference. in_dir false: memfds only (ephemeral). */
+    bool in_dir;
+    int dirfd;
     /* Called once per object right before it is torn down (no store lock
      * held), e.g. to close the object's passthrough backing id. */
     void (*release_hook)(void *ctx, struct nub_cap_obj *obj);
@@ -111,6 +122,26 @@ int nub_cap_store_put_forged(struct nub_cap_store *s, const uint8_t hash[16], co
 struct nub_cap_obj *nub_cap_store_get(struct nub_cap_store *s, const uint8_t hash[16]);
 /* The same, counted as an open file handle (stats: open_only_*). */
 struct nub_cap_obj *nub_cap_store_open(struct nub_cap_store *s, const uint8_t hash[16]);
+
+/* In a persistent store: the object for a cap whose file <hex> is
+ * already in the directory (a restart), taken as it is: no hashing
+ * (nub_cap_obj_verify checks it later). A present object gets a new
+ * reference (-EEXIST if its length differs). -ENOENT no such file,
+ * -EUCLEAN not a regular file of len bytes, -ENOSPC, -errno. */
+int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_t len,
+                        uint16_t kind, struct nub_cap_obj **out);
+/* fsync of the directory once files were named since the last one:
+ * 0 or -errno (0 without a directory). */
+int nub_cap_store_sync(struct nub_cap_store *s);
+/* Removes every file of the directory that is not an object's (files of
+ * caps no package holds, .new-N of a mount that never finished); calls
+ * gone(ctx, name) for each. Returns how many went. */
+unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, const char *name),
+                             void *ctx);
+/* Hashes the object's bytes once and compares with its name (-o verify):
+ * 0 they match, -EUCLEAN they do not (remembered: the bytes cannot
+ * become right again). */
+int nub_cap_obj_verify(struct nub_cap_obj *o);
 
 struct nub_cap_obj *nub_cap_obj_ref(struct nub_cap_obj *o);
 void nub_cap_obj_unref(struct nub_cap_obj *o);

@@ -45,6 +45,9 @@ struct nub_cap_store {
     uint32_t nclasses;
     struct nub_cap_store_stats st;
     uint32_t max_files;
+    int dirfd;                    /* in_dir: caps/ (our dup), else -1 */
+    uint64_t tmp_next;            /* .new-N names (atomic) */
+    bool names_dirty;             /* a file was named since the last sync (mu) */
 };
 
 /* cap_backing.c. None of these takes the store lock unless it says so. */
@@ -57,6 +60,22 @@ int cap_file_make(struct nub_cap_obj *o, const void *data);
 /* The same from a file descriptor (copy_file_range, else read). */
 int cap_file_make_fd(struct nub_cap_obj *o, int src);
 void cap_file_close(struct nub_cap_obj *o);
+/* in_dir: a new .new-N for o (space for o->len reserved): fd or -errno. */
+int cap_disk_new(struct nub_cap_obj *o);
+/* in_dir: fsyncs fd and trades it for a read-only one: fd or -errno. */
+int cap_disk_seal(struct nub_cap_obj *o, int fd);
+/* in_dir: a packed cap's file (.new-N from its slot's bytes, fsynced). */
+int cap_disk_copy(struct nub_cap_obj *o);
+/* in_dir: .new-N -> <hex> once the hash is known (create_mu held). */
+int cap_disk_name(struct nub_cap_obj *o);
+/* in_dir: the file of an object that never was indexed (.new-N), or of
+ * one whose last reference went (<hex>, unless a newer object with its
+ * hash took the name: create_mu held). */
+void cap_disk_unlink(struct nub_cap_obj *o);
+/* in_dir: opens <hex> (len bytes, regular) for adopt: fd or -errno. */
+int cap_disk_open(struct nub_cap_store *s, const uint8_t hash[16], uint64_t len);
+/* adopt: an own file from fd (taken), mapped read-only. */
+int cap_file_adopt(struct nub_cap_obj *o, int fd);
 /* A slot for o in class cls: a lock-held step that may need a new pack
  * first. Returns 0 with o->pack/slot/fd/offset/bytes set, -EAGAIN when a
  * pack must be made (call cap_pack_new without the lock, then retry), or

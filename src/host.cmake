@@ -33,6 +33,7 @@ target_link_libraries(nubmem PUBLIC nub_host_flags PkgConfig::XXHASH nubutil)
 add_library(nubstore STATIC
   ${CMAKE_CURRENT_LIST_DIR}/cap_window.c
   ${CMAKE_CURRENT_LIST_DIR}/cap_backing.c
+  ${CMAKE_CURRENT_LIST_DIR}/cap_disk.c
   ${CMAKE_CURRENT_LIST_DIR}/cap_store.c)
 target_link_libraries(nubstore PUBLIC nub_host_flags nubmem nubrvf PkgConfig::XXHASH
   Threads::Threads)

@@ -298,6 +298,12 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
         if (r < 0)
             return r;
     }
+    if (o->durable != NULL) {
+        char why[256] = "";
+        r = o->durable(o->durable_ctx, p, why, sizeof(why));
+        if (r < 0)
+            return fail(out, name, r, "state directory: %s", why[0] ? why : strerror(-r));
+    }
     /* Another mount may have published caps since the read-locked pass. */
     t = nub_now_ns();
     r = compare_caps(sb, p, true, &gen, out, name);

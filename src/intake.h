@@ -54,6 +54,13 @@ struct nub_intake_opts {
      * mount's call sequence (found by hash with its bytes compared, or
      * created and mapped), and the result holds those references. */
     struct nub_cap_store *store;
+    /* Called in the mount's call sequence once every cap is in the store,
+     * right before MOUNT: where the daemon makes the package durable (its
+     * frame in the state directory, DESIGN §10). p is the parsed package
+     * (p->base its bytes). 0 goes on; -errno refuses the mount with that
+     * errno and why as the reason. NULL: nothing. */
+    int (*durable)(void *ctx, const struct rvf_package *p, char *why, size_t whylen);
+    void *durable_ctx;
     /* Tests only: called inside the mount's call sequence (see
      * nub_sandbox_seq_begin: readers may run) after the package was
      * copied to pkg_gpa, right before MOUNT (to play a guest that

@@ -41,6 +41,13 @@ set_tests_properties(integration.trust_reload PROPERTIES SKIP_RETURN_CODE 77 TIM
 add_test(NAME integration.state COMMAND ${_it}/state.sh $<TARGET_FILE:nubfs>)
 set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 
+# Issue 9: packages survive restarts (state directory version 2).
+add_test(NAME integration.state_restart
+         COMMAND ${_it}/state_restart.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
+                 ${NUB_EXAMPLES_DIR})
+set_tests_properties(integration.state_restart PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
+                     RUN_SERIAL TRUE)
+
 # Issue 9: nubfs as a service: cmake --install, nubfs@.service verified,
 # sd_notify, mount -T from a scratch fstab.
 add_test(NAME integration.service

@@ -85,3 +85,39 @@ caps_ok() {
     [ "$n" = 0 ] && return 0
     ( cd "$d" && ls | xargs xxhsum -q -H2 -- ) | awk '$1 != $2 {bad++} END {exit bad > 0}'
 }
+
+# ---- state directories (state_restart.sh, state_crash.sh) ------------------
+# pkg_caps PACK RVF: the package's cap hashes (every segment but the
+# signature), one a line.
+pkg_caps() {
+    "$1" inspect --json "$2" |
+        python3 -c 'import json,sys; [print(s["hash"]) for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"]'
+}
+# check_state PACK MNT STATE EXP: after a restart, the mount and the state
+# directory hold exactly the packages in directory EXP (ctl/ names ->
+# original bytes): `ls ctl`, `cmp` of each, `ls caps` is the union of
+# their caps, `xxhsum -H2` of caps/* on the mount and in the state
+# directory, and nothing else in the state directory (format, lock,
+# caps/<hash> for exactly those caps, pkgs/ one frame per package).
+check_state() {
+    local pack=$1 mnt=$2 st=$3 exp=$4 f want got
+    want=$(ls "$exp" | sort | tr '\n' ' ')
+    got=$(ls "$mnt/ctl" | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || fail "ls ctl: '$got', want '$want'"
+    for f in $(ls "$exp"); do
+        cmp -s "$mnt/ctl/$f" "$exp/$f" || fail "ctl/$f does not read back byte for byte"
+    done
+    want=$(for f in $(ls "$exp"); do pkg_caps "$pack" "$exp/$f"; done | sort -u | tr '\n' ' ')
+    got=$(ls "$mnt/caps" | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || fail "ls caps: '$got', want '$want'"
+    caps_ok "$mnt/caps" || fail "a cap under caps/ does not hash to its name"
+    got=$(ls -A "$st/caps" | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || fail "state caps/: '$got', want '$want'"
+    caps_ok "$st/caps" || fail "a file in the state directory's caps/ does not hash to its name"
+    got=$(ls -A "$st" | sort | tr '\n' ' ')
+    [ "$got" = "caps format lock pkgs " ] || fail "state directory holds '$got'"
+    want=$(ls "$exp" | sed 's/\.rvf$//' | sort | tr '\n' ' ')
+    got=$(ls -A "$st/pkgs" | sed -n 's/^[0-9a-f]\{16\}\.\(.*\)\.frame$/\1/p' | sort | tr '\n' ' ')
+    [ "$got" = "$want" ] || fail "state pkgs/: '$(ls -A "$st/pkgs" | tr '\n' ' ')', want frames of '$want'"
+    [ "$(ls -A "$st/pkgs" | wc -l)" = "$(ls "$exp" | wc -l)" ] || fail "pkgs/ holds more than the frames"
+}

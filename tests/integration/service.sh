@@ -101,7 +101,7 @@ fstab_mount() {
     grep -q "^${src##*#} $MNT fuse.nubfs " /proc/mounts || fail "$desc: /proc/mounts: $(grep "$MNT" /proc/mounts)"
     cp "$EX/hello.rvf" "$MNT/ctl/" || fail "$desc: cp hello.rvf into the fstab mount"
     cmp -s "$EX/hello.rvf" "$MNT/ctl/hello.rvf" || fail "$desc: ctl/hello.rvf differs"
-    [ "$(cat "$TMP/state/format")" = "nubfs-state 1" ] || fail "$desc: state= from fstab not used"
+    [ "$(cat "$TMP/state/format")" = "nubfs-state 2" ] || fail "$desc: state= from fstab not used"
     umount "$MNT" || fail "$desc: umount"
     for _ in $(seq 1 50); do pgrep -f "nubfs ${src##*#} $MNT" > /dev/null || break; sleep 0.1; done
     pgrep -f "nubfs ${src##*#} $MNT" > /dev/null && fail "$desc: the daemon did not exit after umount"

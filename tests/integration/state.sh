@@ -65,12 +65,14 @@ refuse() {
     [ "$(echo "$line" | wc -l)" = 1 ] || fail "$desc: more than one line: $line"
     ok "$desc: exit $rc: $line"
 }
-# is_state DIR: a fresh state directory: 0700, format version 1, lock.
+# is_state DIR: a fresh state directory: 0700, format version 2, lock,
+# caps/ and pkgs/.
 is_state() {
     [ -d "$1" ] || fail "$1 was not created"
     [ "$(stat -c %a "$1")" = 700 ] || fail "$1 has mode $(stat -c %a "$1"), want 700"
-    [ "$(cat "$1/format")" = "nubfs-state 1" ] || fail "$1/format: $(cat "$1/format")"
+    [ "$(cat "$1/format")" = "nubfs-state 2" ] || fail "$1/format: $(cat "$1/format")"
     [ -f "$1/lock" ] || fail "$1/lock missing"
+    [ -d "$1/caps" ] && [ -d "$1/pkgs" ] || fail "$1 has no caps/ or pkgs/"
 }
 
 # ---- the default: the escaped mountpoint -----------------------------------
@@ -80,8 +82,8 @@ if [ "$(id -u)" = 0 ]; then DEFAULT=/var/lib/nubfs/$ESC; else DEFAULT=$XDG_STATE
 start "guest_mem=64M"
 is_state "$DEFAULT"
 [ "$(cat "$DEFAULT/lock")" = "$PID" ] || fail "lock holds '$(cat "$DEFAULT/lock")', want pid $PID"
-grep -qF "state: $DEFAULT (format 1)" "$MNT/log" || fail "the log does not name the state directory"
-ok "default state directory $DEFAULT: 0700, format 1, locked by pid $PID"
+grep -qF "state: $DEFAULT (format 2)" "$MNT/log" || fail "the log does not name the state directory"
+ok "default state directory $DEFAULT: 0700, format 2, locked by pid $PID"
 
 # ---- two daemons on one state directory ------------------------------------
 # -o takes a backslash as an escape: \\ is one.
@@ -112,12 +114,23 @@ ok "start right after fusermount3 -u of a detached daemon on the same state dire
 
 # ---- refusals ---------------------------------------------------------------
 mkdir -p "$TMP/newer" && chmod 700 "$TMP/newer"
-printf 'nubfs-state 2\nsomething a later nubfs wrote\n' > "$TMP/newer/format"
-cp "$TMP/newer/format" "$TMP/format.2"
-refuse "a newer format version" 1 "format version 2, newer than this nubfs reads \\(1\\)" \
+printf 'nubfs-state 3\nsomething a later nubfs wrote\n' > "$TMP/newer/format"
+cp "$TMP/newer/format" "$TMP/format.3"
+refuse "a newer format version" 1 "format version 3, newer than this nubfs reads \\(2\\)" \
     "guest_mem=64M,state=$TMP/newer"
-cmp -s "$TMP/format.2" "$TMP/newer/format" || fail "the newer format file was rewritten"
-ok "the newer format file is unchanged"
+cmp -s "$TMP/format.3" "$TMP/newer/format" || fail "the newer format file was rewritten"
+[ "$(ls -A "$TMP/newer" | tr "\n" " ")" = "format lock " ] || fail "a newer state directory was changed: $(ls -A "$TMP/newer" | tr '\n' ' ')"
+ok "the newer format file is unchanged, nothing added"
+
+# ---- version 1 (format and lock only) is upgraded in place -------------------
+mkdir -p "$TMP/v1" && chmod 700 "$TMP/v1"
+printf 'nubfs-state 1\n' > "$TMP/v1/format"
+: > "$TMP/v1/lock"
+start "guest_mem=64M,state=$TMP/v1"
+is_state "$TMP/v1"
+grep -q "upgraded from format 1 to 2" "$MNT/log" || fail "the upgrade is not logged"
+stop_nubfs "$MNT"
+ok "a version 1 state directory is upgraded to version 2"
 
 mkdir -p "$TMP/home/docs" && echo mine > "$TMP/home/docs/notes.txt"
 refuse "a directory that is not a state directory" 1 "not a nubfs state directory" \

@@ -1,0 +1,380 @@
+/* The packages of a state directory (DESIGN §10, docs/state.md): one
+ * frame file per acknowledged package, pkgs/<order>.<name>.frame (order
+ * 16 hex digits, so names sort by it; <name> as in ctl/<name>.rvf), and
+ * the replay of them all at start. A frame is written as pkgs/.tmp-<order>,
+ * fsynced, renamed to its name and pkgs/ fsynced before the guest's MOUNT;
+ * it is unlinked (and pkgs/ fsynced) before UNMOUNT. At start every frame
+ * is mounted again in order before the mount is reported ready; one that
+ * is corrupt, misses a cap or no longer mounts is removed and logged, as
+ * is every file no frame accounts for (the cap store's sweep). */
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "ctl.h"
+#include "frame.h"
+#include "hex.h"
+
+/* A frame file larger than this is not one (frames are metadata). */
+#define FRAME_FILE_MAX (64u << 20)
+
+static void frame_name(uint64_t order, const char *ctlname, char out[NAME_MAX + 1])
+{
+    char m[NUBFS_PKG_NAME_MAX + 1];
+    nubfs_ctl_mount_name(ctlname, m);
+    snprintf(out, NAME_MAX + 1, "%016llx.%s.frame", (unsigned long long)order, m);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int nubfs_state_pkg_write(struct nubfs *fs, uint64_t order, const char *ctlname,
+                          const uint8_t *blob, size_t len)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return 0;
+    char tmp[40], name[NAME_MAX + 1];
+    snprintf(tmp, sizeof(tmp), ".tmp-%016llx", (unsigned long long)order);
+    frame_name(order, ctlname, name);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int r = write_all(fd, blob, len);
+    if (r == 0 && fsync(fd) != 0)
+        r = -errno;
+    if (close(fd) != 0 && r == 0)
+        r = -errno;
+    if (r == 0) {
+        nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_FRAME_TMP);
+        if (renameat(dfd, tmp, dfd, name) != 0)
+            r = -errno;
+    }
+    if (r == 0 && fsync(dfd) != 0)
+        r = -errno; /* the rename may be durable or not: removed below */
+    if (r != 0) {
+        unlinkat(dfd, tmp, 0);
+        unlinkat(dfd, name, 0);
+        return r;
+    }
+    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_FRAME);
+    return 0;
+}
+
+int nubfs_state_pkg_remove(struct nubfs *fs, uint64_t order, const char *ctlname)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return 0;
+    char name[NAME_MAX + 1];
+    frame_name(order, ctlname, name);
+    if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+        return -errno;
+    return fsync(dfd) == 0 ? 0 : -errno;
+}
+
+int nubfs_state_pkg_rename(struct nubfs *fs, uint64_t order, const char *ctlname,
+                           uint64_t new_order, const char *newname)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return 0;
+    char from[NAME_MAX + 1], to[NAME_MAX + 1];
+    frame_name(order, ctlname, from);
+    frame_name(new_order, newname, to);
+    if (renameat(dfd, from, dfd, to) != 0)
+        return -errno;
+    return fsync(dfd) == 0 ? 0 : -errno;
+}
+
+/* ---- replay ----------------------------------------------------------------- */
+
+struct found {
+    uint64_t order;
+    char file[NAME_MAX + 1];
+    char ctlname[NAME_MAX + 1];
+};
+
+static int by_order(const void *a, const void *b)
+{
+    uint64_t x = ((const struct found *)a)->order, y = ((const struct found *)b)->order;
+    return x < y ? -1 : x > y;
+}
+
+/* "<16 hex>.<name>.frame" -> order and ctl name; false for anything else. */
+static bool parse_name(const char *n, struct found *f)
+{
+    size_t len = strlen(n);
+    if (len < 16 + 1 + 1 + 6 || n[16] != '.' || strcmp(n + len - 6, ".frame") != 0)
+        return false;
+    uint8_t be[8];
+    if (nub_hex_decode(be, sizeof(be), n, 16) != 0)
+        return false;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | be[i];
+    size_t mlen = len - 17 - 6;
+    if (v == 0 || mlen > NUBFS_PKG_NAME_MAX)
+        return false;
+    f->order = v;
+    snprintf(f->file, sizeof(f->file), "%s", n);
+    snprintf(f->ctlname, sizeof(f->ctlname), "%.*s.rvf", (int)mlen, n + 17);
+    return nubfs_ctl_name_kind(f->ctlname) == NUBFS_CTL_NAME_PKG;
+}
+
+/* Every frame name in pkgs/ (others are removed and logged), by order. */
+static int list_frames(int dfd, struct found **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        int e = -errno;
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        struct found f;
+        if (!parse_name(de->d_name, &f)) {
+            /* .tmp-N: a mount that died before its frame was named. */
+            char shown[96];
+            nubfs_log_sanitize(de->d_name, shown, sizeof(shown));
+            nubfs_log("state: removed pkgs/%s (%s)", shown,
+                      strncmp(de->d_name, ".tmp-", 5) == 0 ? "a mount that never finished"
+                                                            : "not a frame name");
+            unlinkat(dfd, de->d_name, de->d_type == DT_DIR ? AT_REMOVEDIR : 0);
+            continue;
+        }
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct found *v = realloc(*out, nc * sizeof(*v));
+            if (v == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            *out = v;
+            cap = nc;
+        }
+        (*out)[(*n)++] = f;
+    }
+    closedir(d);
+    if (rc == 0 && *n > 1)
+        qsort(*out, *n, sizeof(**out), by_order);
+    return rc;
+}
+
+static int read_frame(int dfd, const char *name, uint8_t **blob, size_t *len)
+{
+    *blob = NULL;
+    int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int r = 0;
+    if (fstat(fd, &st) != 0)
+        r = -errno;
+    else if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > FRAME_FILE_MAX)
+        r = -EBADMSG;
+    uint8_t *b = r == 0 ? malloc((size_t)st.st_size) : NULL;
+    if (r == 0 && b == NULL)
+        r = -ENOMEM;
+    for (size_t done = 0; r == 0 && done < (size_t)st.st_size;) {
+        ssize_t n = pread(fd, b + done, (size_t)st.st_size - done, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? -errno : -EBADMSG;
+        else
+            done += (size_t)n;
+    }
+    close(fd);
+    if (r != 0) {
+        free(b);
+        return r;
+    }
+    *blob = b;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+/* The package's bytes from the frame and its caps' files (adopted into
+ * the store; *objs holds the references). -ENOENT with the missing cap's
+ * hex in why. */
+static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_buf **out,
+                   struct nub_cap_obj ***objs, uint32_t *nobjs, char *why, size_t whylen)
+{
+    *out = NULL;
+    *objs = calloc(f->npieces ? f->npieces : 1, sizeof(**objs));
+    *nobjs = 0;
+    struct nubfs_buf *b = nubfs_buf_new(f->pkg_len ? f->pkg_len : 1);
+    if (*objs == NULL || b == NULL) {
+        nubfs_buf_unref(b);
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < f->npieces; i++) {
+        const struct nubfs_frame_piece *p = &f->pieces[i];
+        const uint8_t *src = p->bytes;
+        if (p->cap) {
+            struct nub_cap_obj *o;
+            int r = nub_cap_store_adopt(fs->store, p->hash, p->len, (uint16_t)p->kind, &o);
+            if (r != 0) {
+                char hex[33];
+                nub_hash_to_hex(p->hash, hex);
+                snprintf(why, whylen, "cap %s (%llu bytes): %s", hex, (unsigned long long)p->len,
+                         r == -ENOENT    ? "missing"
+                         : r == -EUCLEAN ? "its file has the wrong size or type"
+                                         : strerror(-r));
+                nubfs_buf_unref(b);
+                return r;
+            }
+            (*objs)[(*nobjs)++] = o;
+            src = o->bytes;
+        }
+        if (p->len > 0)
+            memcpy(b->p + at, src, (size_t)p->len);
+        at += p->len;
+    }
+    b->len = (size_t)at;
+    *out = b;
+    return 0;
+}
+
+/* One frame: mounted under its ctl/ name (a second frame of one name is
+ * a replace that a crash cut short: it replaces the first). */
+static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *why, size_t wl)
+{
+    uint8_t *blob;
+    size_t len;
+    int r = read_frame(dfd, fo->file, &blob, &len);
+    if (r != 0) {
+        snprintf(why, wl, "unreadable: %s", strerror(-r));
+        return r;
+    }
+    struct nubfs_frame f;
+    r = nubfs_frame_decode(blob, len, fs->opts.max_package, &f);
+    if (r != 0) {
+        snprintf(why, wl, "%s", r == -EFBIG ? "larger than max_package" : "corrupt frame");
+        free(blob);
+        return r;
+    }
+    struct nubfs_buf *buf;
+    struct nub_cap_obj **objs;
+    uint32_t nobjs;
+    r = rebuild(fs, &f, &buf, &objs, &nobjs, why, wl);
+    if (r == 0) {
+        int err = 0;
+        nubfs_ctl_lock(fs);
+        struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, fo->ctlname);
+        bool fresh = e == NULL;
+        if (fresh)
+            e = nubfs_ctl_new(fs, fo->ctlname, f.meta.mode, f.meta.uid, f.meta.gid, &err);
+        if (e != NULL) {
+            e->mode = f.meta.mode & 07777;
+            e->uid = f.meta.uid;
+            e->gid = f.meta.gid;
+            e->atime = f.meta.atime;
+            e->mtime = f.meta.mtime;
+            e->ctime = f.meta.ctime;
+        }
+        nubfs_ctl_unlock(fs);
+        if (e == NULL) {
+            r = err;
+            snprintf(why, wl, "ctl/: %s", strerror(-err));
+        } else {
+            r = nubfs_mount_entry_replay(fs, e, fo->ctlname, buf, fo->order, blob, len);
+            blob = NULL; /* the entry's, or freed */
+            if (r != 0) {
+                snprintf(why, wl, "does not mount again: %s", strerror(-r));
+                if (fresh) {
+                    nubfs_ctl_lock(fs);
+                    nubfs_ctl_remove(fs, e);
+                    nubfs_ctl_unlock(fs);
+                }
+            }
+        }
+        nubfs_buf_unref(buf);
+    }
+    nub_intake_drop_objs(objs, nobjs);
+    nubfs_frame_free(&f);
+    free(blob);
+    return r;
+}
+
+static void swept(void *ctx, const char *name)
+{
+    (void)ctx;
+    char shown[96];
+    nubfs_log_sanitize(name, shown, sizeof(shown));
+    nubfs_log("state: removed caps/%s (no package holds it)", shown);
+}
+
+int nubfs_state_replay(struct nubfs *fs)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return 0;
+    uint64_t t0 = nub_now_ns();
+    struct found *v;
+    size_t n;
+    int rc = list_frames(dfd, &v, &n);
+    if (rc != 0) {
+        nubfs_warn("state: cannot read %s/pkgs: %s", nubfs_state_dir(fs), strerror(-rc));
+        free(v);
+        return rc;
+    }
+    size_t ok = 0;
+    uint64_t max_order = 0;
+    pthread_mutex_lock(&fs->change_mu);
+    for (size_t i = 0; i < n; i++) {
+        char why[256] = "";
+        int r = replay_one(fs, dfd, &v[i], why, sizeof(why));
+        if (v[i].order > max_order)
+            max_order = v[i].order;
+        if (r == 0) {
+            ok++;
+            continue;
+        }
+        nubfs_warn("state: package %s (pkgs/%s) not re-mounted, its frame removed: %s",
+                   v[i].ctlname, v[i].file, why);
+        unlinkat(dfd, v[i].file, 0);
+    }
+    nubfs_ctl_lock(fs);
+    if (fs->ctl->next_order <= max_order)
+        fs->ctl->next_order = max_order + 1;
+    nubfs_ctl_unlock(fs);
+    pthread_mutex_unlock(&fs->change_mu);
+    free(v);
+    if (n > ok && fsync(dfd) != 0)
+        nubfs_warn("state: fsync of pkgs/: %s", strerror(errno));
+    unsigned gone = nub_cap_store_sweep(fs->store, swept, fs);
+    nubfs_log("state: re-mounted %zu of %zu packages in %.2f ms%s", ok, n,
+              (double)(nub_now_ns() - t0) / 1e6, gone ? "; unreferenced cap files removed" : "");
+    return 0;
+}
