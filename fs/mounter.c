@@ -140,6 +140,7 @@ static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *
     d.meta = (struct nubfs_frame_meta){.mode = e->mode, .uid = e->uid, .gid = e->gid,
                                        .atime = e->atime, .mtime = e->mtime, .ctime = e->ctime};
     nubfs_ctl_unlock(fs);
+    o.known_good = rp != NULL; /* checked when it was first mounted */
     if (fs->state != NULL && rp == NULL) {
         o.durable = make_durable;
         o.durable_ctx = &d;

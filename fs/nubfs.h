@@ -67,6 +67,7 @@ struct nubfs_opts {
     char *state;               /* -o state=DIR (NULL: the default, state.c) */
     int ephemeral;             /* -o ephemeral: no state directory */
     int allow_unsigned;        /* -o allow_unsigned */
+    int verify;                /* -o verify: a cap's bytes hashed before its first read */
     char *max_package_s;       /* -o max_package=SIZE as given */
     uint64_t max_package;      /* parsed; default NUBFS_DEFAULT_MAX_PACKAGE */
     char *store_max_s;         /* -o store_max=SIZE as given */
@@ -185,6 +186,8 @@ struct nubfs {
     unsigned test_fail_step;
     int test_crash_mount;
     unsigned test_exit_mount, test_exit_unmount; /* the crash matrix (0: off) */
+    uint64_t verify_failures; /* -o verify refusals (atomic; stats) */
+    uint64_t replayed, replay_ns; /* packages the start re-mounted from the state directory */
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
     /* Non-zero while a recovery rebuilds the directory (atomic): caps/
      * answers absent names without a negative entry then, since a cap

@@ -49,6 +49,7 @@ static const struct fuse_opt specs[] = {
     OPT("state=%s", state),
     OPT("ephemeral", ephemeral),
     OPT("allow_unsigned", allow_unsigned),
+    OPT("verify", verify),
     OPT("nonempty", nonempty), /* libfuse 3 dropped it; ours: see stacked.c */
     OPT("max_package=%s", max_package_s),
     OPT("store_max=%s", store_max_s),
@@ -332,6 +333,8 @@ void nubfs_usage(const char *prog)
            "                           ~/.local/state/nubfs/<escaped mountpoint>, for root\n"
            "                           /var/lib/nubfs/<escaped mountpoint>)\n"
            "    -o ephemeral           no state directory\n"
+           "    -o verify              hash a cap's file again before its first read\n"
+           "                           (EIO if it no longer matches its name)\n"
            "    -o max_package=SIZE    largest package ctl/ takes (default 256M)\n"
            "    -o store_max=SIZE      bytes all caps may take (default half the RAM)\n"
            "    -o cap_file_min=SIZE   caps this big get a file of their own (default 64K)\n"

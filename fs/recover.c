@@ -5,6 +5,7 @@
  * the kernel forgets the caps that did not come back. Mounting, preload
  * and the test knobs only call nubfs_recover / nubfs_recover_locked. */
 #include "ctl.h"
+#include "state.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -116,6 +117,10 @@ static void remount_all(struct nubfs *fs)
             nubfs_log("re-mount %s failed, dropped: %s (%s)", v[i].name, res ? res->reason : "",
                       strerror(-r));
             nubfs_held_drop(fs, v[i].name, &gone);
+            /* Gone for good: a restart must not try it again. */
+            int rr = nubfs_state_pkg_remove(fs, v[i].order, v[i].name);
+            if (rr != 0)
+                nubfs_warn("re-mount %s: cannot remove its frame: %s", v[i].name, strerror(-rr));
         }
         nubfs_buf_unref(v[i].buf);
         if (r == -EIO) {

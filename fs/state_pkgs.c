@@ -374,7 +374,9 @@ int nubfs_state_replay(struct nubfs *fs)
     if (n > ok && fsync(dfd) != 0)
         nubfs_warn("state: fsync of pkgs/: %s", strerror(errno));
     unsigned gone = nub_cap_store_sweep(fs->store, swept, fs);
+    fs->replayed = ok;
+    fs->replay_ns = nub_now_ns() - t0;
     nubfs_log("state: re-mounted %zu of %zu packages in %.2f ms%s", ok, n,
-              (double)(nub_now_ns() - t0) / 1e6, gone ? "; unreferenced cap files removed" : "");
+              (double)fs->replay_ns / 1e6, gone ? "; unreferenced cap files removed" : "");
     return 0;
 }

@@ -85,6 +85,11 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(o, "replaces", json_integer((json_int_t)mc->replaces));
     json_object_set_new(o, "remounts", json_integer((json_int_t)mc->remounts));
     json_object_set_new(o, "remount_failures", json_integer((json_int_t)mc->remount_failures));
+    json_object_set_new(o, "replayed", json_integer((json_int_t)fs->replayed));
+    json_object_set_new(o, "replay_ms", json_real((double)fs->replay_ns / 1e6));
+    json_object_set_new(o, "verify_failures",
+                        json_integer((json_int_t)__atomic_load_n(&fs->verify_failures,
+                                                                 __ATOMIC_RELAXED)));
     json_object_set_new(o, "package_bytes_mounted", json_integer((json_int_t)(mc->bytes_mounted & INT64_MAX)));
     json_object_set_new(o, "last_mount_ms", ms(mc->last_mount_ns));
     json_object_set_new(o, "last_receive_ms", ms(mc->last_receive_ns));

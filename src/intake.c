@@ -149,7 +149,9 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
      * for (unless unsigned packages are allowed). */
     uint64_t t = nub_now_ns();
     struct nub_sig_tail tail;
-    enum nub_sig_status ss = nub_sig_check_bytes(trust, pkg, len, out->signer, &tail);
+    enum nub_sig_status ss = o->known_good
+                                 ? nub_sig_check_known(trust, pkg, len, out->signer, &tail)
+                                 : nub_sig_check_bytes(trust, pkg, len, out->signer, &tail);
     out->times.sig_ns = nub_now_ns() - t;
     out->signed_pkg = tail.present;
     if (tail.present)
@@ -204,7 +206,7 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     /* A manifest naming a hash that no segment header claims may be right
      * while a header is wrong: then it is a hash mismatch (EUCLEAN), so
      * the hashes are checked before that refusal is given. */
-    if (st == RVF_E_REF && rvf_check_hashes(p, &res) == RVF_E_HASH)
+    if (st == RVF_E_REF && !o->known_good && rvf_check_hashes(p, &res) == RVF_E_HASH)
         return fail(out, name, -EUCLEAN, "%s", res.msg);
     if (st != RVF_OK)
         return fail(out, name, nub_errno_rvf(st), "manifest: %s", res.msg);
@@ -216,6 +218,8 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     out->ntasks = mf.ntasks;
     out->ngrants = mf.ngrants;
 
+    if (o->known_good)
+        return 0; /* the caps' names are their hashes (-o verify checks them on read) */
     t = nub_now_ns();
     st = rvf_check_hashes(p, &res);
     out->times.hash_ns = nub_now_ns() - t;

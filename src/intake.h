@@ -54,6 +54,11 @@ struct nub_intake_opts {
      * mount's call sequence (found by hash with its bytes compared, or
      * created and mapped), and the result holds those references. */
     struct nub_cap_store *store;
+    /* The bytes were checked when first mounted (a replay from the state
+     * directory, whose cap files are named by their hashes): the payload
+     * hashes and the signature are not computed again (the claimed
+     * signer must still be trusted); the rest of the intake runs. */
+    bool known_good;
     /* Called in the mount's call sequence once every cap is in the store,
      * right before MOUNT: where the daemon makes the package durable (its
      * frame in the state directory, DESIGN §10). p is the parsed package

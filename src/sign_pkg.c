@@ -59,6 +59,24 @@ enum nub_sig_status nub_sig_check_bytes(const struct nub_trust *trust, const uin
     return nub_sig_verify(trust, t.pubkey, t.signature, pkg, (size_t)t.signed_len);
 }
 
+enum nub_sig_status nub_sig_check_known(const struct nub_trust *trust, const uint8_t *pkg,
+                                        size_t len, uint8_t key_id[NUB_KEYID_BYTES],
+                                        struct nub_sig_tail *tail)
+{
+    struct nub_sig_tail t;
+    if (key_id)
+        memset(key_id, 0, NUB_KEYID_BYTES);
+    enum nub_sig_status st = find_tail(pkg, len, &t);
+    if (tail)
+        *tail = t;
+    if (st != NUB_SIG_OK)
+        return st;
+    if (key_id)
+        nub_key_id(t.pubkey, key_id);
+    return trust != NULL && nub_trust_find(trust, t.pubkey) != NULL ? NUB_SIG_OK
+                                                                    : NUB_SIG_UNTRUSTED_KEY;
+}
+
 enum nub_sig_status nub_sig_check_package(const struct nub_trust *trust,
                                           const struct rvf_package *pkg,
                                           uint8_t key_id[NUB_KEYID_BYTES])

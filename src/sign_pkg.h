@@ -33,6 +33,13 @@ enum nub_sig_status nub_sig_check_bytes(const struct nub_trust *trust, const uin
                                         size_t len, uint8_t key_id[NUB_KEYID_BYTES],
                                         struct nub_sig_tail *tail);
 
+/* For bytes checked when first mounted (a replay from the state
+ * directory): the same answers, but the signature itself is not
+ * recomputed: the claimed key must still be in trust. */
+enum nub_sig_status nub_sig_check_known(const struct nub_trust *trust, const uint8_t *pkg,
+                                        size_t len, uint8_t key_id[NUB_KEYID_BYTES],
+                                        struct nub_sig_tail *tail);
+
 /* The same check for a package rvf_parse accepted (nubfs-pack verify):
  * MALFORMED too when the parse and the fixed-offset look disagree. */
 enum nub_sig_status nub_sig_check_package(const struct nub_trust *trust,

@@ -42,11 +42,15 @@ add_test(NAME integration.state COMMAND ${_it}/state.sh $<TARGET_FILE:nubfs>)
 set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 
 # Issue 9: packages survive restarts (state directory version 2).
-add_test(NAME integration.state_restart
-         COMMAND ${_it}/state_restart.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
-                 ${NUB_EXAMPLES_DIR})
-set_tests_properties(integration.state_restart PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
-                     RUN_SERIAL TRUE)
+# The crash matrix (stopped dead at every step of a mount, a replace and a
+# removal) and the disk faults (a corrupt backing file, verify; ENOSPC).
+foreach(t state_restart state_crash state_faults)
+  add_test(NAME integration.${t}
+           COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
+                   ${NUB_EXAMPLES_DIR})
+  set_tests_properties(integration.${t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 400
+                       RUN_SERIAL TRUE)
+endforeach()
 
 # Issue 9: nubfs as a service: cmake --install, nubfs@.service verified,
 # sd_notify, mount -T from a scratch fstab.

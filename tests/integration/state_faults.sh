@@ -1,0 +1,110 @@
+#!/bin/bash
+# Disk faults of the state directory (DESIGN §10, nubfs(8) STATE
+# DIRECTORY): a backing file corrupted behind nubfs's back (without
+# verify nubfs still starts and serves it; with verify the read gets EIO,
+# the log names the cap and stats counts it, other caps read on), and a
+# full state file system (a 1 MiB tmpfs): cp gets ENOSPC and nothing
+# changes, in the mount or in the state directory, also after a restart.
+# (Read-only and forbidden state directories, a newer format and two
+# daemons on one directory: state.sh.)
+# usage: state_faults.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
+set -u
+NUBFS=$(realpath "${1:?usage}")
+PACK=$(realpath "${2:?usage}")
+EX=$(realpath "${3:?usage}")
+. "$(dirname "$0")/lib.sh"
+need_tools fusermount3 mountpoint xxhsum cmp python3
+
+TMP=$(mktemp -d /tmp/nubfs-faults-XXXXXX) || fail mktemp
+MNT=$TMP/mnt
+ST=$TMP/state
+EXP=$TMP/exp
+PK=$TMP/pk
+mkdir -p "$MNT" "$EXP" "$PK"
+PID=
+cleanup() {
+    cleanup_nubfs "$MNT"
+    mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# blob NAME KIB: a signed package with an immutable region of KIB KiB.
+blob() {
+    cp "$EX/hello/hello.wasm" "$PK/"
+    head -c $(($2 * 1024)) /dev/urandom > "$PK/$1.bin"
+    cat > "$PK/$1.json" <<EOJ
+{"name": "$1", "version": "1",
+ "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}],
+ "regions": [{"name": "data", "policy": "immutable", "data": "$1.bin", "owner": "c", "read": ["c"]}]}
+EOJ
+    "$PACK" build "$PK/$1.json" -o "$PK/$1.rvf" --key "$EX/keys/example.key" >/dev/null 2>&1 ||
+        fail "build $1"
+}
+# hash_of FILE: its cap name.
+hash_of() { xxhsum -H2 "$1" 2>/dev/null | awk '{print $1}'; }
+
+# ---- a corrupted backing file -------------------------------------------------
+blob big 200
+blob small 2
+OPTS="guest_mem=128M,trust=$EX/keys,state=$ST"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$PK/big.rvf" "$PK/small.rvf" "$MNT/ctl/" || fail "cp"
+stop_nubfs "$MNT"
+BIG=$(hash_of "$PK/big.bin")
+SMALL=$(hash_of "$PK/small.bin")
+[ -f "$ST/caps/$BIG" ] && [ -f "$ST/caps/$SMALL" ] || fail "the regions' caps have no files in $ST/caps"
+# One byte changed in place in each, sizes kept.
+flip() { python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(int(sys.argv[2])); b=f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0]^0xff]))' "$1" "$2"; }
+flip "$ST/caps/$BIG" 100000
+flip "$ST/caps/$SMALL" 1000
+
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(ls "$MNT/ctl" | tr '\n' ' ')" = "big.rvf small.rvf " ] || fail "without verify: ctl/ is $(ls "$MNT/ctl")"
+[ "$(xxhsum -H2 "$MNT/caps/$BIG" 2>/dev/null | awk '{print $1}')" != "$BIG" ] ||
+    fail "without verify: caps/$BIG reads as its name (was the file not corrupted?)"
+ok "without verify: starts, both packages mounted, the corrupt bytes served as they are"
+stop_nubfs "$MNT"
+
+start_nubfs "$NUBFS" "$MNT" "$OPTS,verify"
+for h in "$BIG" "$SMALL"; do
+    err=$(cat "$MNT/caps/$h" 2>&1 >/dev/null)
+    case "$err" in *"Input/output error"*) ;; *) fail "verify: cat caps/$h: '$err', want EIO" ;; esac
+    grep -q "verify: cap $h: its file in the state directory no longer hashes to its name" "$MNT/log" ||
+        fail "verify: the log does not name cap $h"
+done
+[ "$(json "$MNT/stats" 'd["verify_failures"]')" -ge 2 ] || fail "stats verify_failures: $(json "$MNT/stats" 'd["verify_failures"]')"
+WASM=$(hash_of "$EX/hello/hello.wasm")
+cmp -s "$MNT/caps/$WASM" "$EX/hello/hello.wasm" || fail "verify: an intact cap does not read"
+ok "verify: EIO for both corrupt caps (own file and packed), logged by name, counted; intact caps read"
+stop_nubfs "$MNT"
+rm -rf "$ST"
+
+# ---- a full state file system ---------------------------------------------------
+mkdir -p "$TMP/small"
+if ! mount -t tmpfs -o size=1m tmpfs "$TMP/small" 2>/dev/null; then
+    echo "note: cannot mount a small tmpfs here (not root?): ENOSPC case not run"
+    exit 0
+fi
+ST=$TMP/small/st
+OPTS="guest_mem=128M,trust=$EX/keys,state=$ST"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$EX/hello.rvf" "$MNT/ctl/" || fail "cp hello.rvf onto a small state file system"
+cp "$EX/hello.rvf" "$EXP/"
+blob huge 1500
+BEFORE=$(state "$MNT")
+err=$(cp "$PK/huge.rvf" "$MNT/ctl/" 2>&1) && fail "cp of 1.5 MiB onto a 1 MiB state file system succeeded"
+case "$err" in *"No space left on device"*) ;; *) fail "cp: '$err', want ENOSPC" ;; esac
+[ "$(state "$MNT")" = "$BEFORE" ] || fail "a refused mount changed the tree: $(state "$MNT")"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "full state file system: cp gets ENOSPC, the tree and the state directory unchanged"
+# A replace that does not fit keeps the old package.
+err=$(cp "$PK/huge.rvf" "$MNT/ctl/hello.rvf" 2>&1) && fail "a replace that does not fit succeeded"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "a replace that does not fit: ENOSPC, the old package stays"
+stop_nubfs "$MNT"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "... and after a restart"
+stop_nubfs "$MNT"
