@@ -7,12 +7,17 @@
  * exits with the child's status.
  *
  * Under systemd (nubfs@.service, Type=notify) nubfs runs with -f and says
- * READY=1 through sd_notify once mounted instead. */
+ * READY=1 through sd_notify once mounted instead. libsystemd is opened
+ * only then: linked in, it and the six libraries it needs cost every start
+ * of nubfs milliseconds of dynamic loading, for a call that does nothing
+ * without $NOTIFY_SOCKET. */
 #include "daemon.h"
 
 #include <systemd/sd-daemon.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,8 +85,28 @@ void nubfs_daemon_ready(int fd)
     close(fd);
 }
 
+static __typeof__(sd_notify) *notify_fn;
+static pthread_once_t notify_once = PTHREAD_ONCE_INIT;
+
+static void notify_open(void)
+{
+    void *h = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    void *f = h != NULL ? dlsym(h, "sd_notify") : NULL;
+    if (f == NULL) {
+        /* The service manager waits for READY=1 until its timeout: say why. */
+        fprintf(stderr, "nubfs: NOTIFY_SOCKET is set but sd_notify is unavailable: %s\n",
+                dlerror());
+        return;
+    }
+    notify_fn = (__typeof__(sd_notify) *)f;
+}
+
 void nubfs_service_notify(const char *state)
 {
+    if (getenv("NOTIFY_SOCKET") == NULL)
+        return; /* not under a service manager: what sd_notify would do too */
+    pthread_once(&notify_once, notify_open);
     /* 0: not under a service manager; < 0: it went away. Neither stops us. */
-    (void)sd_notify(0, state);
+    if (notify_fn != NULL)
+        (void)notify_fn(0, state);
 }

@@ -35,8 +35,10 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)
 target_include_directories(nubfsd PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+# libsystemd: its header only; daemon.c opens the library when systemd asks.
+target_include_directories(nubfsd PRIVATE ${LIBSYSTEMD_INCLUDE_DIRS})
 target_link_libraries(nubfsd PUBLIC nub_host_flags nubintake PkgConfig::FUSE3 PkgConfig::JANSSON
-                      PkgConfig::LIBSYSTEMD)
+                      ${CMAKE_DL_LIBS})
 
 add_executable(nubfs ${CMAKE_CURRENT_LIST_DIR}/main.c)
 target_compile_definitions(nubfs PRIVATE NUBFS_VERSION="${PROJECT_VERSION}")

@@ -24,8 +24,11 @@ static const char *fuse_device(void)
     return p && *p ? p : "/dev/fuse";
 }
 
+/* denied_fix is a function so that its cost (the kvm group lookup loads
+ * NSS modules: milliseconds) is paid only when the open was refused, not at
+ * every start. */
 static int check(const char *path, const char *what, const char *missing_fix,
-                 const char *denied_fix, char *err, size_t errlen)
+                 const char *(*denied_fix)(void), char *err, size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd >= 0) {
@@ -37,7 +40,7 @@ static int check(const char *path, const char *what, const char *missing_fix,
         snprintf(err, errlen, "%s: %s not available (%s): %s", path, what, strerror(e),
                  missing_fix);
     else if (e == EACCES || e == EPERM)
-        snprintf(err, errlen, "%s: permission denied: %s", path, denied_fix);
+        snprintf(err, errlen, "%s: permission denied: %s", path, denied_fix());
     else
         snprintf(err, errlen, "%s: cannot open %s: %s", path, what, strerror(e));
     return -e;
@@ -54,14 +57,24 @@ const char *nubfs_kvm_denied_fix(bool kvm_group_exists)
            "usermod -aG kvm $USER and log in again";
 }
 
+static const char *kvm_denied_fix(void)
+{
+    return nubfs_kvm_denied_fix(getgrnam("kvm") != NULL);
+}
+
+static const char *fuse_denied_fix(void)
+{
+    return "make /dev/fuse usable by you (mode 0666 is the usual setting)";
+}
+
 int nubfs_preflight(char *err, size_t errlen)
 {
     int rc = check(nubfs_kvm_device(), "KVM",
                    "load the kvm module (modprobe kvm_intel, kvm_amd or kvm-pvm) or run on a "
                    "host with virtualization enabled",
-                   nubfs_kvm_denied_fix(getgrnam("kvm") != NULL), err, errlen);
+                   kvm_denied_fix, err, errlen);
     if (rc != 0)
         return rc;
     return check(fuse_device(), "FUSE", "load the fuse module (modprobe fuse)",
-                 "make /dev/fuse usable by you (mode 0666 is the usual setting)", err, errlen);
+                 fuse_denied_fix, err, errlen);
 }
