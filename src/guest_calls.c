@@ -165,6 +165,61 @@ int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_call_mount *a
     return nub_call_block_locked(sb, b);
 }
 
+int nub_call_mount_caps_locked(struct nub_sandbox *sb, const struct nub_call_mount_caps *a,
+                               struct nub_block_call *b)
+{
+    struct nub_mount_caps_hdr h = {.ncaps = a->ncaps, .manifest = a->manifest};
+    size_t list = sizeof(h) + (size_t)a->ncaps * sizeof(*a->caps); /* ncaps <= 1024 */
+    size_t lim_off = (list + 63) & ~(size_t)63;
+    struct nub_piece pieces[3] = {
+        {.off = 0, .data = &h, .len = sizeof(h)},
+        {.off = sizeof(h), .data = a->caps, .len = (size_t)a->ncaps * sizeof(*a->caps)},
+        {.off = lim_off, .data = a->limits, .len = sizeof(*a->limits)},
+    };
+    *b = (struct nub_block_call){
+        .size = lim_off + sizeof(*a->limits),
+        .align = 64,
+        .pieces = pieces,
+        .npieces = 3,
+        .call = {.op = NUB_OP_MOUNT,
+                 .args = {0, list, a->fail_step | NUB_MOUNT_F_CAPS, lim_off}},
+        .gpa_args = (1u << 0) | (1u << 3),
+        .before = a->before,
+        .ctx = a->ctx,
+    };
+    memcpy(b->call.hash, a->signer, NUB_MOUNT_SIGNER_LEN);
+    return nub_call_block_locked(sb, b);
+}
+
+int nub_call_put_caps(struct nub_sandbox *sb, const struct nub_cap_desc *caps, uint32_t n,
+                      uint32_t *created, char *msg)
+{
+    if (msg != NULL)
+        msg[0] = '\0';
+    if (n == 0 || n > NUB_PUT_CAPS_MAX)
+        return -EINVAL;
+    struct nub_piece piece = {.off = 0, .data = caps, .len = (size_t)n * sizeof(*caps)};
+    struct nub_block_call b = {
+        .size = piece.len,
+        .align = 64,
+        .pieces = &piece,
+        .npieces = 1,
+        .call = {.op = NUB_OP_PUT_CAPS, .args = {0, n}},
+        .gpa_args = 1u << 0,
+    };
+    nub_sandbox_lock(sb);
+    int r = nub_sandbox_poisoned(sb) ? -ESHUTDOWN : nub_call_block_locked(sb, &b);
+    nub_sandbox_unlock(sb);
+    if (r == 0 && b.call.status != NUB_ST_OK)
+        r = nub_errno_guest(b.call.status);
+    if (msg != NULL && r != 0 && r != -ESHUTDOWN)
+        snprintf(msg, NUB_MAILBOX_MSG, "%s",
+                 b.stage == NUB_BLOCK_ALLOC ? b.alloc_msg : b.call.msg);
+    if (created != NULL)
+        *created = r == 0 ? (uint32_t)b.call.ret[0] : 0;
+    return r;
+}
+
 int nub_call_unmount(struct nub_sandbox *sb, uint64_t handle, struct nub_call_unmount_result *out)
 {
     struct nub_call_unmount_result dummy;

@@ -91,6 +91,30 @@ struct nub_call_mount {
 int nub_call_mount_locked(struct nub_sandbox *sb, const struct nub_call_mount *a,
                           struct nub_block_call *b);
 
+/* ABI 2 MOUNT (abi.h NUB_MOUNT_F_CAPS): the block holds the cap list
+ * header, the descriptors (sorted by (hash, segment), the caller's
+ * order), then (64-byte aligned) the limits. No package byte is copied. */
+struct nub_call_mount_caps {
+    const struct nub_cap_desc *caps;
+    uint32_t ncaps;
+    uint32_t manifest;                         /* index in caps */
+    const struct nub_mount_limits *limits;
+    uint32_t fail_step;
+    const uint8_t *signer;                     /* NUB_MOUNT_SIGNER_LEN bytes */
+    void (*before)(void *ctx, struct nub_sandbox *sb, nub_gpa list_gpa); /* tests */
+    void *ctx;
+};
+int nub_call_mount_caps_locked(struct nub_sandbox *sb, const struct nub_call_mount_caps *a,
+                               struct nub_block_call *b);
+
+/* PUT_CAPS: publishes caps[0, n) (n <= NUB_PUT_CAPS_MAX), whose bytes the
+ * cap store already mapped, in one guest call, all or nothing (ALLOC,
+ * copy of the descriptors, PUT_CAPS; FREE on refusal). *created: new
+ * directory entries (may be NULL). msg (NUB_MAILBOX_MSG bytes, may be
+ * NULL) gets the guest's reason for a refusal. Takes the lock itself. */
+int nub_call_put_caps(struct nub_sandbox *sb, const struct nub_cap_desc *caps, uint32_t n,
+                      uint32_t *created, char *msg);
+
 /* UNMOUNT's answer. */
 #define NUB_CALL_REASON_MAX 512u
 struct nub_call_unmount_result {

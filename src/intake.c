@@ -284,6 +284,51 @@ static int store_caps(struct nub_cap_store *st, const struct rvf_package *p,
     return 0;
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    const struct nub_cap_desc *x = a, *y = b;
+    int r = memcmp(x->hash, y->hash, 16);
+    if (r != 0)
+        return r;
+    return x->segment < y->segment ? -1 : x->segment > y->segment;
+}
+
+/* ABI 2 MOUNT: one descriptor per segment but the signature (the store
+ * object out->objs[k] holds the k-th one's bytes), sorted as abi.h asks.
+ * -ENOMEM (host) with *b untouched, else nub_call_mount_caps_locked's. */
+static int mount_caps(struct nub_sandbox *sb, const struct nub_intake_opts *o,
+                      const struct rvf_package *p, const struct nub_mount_limits *lim,
+                      struct nub_intake_result *out, const char *name, struct nub_block_call *b)
+{
+    struct nub_cap_desc *d = calloc(out->nobjs ? out->nobjs : 1, sizeof(*d));
+    if (d == NULL)
+        return fail(out, name, -ENOMEM, "out of host memory for %u cap descriptors", out->nobjs);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < p->nsegs && k < out->nobjs; i++) {
+        const struct rvf_segment *s = &p->segs[i];
+        if (s->type == RVF_SEG_CRYPTO)
+            continue;
+        const struct nub_cap_obj *obj = out->objs[k];
+        memcpy(d[k].hash, s->hash, 16);
+        d[k].gpa = obj->gpa;
+        d[k].len = obj->len;
+        d[k].kind = cap_kind(s->type); /* the segment's, not the object's first kind */
+        d[k].segment = i;
+        k++;
+    }
+    qsort(d, k, sizeof(*d), cmp_desc);
+    uint32_t manifest = 0;
+    for (uint32_t i = 0; i < k; i++)
+        if (d[i].kind == NUB_CAP_MANIFEST)
+            manifest = i;
+    struct nub_call_mount_caps a = {.caps = d, .ncaps = k, .manifest = manifest, .limits = lim,
+                                    .fail_step = o->fail_step, .signer = out->signer,
+                                    .before = o->test_before_mount, .ctx = o->test_ctx};
+    int r = nub_call_mount_caps_locked(sb, &a, b);
+    free(d);
+    return r;
+}
+
 /* Step 6, in a call sequence (nub_sandbox_seq_begin): re-check step 5,
  * then the client's ALLOC + copy + MOUNT (+ FREE on refusal). Guest
  * memory is only read, or written into our own block, so the sequence
@@ -317,25 +362,33 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
 
     struct nub_mount_limits lim;
     abi_limits(&o->limits, &lim);
-    struct nub_call_mount a = {.pkg = pkg, .len = len, .limits = &lim,
-                               .fail_step = o->fail_step, .signer = out->signer,
-                               .before = o->test_before_mount, .ctx = o->test_ctx};
     struct nub_block_call b;
-    r = nub_call_mount_locked(sb, &a, &b);
+    if (o->store != NULL) {
+        /* ABI 2: the caps are in the store and mapped; MOUNT gets where. */
+        r = mount_caps(sb, o, p, &lim, out, name, &b);
+        if (r == -ENOMEM)
+            return r;
+    } else {
+        struct nub_call_mount a = {.pkg = pkg, .len = len, .limits = &lim,
+                                   .fail_step = o->fail_step, .signer = out->signer,
+                                   .before = o->test_before_mount, .ctx = o->test_ctx};
+        r = nub_call_mount_locked(sb, &a, &b);
+    }
     out->times.alloc_ns = b.alloc_ns;
     out->times.copy_ns = b.copy_ns;
     out->times.call_ns = b.call_ns;
     if (r == -EIO || r == -ESHUTDOWN) {
         static const char *const when[] = {
-            [NUB_BLOCK_ALLOC] = "ALLOC", [NUB_BLOCK_COPY] = "the copy of the package",
+            [NUB_BLOCK_ALLOC] = "ALLOC", [NUB_BLOCK_COPY] = "the copy of the mount arguments",
             [NUB_BLOCK_CALL] = "the mount", [NUB_BLOCK_FREE] = "FREE after a failed mount"};
         return guest_down(sb, out, name, r, when[b.stage]); /* its memory goes with it */
     }
     if (r == -ENOSPC)
-        return fail(out, name, -ENOSPC, "guest out of memory for the %zu-byte package (%s)", len,
-                    b.alloc_msg);
+        return fail(out, name, -ENOSPC, "guest out of memory for the mount's %llu-byte block (%s)",
+                    (unsigned long long)b.size, b.alloc_msg);
     if (r < 0)
-        return fail(out, name, r, "guest refused ALLOC of %zu bytes: %s", len, b.alloc_msg);
+        return fail(out, name, r, "guest refused ALLOC of %llu bytes: %s",
+                    (unsigned long long)b.size, b.alloc_msg);
     const struct nub_call *c = &b.call;
     if (c->status == NUB_ST_OK && c->ret[0] != 0) {
         out->handle = c->ret[0];

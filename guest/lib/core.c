@@ -179,6 +179,7 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     case NUB_OP_ALLOC:
     case NUB_OP_FREE:
     case NUB_OP_PUT:
+    case NUB_OP_PUT_CAPS:
     case NUB_OP_RELEASE:
     case NUB_OP_MOUNT:
     case NUB_OP_UNMOUNT:
@@ -205,6 +206,8 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
         return NUB_ST_OK;
     case NUB_OP_PUT:
         return op_put(c, args, hash);
+    case NUB_OP_PUT_CAPS:
+        return nub_put_caps_call(&c->mounts, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
     case NUB_OP_MOUNT: {
         /* Fault injection is a test op: the kernel honours it only when
          * the host enabled test ops; the host build always does. */
@@ -243,7 +246,7 @@ void nub_core_call(struct nub_core *c)
     /* A directory growth is migrated a bounded step per mutating call
      * (and per NOP, so an idle host can drain it); a failed call changes
      * nothing, a failed MOUNT included (its heap level must stay put). */
-    if (c->initialized && (op == NUB_OP_NOP || (st == NUB_ST_OK && (op == NUB_OP_PUT ||
+    if (c->initialized && (op == NUB_OP_NOP || (st == NUB_ST_OK && (op == NUB_OP_PUT || op == NUB_OP_PUT_CAPS ||
                                                                      op == NUB_OP_RELEASE ||
                                                                      op == NUB_OP_MOUNT ||
                                                                      op == NUB_OP_UNMOUNT))))

@@ -37,7 +37,7 @@ enum nub_status mount_caps_publish(struct mctx *c)
         cap->gpa = mount_payload_gpa(c, s);
         cap->len = s->payload_len;
         cap->kind = cap_kind(s->type);
-        cap->segment = i;
+        cap->segment = c->caps_mode ? (uint32_t)s->offset : i;
         uint32_t refs;
         int existed;
         st = nub_dir_put(c->m->dir, cap->hash, cap->gpa, cap->len, cap->kind, &refs, &existed);

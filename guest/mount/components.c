@@ -1,22 +1,28 @@
 /* Mount step 4, first half: rvf_check_components (every WASM module
  * passes the structure walk, every WIT entry point is an exported
  * function; the same check `nubfs-pack verify` makes), then the component
- * records. The modules stay in place in the package. */
+ * records. The modules stay in place in the package, or in their caps'
+ * read-only window ranges (caps mode). */
 #include "mount_internal.h"
 
 enum nub_status mount_components(struct mctx *c)
 {
-    const struct rvf_package *p = &c->pkg;
+    /* Caps mode: the modules alone (read in place, in the read-only
+     * window), so the check's lookups walk only them. */
+    struct rvf_package wasm_only = c->pkg;
+    if (c->caps_mode) {
+        wasm_only.segs = c->wasm_segs;
+        wasm_only.nsegs = c->nwasm;
+    }
     struct rvf_result res;
-    enum rvf_status rs = rvf_check_components(p, &c->mf, &c->lim, &res);
+    enum rvf_status rs = rvf_check_components(&wasm_only, &c->mf, &c->lim, &res);
     if (rs != RVF_OK)
         return mount_fail(c, mount_rvf_status(rs), "%s", res.msg);
     uint32_t task = 0;
     for (uint32_t i = 0; i < c->rec.ncomponents; i++) {
         struct rvf_component comp;
         rvf_manifest_component(&c->mf, i, &comp);
-        const struct rvf_segment *s =
-            rvf_find_segment(p->segs, p->nsegs, comp.wasm_hash, RVF_SEG_WASM);
+        const struct rvf_segment *s = mount_find_seg(c, comp.wasm_hash, RVF_SEG_WASM);
         if (!s)
             return mount_fail(c, NUB_ST_BADMSG, "component %s: no WASM segment with its hash",
                               comp.name);

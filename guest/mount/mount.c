@@ -111,7 +111,7 @@ static void commit(struct mctx *c, struct nub_mount_out *out)
 enum nub_status nub_mount(struct nub_mounts *m, const struct nub_mount_req *req,
                           struct nub_mount_out *out, char *msg, size_t msg_cap)
 {
-    struct mctx c = {.m = m, .req = req, .msg = msg, .msg_cap = msg_cap};
+    struct mctx c = {.m = m, .req = req, .msg = msg, .msg_cap = msg_cap, .caps_mode = req->caps};
     *out = (struct nub_mount_out){0};
     if (msg_cap)
         msg[0] = '\0';
@@ -129,7 +129,7 @@ enum nub_status nub_mount_call(struct nub_mounts *m, int test_ops, const uint64_
                                const uint8_t hash[16], uint64_t *ret, char *msg, size_t msg_cap)
 {
     uint64_t flags = args[2];
-    if (flags & ~NUB_MOUNT_F_FAIL_STEP_MASK)
+    if (flags & ~(NUB_MOUNT_F_FAIL_STEP_MASK | NUB_MOUNT_F_CAPS))
         return mount_failv(msg, msg_cap, NUB_ST_INVAL, "MOUNT: unknown flags 0x%llx",
                            (unsigned long long)flags);
     uint32_t step = (uint32_t)(flags & NUB_MOUNT_F_FAIL_STEP_MASK);
@@ -143,7 +143,7 @@ enum nub_status nub_mount_call(struct nub_mounts *m, int test_ops, const uint64_
             return mount_failv(msg, msg_cap, NUB_ST_INVAL, "MOUNT: args[%d] is reserved, must be 0",
                                i);
     struct nub_mount_req req = {.pkg_gpa = args[0], .pkg_len = args[1], .fail_step = step,
-                                .limits_gpa = args[3]};
+                                .limits_gpa = args[3], .caps = (flags & NUB_MOUNT_F_CAPS) != 0};
     memcpy(req.signer, hash, sizeof req.signer);
     struct nub_mount_out out;
     enum nub_status st = nub_mount(m, &req, &out, msg, msg_cap);

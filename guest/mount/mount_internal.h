@@ -32,7 +32,12 @@ struct mctx {
     const struct nub_mount_req *req;
     char *msg;
     size_t msg_cap;
-    const uint8_t *bytes;        /* the package, in guest memory */
+    const uint8_t *bytes;        /* the package, in guest memory (ABI 1) */
+    int caps_mode;               /* NUB_MOUNT_F_CAPS: req is a cap list (cap_list.c);
+                                    segs sorted by hash, payload_offset = gpa,
+                                    offset = the package's segment index */
+    struct rvf_segment *wasm_segs; /* caps mode: the WASM segments (scratch) */
+    uint32_t nwasm;
     uint64_t scratch_gpa;        /* segment array (freed at the end, always) */
     struct rvf_limits lim;       /* this mount's limits (step 2 sets them) */
     struct rvf_package pkg;
@@ -70,11 +75,20 @@ void mount_copy_name(char *dst, const char *src);
  * parser refuses is a malformed package. */
 enum nub_status mount_rvf_status(enum rvf_status st);
 
-/* gpa of a segment's payload inside the package. */
+/* gpa of a segment's payload: inside the package, or its cap's window
+ * range (caps mode). */
 static inline uint64_t mount_payload_gpa(const struct mctx *c, const struct rvf_segment *s)
 {
-    return c->req->pkg_gpa + s->payload_offset;
+    return c->caps_mode ? s->payload_offset : c->req->pkg_gpa + s->payload_offset;
 }
+
+/* cap_list.c: step 2's parse of a cap list (caps mode): descriptors into
+ * c->pkg (sorted segments, scratch_gpa), the manifest copied out of the
+ * window and parsed into c->mf. block: the list's heap block size. */
+enum nub_status mount_caps_parse(struct mctx *c, uint64_t block);
+/* The segment with this hash (and type, unless 0), or NULL: a binary
+ * search in caps mode, rvf_find_segment otherwise. */
+const struct rvf_segment *mount_find_seg(const struct mctx *c, const uint8_t *hash, uint8_t type);
 
 /* Step 2 (parse.c): check the block, settle this mount's limits, parse
  * container and manifest, take a table slot, allocate the records block

@@ -10,7 +10,8 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
                                   const struct rvf_limits *limits)
 {
     *m = (struct nub_mounts){.heap = heap, .dir = dir, .capacity = NUB_MOUNT_SLOTS,
-                             .next_handle = 1};
+                             .next_handle = 1, .win_gpa = NUB_CAP_WINDOW_BASE,
+                             .win_size = NUB_CAP_WINDOW_SIZE};
     if (limits)
         m->limits = *limits;
     else

@@ -97,23 +97,11 @@ static int layout(struct mctx *c, uint64_t off[6], uint64_t *total)
     return 0;
 }
 
-enum nub_status mount_parse(struct mctx *c)
+/* ABI 1: the package itself in the block; container, then manifest. */
+static enum nub_status parse_package(struct mctx *c)
 {
     struct nub_mounts *m = c->m;
     const struct nub_mount_req *q = c->req;
-    enum nub_heap_owner owner = 0;
-    uint64_t block = nub_heap_block_size(m->heap, q->pkg_gpa, &owner);
-    if (block == 0 || owner != NUB_OWNER_HOST)
-        return mount_fail(c, NUB_ST_INVAL, "MOUNT: 0x%llx is not a block from ALLOC",
-                          (unsigned long long)q->pkg_gpa);
-    if (q->pkg_len == 0 || q->pkg_len > block)
-        return mount_fail(c, NUB_ST_INVAL, "MOUNT: length %llu does not fit the block (%llu)",
-                          (unsigned long long)q->pkg_len, (unsigned long long)block);
-    c->bytes = nub_mem_ptr(q->pkg_gpa);
-    enum nub_status lst = settle_limits(c, block);
-    if (lst != NUB_ST_OK)
-        return lst;
-
     /* A segment takes at least 64 bytes, so len/64 bounds the count. */
     uint64_t nseg = q->pkg_len / RVF_SEG_HEADER_SIZE;
     if (nseg > c->lim.max_segments)
@@ -133,6 +121,30 @@ enum nub_status mount_parse(struct mctx *c)
                             c->pkg.nsegs, &c->lim, &c->mf, &res);
     if (rs != RVF_OK)
         return mount_fail(c, mount_rvf_status(rs), "manifest: %s", res.msg);
+    return NUB_ST_OK;
+}
+
+enum nub_status mount_parse(struct mctx *c)
+{
+    struct nub_mounts *m = c->m;
+    const struct nub_mount_req *q = c->req;
+    enum nub_heap_owner owner = 0;
+    uint64_t block = nub_heap_block_size(m->heap, q->pkg_gpa, &owner);
+    if (block == 0 || owner != NUB_OWNER_HOST)
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: 0x%llx is not a block from ALLOC",
+                          (unsigned long long)q->pkg_gpa);
+    if (q->pkg_len == 0 || q->pkg_len > block)
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: length %llu does not fit the block (%llu)",
+                          (unsigned long long)q->pkg_len, (unsigned long long)block);
+    c->bytes = nub_mem_ptr(q->pkg_gpa);
+    enum nub_status lst = settle_limits(c, block);
+    if (lst != NUB_ST_OK)
+        return lst;
+
+    enum nub_status pst = c->caps_mode ? mount_caps_parse(c, block) : parse_package(c);
+    if (pst != NUB_ST_OK)
+        return pst;
+    const struct rvf_segment *ms = &c->pkg.segs[c->pkg.manifest];
     /* The parser enforces these; the record formats depend on them. */
     const struct rvf_manifest *mf = &c->mf;
     if (mf->ncomponents > NUB_MOUNT_MAX_COMPONENTS || mf->nregions > NUB_MOUNT_MAX_REGIONS ||

@@ -31,7 +31,7 @@ static enum nub_status make_one(struct mctx *c, uint32_t i, struct nub_mount_reg
     switch (r.policy) {
     case RVF_REGION_IMMUTABLE: {
         const struct rvf_segment *s =
-            rvf_find_segment(c->pkg.segs, c->pkg.nsegs, r.init_hash, RVF_SEG_DATA);
+            mount_find_seg(c, r.init_hash, RVF_SEG_DATA);
         if (!s)
             return mount_fail(c, NUB_ST_BADMSG, "region %s: no DATA segment for its content", r.name);
         if (s->payload_len > max)

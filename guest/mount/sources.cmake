@@ -7,6 +7,8 @@ set(NUB_MOUNT_SOURCES
   ${NUB_MOUNT_DIR}/regions.c
   ${NUB_MOUNT_DIR}/components.c
   ${NUB_MOUNT_DIR}/caps.c
+  ${NUB_MOUNT_DIR}/cap_list.c
+  ${NUB_MOUNT_DIR}/put_caps.c
   ${NUB_MOUNT_DIR}/dir_undo.c
   ${NUB_MOUNT_DIR}/grants.c
   ${NUB_MOUNT_DIR}/queues.c

@@ -187,10 +187,13 @@ refuse badhash 'Structure needs cleaning'
 refuse badheader 'Structure needs cleaning'
 stop_nubfs "$MNT"
 
-# ---- daemon B: a package larger than the guest's memory -----------------------------------
-start_nubfs "$NUBFS" "$MNT" "guest_mem=64M,max_package=128M,trust=$EX/keys"
+# ---- daemon B: a package larger than the cap store --------------------------------------
+# (Its bytes never enter guest RAM: ABI 2; integration.full_guest shows
+# packages beyond guest_mem mounting. The store limit is the bound.)
+start_nubfs "$NUBFS" "$MNT" "guest_mem=64M,max_package=128M,store_max=32M,trust=$EX/keys"
 cp "$EX/hello.rvf" "$C/" || fail "cp hello"
 refuse enospc 'No space left on device'
+grep -q "refused enospc.rvf: .*cap store full" "$MNT/log" || fail "log: $(grep 'refused enospc' "$MNT/log")"
 cp "$EX/pipeline.rvf" "$C/" || fail "the daemon does not serve after ENOSPC"
 caps_ok "$MNT/caps" || fail caps
 ok "ENOSPC: the daemon keeps serving"

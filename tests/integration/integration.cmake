@@ -22,7 +22,7 @@ set_tests_properties(integration.caps integration.lifecycle integration.recovery
 
 # ctl/ and mounts/: need the example packages and nubfs-pack.
 foreach(t ctl ctl_errors ctl_stress other_users log_sinks negative_cache ctl_rename cap_lifetime cap_space
-          recovery_readers)
+          recovery_readers full_guest)
   add_test(NAME integration.${t}
            COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
                    ${NUB_EXAMPLES_DIR})

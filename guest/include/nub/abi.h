@@ -102,6 +102,11 @@ enum nub_op {
                            (see "Mount protocol" below) */
     NUB_OP_UNMOUNT = 8, /* args[0]=handle -> ret[0]=caps removed ... */
     NUB_OP_NOP = 9,     /* does nothing; used to drain the scrub list */
+    NUB_OP_PUT_CAPS = 12, /* args[0]=gpa of an ALLOC block holding args[1]
+                           struct nub_cap_desc (caps already mapped in the
+                           cap window) -> ret[0]=entries created ret[1]=
+                           references taken; all or nothing; the guest
+                           frees the block on success (see "Cap lists") */
 
     /* Test-only ops: refused with NUB_ST_INVAL unless NUB_BOOT_F_TEST_OPS. */
     NUB_OP_TEST_TRIPLE_FAULT = 0x100, /* load an empty IDT and fault */
@@ -259,6 +264,42 @@ struct nub_dir_entry {
     uint16_t flags;    /* NUB_DIR_F_* */
 };
 
+/* ---- Cap lists (ABI 2) ---------------------------------------------------
+ * The bytes of a cap are a host file mapped read-only into the cap window
+ * (docs/cap-store.md); the guest is told where, never given a copy. A
+ * descriptor names one cap: its hash, the window range holding exactly
+ * its bytes, and its kind. The guest copies each descriptor out of the
+ * block before looking at it and checks gpa/len against the window
+ * (overflow-safe: gpa >= base, len <= size - (gpa - base)); an empty cap
+ * may sit anywhere in the window, its gpa is never read.
+ *
+ * PUT_CAPS (preload): the block holds args[1] descriptors, 1 <= n <=
+ * NUB_PUT_CAPS_MAX, kind in 0..3, segment and reserved 0. All or nothing:
+ * either every descriptor gained a reference (a new entry, or +1 on an
+ * existing entry with the same length) or nothing changed (NUB_ST_EXISTS,
+ * NOMEM, QUOTA, INVAL with msg naming the descriptor). */
+#define NUB_PUT_CAPS_MAX 4096u
+
+struct nub_cap_desc {
+    uint8_t hash[16];  /* canonical XXH3-128 of the bytes */
+    uint64_t gpa;      /* in [cap window), read-only */
+    uint64_t len;
+    uint16_t kind;     /* enum nub_cap_kind */
+    uint16_t reserved0;
+    uint32_t segment;  /* MOUNT: the segment index in the package; PUT_CAPS: 0 */
+    uint64_t reserved; /* 0 */
+};
+
+/* MOUNT with NUB_MOUNT_F_CAPS: the block at args[0] starts with this
+ * header, then ncaps descriptors (one per segment but the signature,
+ * sorted by (hash, segment), strictly increasing); args[1] = 32 + 48 *
+ * ncaps. */
+struct nub_mount_caps_hdr {
+    uint32_t ncaps;     /* 1 .. max_segments */
+    uint32_t manifest;  /* index of the one NUB_CAP_MANIFEST descriptor */
+    uint64_t reserved[3];
+};
+
 /* ---- Mount protocol ------------------------------------------------------
  * Before NUB_OP_MOUNT the host has (docs/ARCHITECTURE.md "The mount path"): checked the
  * Ed25519 signature against its trusted keys, checked every segment's
@@ -316,6 +357,14 @@ struct nub_dir_entry {
  * until no directory entry points into the package any more; every
  * MOUNT and UNMOUNT call frees the zombies whose caps are gone. */
 #define NUB_MOUNT_F_FAIL_STEP_MASK 0xffull
+/* ABI 2: args[0] is not a package but a cap list (struct nub_mount_caps_hdr
+ * + descriptors, see "Cap lists"): the guest copies the manifest out of
+ * the window into scratch RAM and parses it there, validates WASM modules
+ * in place (read-only), points immutable regions and component modules at
+ * their caps' window gpas, and publishes the caps. No package byte is in
+ * guest RAM. package_gpa/len of the record are then the cap list's block
+ * (freed at unmount; never a zombie: no entry points into it). */
+#define NUB_MOUNT_F_CAPS 0x100ull
 
 /* The package limits of one MOUNT (-o max_package=SIZE, nubfs(8)), as
  * configured on the host, which has already checked the package against
@@ -541,6 +590,8 @@ _Static_assert(sizeof(struct nub_mount_grant) == 16, "grant record layout");
 _Static_assert(sizeof(struct nub_mount_cap) == 48, "cap record layout");
 _Static_assert(sizeof(struct nub_mount_limits) == 80, "mount limits layout");
 _Static_assert(sizeof(struct nub_test_wasm_req) == 144, "test wasm request layout");
+_Static_assert(sizeof(struct nub_cap_desc) == 48, "cap descriptor layout");
+_Static_assert(sizeof(struct nub_mount_caps_hdr) == 32, "cap list header layout");
 _Static_assert(sizeof(struct nub_mailbox) == 8 + 16 + 64 + 64 + 16 + 8 + 16 * 64 + 256,
                "mailbox layout");
 #endif

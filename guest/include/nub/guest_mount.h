@@ -35,6 +35,9 @@ struct nub_mounts {
     /* Default limits of every mount, counts clamped to NUB_MOUNT_MAX_*; a
      * MOUNT's own struct nub_mount_limits overrides them field by field. */
     struct rvf_limits limits;
+    /* The cap window (abi.h NUB_CAP_WINDOW_*; host tests move it into
+     * their buffer): every cap descriptor's range must lie inside it. */
+    uint64_t win_gpa, win_size;
 };
 
 /* Allocates the table header and its NUB_MOUNT_SLOTS records (owner
@@ -54,6 +57,7 @@ struct nub_mount_req {
     uint64_t pkg_gpa;  /* start of a host-owned heap block */
     uint64_t pkg_len;
     uint32_t fail_step; /* 0, or NUB_MOUNT_STEP_*: inject a failure after it */
+    int caps;          /* NUB_MOUNT_F_CAPS: pkg_gpa/len is a cap list (abi.h) */
     uint8_t signer[NUB_MOUNT_SIGNER_LEN];
     /* 0, or a struct nub_mount_limits in the package's block after the
      * package (abi.h, MOUNT args[3]): this mount's limits. */
@@ -93,6 +97,14 @@ enum nub_status nub_mount_call(struct nub_mounts *m, int test_ops, const uint64_
                                const uint8_t hash[16], uint64_t *ret, char *msg, size_t msg_cap);
 enum nub_status nub_unmount_call(struct nub_mounts *m, const uint64_t *args, uint64_t *ret,
                                  char *msg, size_t msg_cap);
+
+/* 1 if [gpa, gpa + len) lies in m's cap window (overflow-safe). */
+int nub_cap_range_ok(const struct nub_mounts *m, uint64_t gpa, uint64_t len);
+
+/* PUT_CAPS (abi.h "Cap lists"): args[0] a host block of args[1]
+ * descriptors; all or nothing; frees the block on success. */
+enum nub_status nub_put_caps_call(struct nub_mounts *m, const uint64_t *args, uint64_t *ret,
+                                  char *msg, size_t msg_cap);
 
 /* 0 if the published table matches the guest's view and every record is
  * consistent (tests; O(slots + records)). */

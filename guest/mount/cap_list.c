@@ -1,0 +1,141 @@
+/* ABI 2 (abi.h "Cap lists"): the caps of a package as descriptors of
+ * read-only window ranges instead of a copy of the package. Checks every
+ * descriptor (window range, kind, order), turns the list into the segment
+ * array the other mount steps use (payload_offset = the cap's gpa, so
+ * rvf_payload over a base of guest address 0 is the cap's bytes), copies
+ * the manifest out of the window into scratch RAM and parses it there.
+ * Hash lookups are binary searches over the sorted list: a mount's work
+ * per cap stays flat however many segments the package has. */
+#include <string.h>
+
+#include "mount_internal.h"
+#include "nub/guest_addr.h"
+
+int nub_cap_range_ok(const struct nub_mounts *m, uint64_t gpa, uint64_t len)
+{
+    if (gpa < m->win_gpa || gpa - m->win_gpa > m->win_size)
+        return 0;
+    return len <= m->win_size - (gpa - m->win_gpa);
+}
+
+static uint8_t seg_type(uint16_t kind)
+{
+    switch (kind) {
+    case NUB_CAP_WASM:
+        return RVF_SEG_WASM;
+    case NUB_CAP_MANIFEST:
+        return RVF_SEG_MANIFEST;
+    case NUB_CAP_DATA:
+        return RVF_SEG_DATA;
+    default:
+        return 0;
+    }
+}
+
+/* <0, 0, >0 as (hash, segment) of a is below, equal to, above b's. */
+static int order(const struct nub_cap_desc *a, const struct nub_cap_desc *b)
+{
+    int r = memcmp(a->hash, b->hash, 16);
+    if (r != 0)
+        return r;
+    return a->segment < b->segment ? -1 : a->segment > b->segment;
+}
+
+enum nub_status mount_caps_parse(struct mctx *c, uint64_t block)
+{
+    struct nub_mounts *m = c->m;
+    const struct nub_mount_req *q = c->req;
+    struct nub_mount_caps_hdr h;
+    if (q->pkg_len < sizeof h)
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list of %llu bytes has no header",
+                          (unsigned long long)q->pkg_len);
+    memcpy(&h, nub_mem_ptr(q->pkg_gpa), sizeof h);
+    if (h.reserved[0] || h.reserved[1] || h.reserved[2])
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: reserved cap list fields are not zero");
+    if (h.ncaps == 0 || h.manifest >= h.ncaps)
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list of %u caps, manifest at %u", h.ncaps,
+                          h.manifest);
+    if (h.ncaps > c->lim.max_segments)
+        return mount_fail(c, NUB_ST_QUOTA, "package: %u segments, limit %u", h.ncaps,
+                          c->lim.max_segments);
+    /* ncaps <= 1024 here: the product cannot wrap. */
+    uint64_t need = sizeof h + (uint64_t)h.ncaps * sizeof(struct nub_cap_desc);
+    if (q->pkg_len != need || need > block)
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list is %llu bytes, %u caps need %llu",
+                          (unsigned long long)q->pkg_len, h.ncaps, (unsigned long long)need);
+    const struct nub_cap_desc *in =
+        (const struct nub_cap_desc *)nub_mem_ptr(q->pkg_gpa + sizeof h);
+    struct nub_cap_desc mdesc;
+    memcpy(&mdesc, &in[h.manifest], sizeof mdesc);
+    if (mdesc.kind != NUB_CAP_MANIFEST || mdesc.len > UINT32_MAX ||
+        !nub_cap_range_ok(m, mdesc.gpa, mdesc.len))
+        return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap %u is not a manifest in the cap window",
+                          h.manifest);
+
+    /* Scratch: the segment array, the WASM segments alone (for module
+     * validation), then the manifest's copy. */
+    uint64_t segs_bytes = (uint64_t)h.ncaps * sizeof(struct rvf_segment);
+    uint64_t mf_off = 2 * nub_align_up(segs_bytes, 64);
+    if (nub_heap_alloc(m->heap, mf_off + (mdesc.len ? mdesc.len : 1), 0, NUB_OWNER_MOUNT,
+                       &c->scratch_gpa) != NUB_ST_OK)
+        return mount_fail(c, NUB_ST_NOMEM, "MOUNT: no memory for %u caps and a %llu-byte manifest",
+                          h.ncaps, (unsigned long long)mdesc.len);
+    struct rvf_segment *segs = nub_mem_ptr(c->scratch_gpa);
+    c->wasm_segs = nub_mem_ptr(c->scratch_gpa + mf_off / 2);
+    c->nwasm = 0;
+    struct nub_cap_desc prev;
+    for (uint32_t i = 0; i < h.ncaps; i++) {
+        struct nub_cap_desc d;
+        memcpy(&d, &in[i], sizeof d); /* the block is host-writable: copy, then check */
+        uint8_t type = seg_type(d.kind);
+        if (type == 0 || d.reserved0 || d.reserved)
+            return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap %u: kind %u or reserved fields bad", i,
+                              d.kind);
+        if (!nub_cap_range_ok(m, d.gpa, d.len))
+            return mount_fail(c, NUB_ST_INVAL,
+                              "MOUNT: cap %u: [0x%llx, +%llu) is not in the cap window", i,
+                              (unsigned long long)d.gpa, (unsigned long long)d.len);
+        if (type == RVF_SEG_MANIFEST && i != h.manifest)
+            return mount_fail(c, NUB_ST_BADMSG, "package: more than one manifest");
+        if (i > 0 && order(&prev, &d) >= 0)
+            return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list not sorted at %u", i);
+        prev = d;
+        segs[i] = (struct rvf_segment){.offset = d.segment, .payload_offset = d.gpa,
+                                       .payload_len = d.len, .type = type};
+        memcpy(segs[i].hash, d.hash, 16);
+        if (type == RVF_SEG_WASM)
+            c->wasm_segs[c->nwasm++] = segs[i];
+    }
+
+    uint8_t *mf = nub_mem_ptr(c->scratch_gpa + mf_off);
+    memcpy(mf, nub_mem_ptr(mdesc.gpa), mdesc.len);
+    c->pkg = (struct rvf_package){.base = nub_mem_ptr(0), .size = m->win_gpa + m->win_size,
+                                  .segs = segs, .nsegs = h.ncaps, .manifest = h.manifest};
+    /* No segment list: the references are checked by binary search where
+     * they are resolved (regions, components). */
+    struct rvf_result res;
+    enum rvf_status rs = rvf_manifest_parse(mf, mdesc.len, NULL, 0, &c->lim, &c->mf, &res);
+    if (rs != RVF_OK)
+        return mount_fail(c, mount_rvf_status(rs), "manifest: %s", res.msg);
+    return NUB_ST_OK;
+}
+
+const struct rvf_segment *mount_find_seg(const struct mctx *c, const uint8_t *hash, uint8_t type)
+{
+    const struct rvf_segment *s = c->pkg.segs;
+    if (!c->caps_mode)
+        return rvf_find_segment(s, c->pkg.nsegs, hash, type);
+    /* The first entry not below hash, then the equal ones in order. */
+    uint32_t lo = 0, hi = c->pkg.nsegs;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (memcmp(s[mid].hash, hash, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < c->pkg.nsegs && memcmp(s[lo].hash, hash, 16) == 0; lo++)
+        if (type == 0 || s[lo].type == type)
+            return &s[lo];
+    return NULL;
+}
