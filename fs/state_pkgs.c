@@ -271,7 +271,7 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
 static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *why, size_t wl)
 {
     uint8_t *blob;
-    size_t len;
+    size_t len = 0;
     int r = read_frame(dfd, fo->file, &blob, &len);
     if (r != 0) {
         snprintf(why, wl, "unreadable: %s", strerror(-r));
