@@ -274,6 +274,11 @@ static int store_caps(struct nub_cap_store *st, const struct rvf_package *p,
         if (r == -ENOSPC) {
             struct nub_cap_store_stats ss;
             nub_cap_store_stats(st, &ss);
+            if (ss.limit != 0 && ss.used <= ss.limit && s->payload_len <= ss.limit - ss.used)
+                return fail(out, name, -ENOSPC,
+                            "segment %u: no space for cap %s (%llu bytes) though the store "
+                            "limit allows it: the state directory's file system is full",
+                            i, hex, (unsigned long long)s->payload_len);
             return fail(out, name, -ENOSPC,
                         "segment %u: cap store full for cap %s (%llu bytes; %llu of %llu in use)",
                         i, hex, (unsigned long long)s->payload_len, (unsigned long long)ss.used,

@@ -187,3 +187,21 @@ if(NUB_WAST2JSON)
 endif()
 add_test(NAME fuzz.wasm
   COMMAND sh -c "mkdir -p '${_rvf_work}/wasm' '${_wasm_seeds}' && exec '$<TARGET_FILE:fuzz_wasm>' -max_total_time=10 -timeout=10 -rss_limit_mb=2048 '${_rvf_work}/wasm' '${_wasm_seeds}'")
+
+# fuzz.frame: the state directory's package frames (fs/frame.c), whose
+# files are untrusted. Seeds: frames frame_seedgen encodes.
+add_executable(fuzz_frame ${CMAKE_CURRENT_LIST_DIR}/fuzz_frame.c ${CMAKE_SOURCE_DIR}/fs/frame.c)
+target_include_directories(fuzz_frame PRIVATE ${CMAKE_SOURCE_DIR}/fs)
+target_link_options(fuzz_frame PRIVATE ${_fuzz_link})
+target_link_libraries(fuzz_frame PRIVATE nubrvf)
+add_executable(frame_seedgen ${CMAKE_CURRENT_LIST_DIR}/frame_seedgen.c ${CMAKE_SOURCE_DIR}/fs/frame.c)
+target_include_directories(frame_seedgen PRIVATE ${CMAKE_SOURCE_DIR}/fs)
+target_link_libraries(frame_seedgen PRIVATE nubrvf)
+add_custom_command(OUTPUT ${_fz_seeds}/frame/three_caps
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${_fz_seeds}/frame
+  COMMAND ${_no_leaks} $<TARGET_FILE:frame_seedgen> ${_fz_seeds}/frame
+  DEPENDS frame_seedgen
+  COMMENT "Frame fuzz seed corpus")
+add_custom_target(frame_fuzz_seeds ALL DEPENDS ${_fz_seeds}/frame/three_caps)
+add_test(NAME fuzz.frame
+  COMMAND sh -c "mkdir -p '${_rvf_work}/frame' && exec '$<TARGET_FILE:fuzz_frame>' -max_total_time=5 -timeout=10 -rss_limit_mb=1024 '${_rvf_work}/frame' '${_fz_seeds}/frame'")

@@ -96,6 +96,8 @@ blob huge 1500
 BEFORE=$(state "$MNT")
 err=$(cp "$PK/huge.rvf" "$MNT/ctl/" 2>&1) && fail "cp of 1.5 MiB onto a 1 MiB state file system succeeded"
 case "$err" in *"No space left on device"*) ;; *) fail "cp: '$err', want ENOSPC" ;; esac
+grep -q "huge.rvf: segment [0-9]*: no space for cap .* the state directory's file system is full" "$MNT/log" ||
+    fail "the log does not say the state file system is full: $(grep huge "$MNT/log")"
 [ "$(state "$MNT")" = "$BEFORE" ] || fail "a refused mount changed the tree: $(state "$MNT")"
 check_state "$PACK" "$MNT" "$ST" "$EXP"
 ok "full state file system: cp gets ENOSPC, the tree and the state directory unchanged"

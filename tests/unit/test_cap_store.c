@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@
 
 #include "cap_store.h"
 #include "cap_window.h"
+#include "hex.h"
 #include "rvf.h"
 
 #define WBASE (64ull << 30)
@@ -605,6 +607,118 @@ static void test_threads(void **state)
     store_done(s);
 }
 
+/* ---- a persistent store (cap_disk.c) ------------------------------------- */
+
+static int count_files(int dfd)
+{
+    int n = 0;
+    int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY);
+    DIR *d = fdopendir(fd);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static bool file_is(int dfd, const uint8_t hash[16], const uint8_t *data, size_t n)
+{
+    char hex[33];
+    nub_hash_to_hex(hash, hex);
+    int fd = openat(dfd, hex, O_RDONLY);
+    if (fd < 0)
+        return false;
+    uint8_t *b = malloc(n + 1);
+    ssize_t got = pread(fd, b, n + 1, 0);
+    close(fd);
+    bool same = got == (ssize_t)n && memcmp(b, data, n) == 0;
+    free(b);
+    return same;
+}
+
+static void sweep_count(void *ctx, const char *name)
+{
+    (void)name;
+    ++*(int *)ctx;
+}
+
+static void test_in_dir(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/nub-capdir-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    int dfd = open(tmpl, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    fm = calloc(1, sizeof(*fm));
+    fm->slots_free = 30000;
+    struct nub_cap_store_opts o = {
+        .window_gpa = WBASE, .window_size = WSIZE, .in_dir = true, .dirfd = dfd,
+        .mapper = {.ctx = fm, .map = fm_map, .unmap = fm_unmap, .slots_free = fm_slots_free},
+    };
+    struct nub_cap_store *s = NULL;
+    assert_int_equal(nub_cap_store_new(&o, &s), 0);
+    /* An own-file cap and a packed one: each a file <hex> of its bytes. */
+    uint8_t *big = pattern(200000, 1), *small = pattern(1000, 2);
+    struct nub_cap_obj *ob = put_new(s, big, 200000), *os = put_new(s, small, 1000);
+    assert_true(ob->own_file);
+    assert_false(os->own_file);
+    assert_true(file_is(dfd, ob->hash, big, 200000));
+    assert_true(file_is(dfd, os->hash, small, 1000));
+    assert_int_equal(count_files(dfd), 2);
+    assert_int_equal(nub_cap_store_sync(s), 0);
+    assert_int_equal(nub_cap_obj_verify(ob), 0);
+    uint8_t hb[16], hs[16];
+    memcpy(hb, ob->hash, 16);
+    memcpy(hs, os->hash, 16);
+    /* A new store on the same directory adopts them, no hashing. */
+    store_done(s);
+    fm = calloc(1, sizeof(*fm));
+    fm->slots_free = 30000;
+    o.mapper.ctx = fm;
+    assert_int_equal(nub_cap_store_new(&o, &s), 0);
+    struct nub_cap_obj *ab, *as, *x;
+    assert_int_equal(nub_cap_store_adopt(s, hb, 200000, 2, &ab), 0);
+    assert_int_equal(nub_cap_store_adopt(s, hs, 1000, 2, &as), 0);
+    assert_memory_equal(ab->bytes, big, 200000);
+    assert_memory_equal(as->bytes, small, 1000);
+    assert_int_equal(nub_cap_store_adopt(s, hb, 200001, 2, &x), -EEXIST);
+    uint8_t none[16] = {9};
+    assert_int_equal(nub_cap_store_adopt(s, none, 10, 2, &x), -ENOENT);
+    /* A wrong size on disk is refused. */
+    uint8_t *other = pattern(5000, 3), ho[16];
+    rvf_hash128(other, 5000, ho);
+    char hex[33];
+    nub_hash_to_hex(ho, hex);
+    int fd = openat(dfd, hex, O_WRONLY | O_CREAT, 0600);
+    assert_int_equal(write(fd, other, 4000), 4000);
+    close(fd);
+    assert_int_equal(nub_cap_store_adopt(s, ho, 5000, 2, &x), -EUCLEAN);
+    /* The sweep removes what no object holds (that file, a .new-N). */
+    fd = openat(dfd, ".new-5", O_WRONLY | O_CREAT, 0600);
+    close(fd);
+    int swept = 0;
+    assert_int_equal(nub_cap_store_sweep(s, sweep_count, &swept), 2);
+    assert_int_equal(swept, 2);
+    assert_int_equal(count_files(dfd), 2);
+    /* verify catches bytes changed behind the store's back (own file). */
+    fd = openat(dfd, (nub_hash_to_hex(hb, hex), hex), O_WRONLY);
+    assert_int_equal(pwrite(fd, "x", 1, 12345), 1);
+    close(fd);
+    assert_int_equal(nub_cap_obj_verify(ab), -EUCLEAN);
+    assert_int_equal(nub_cap_obj_verify(as), 0);
+    /* The last reference takes the file with it. */
+    nub_cap_obj_unref(ab);
+    nub_cap_obj_unref(as);
+    flush(fm);
+    assert_int_equal(count_files(dfd), 0);
+    store_done(s);
+    close(dfd);
+    rmdir(tmpl);
+    free(big);
+    free(small);
+    free(other);
+}
+
 static void test_options(void **state)
 {
     (void)state;
@@ -644,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_many_small),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_in_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
