@@ -39,6 +39,17 @@ enum nubfs_ctl_name {
 };
 enum nubfs_ctl_name nubfs_ctl_name_kind(const char *name);
 
+/* mnt_names.c: the stable indexes behind mounts/<name>/ inodes, by kind. */
+enum { NUBFS_MNT_NAMES_REGIONS, NUBFS_MNT_NAMES_COMPONENTS, NUBFS_MNT_NAMES_KINDS };
+#define NUBFS_MNT_NAMES_MAX 0xffffu
+struct nubfs_mnt_names;
+/* The index of name (added if new): 0, -ENOSPC when full, -ENOMEM. */
+int nubfs_mnt_names_index(struct nubfs_mnt_names **t, unsigned kind, const char *name,
+                          uint32_t *idx);
+/* The name at idx, or NULL. */
+const char *nubfs_mnt_names_at(const struct nubfs_mnt_names *t, unsigned kind, uint32_t idx);
+void nubfs_mnt_names_free(struct nubfs_mnt_names *t);
+
 struct nubfs_ctl_entry {
     uint64_t id; /* inode = NUBFS_INO_CTL_BIT | id */
     char name[NAME_MAX + 1];
@@ -52,7 +63,8 @@ struct nubfs_ctl_entry {
     /* The mounted package (pkg != NULL and handle != 0), or nothing. */
     struct nubfs_buf *pkg;
     uint64_t handle;  /* guest mount handle (changes when re-mounted after a reboot) */
-    uint64_t mseq;    /* mount serial: inodes of mounts/<name>/ (survives reboots) */
+    uint64_t mseq;    /* mount serial: inodes of mounts/<name>/ (survives reboots and replaces) */
+    struct nubfs_mnt_names *names; /* stable indexes of its region and component names */
     uint64_t order;   /* mount order, for re-mounting in the same order */
     struct timespec mounted_at;
     struct nub_intake_result res; /* package name, version, signer, counts, times */

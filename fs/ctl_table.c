@@ -121,6 +121,7 @@ static void entry_free(struct nubfs_ctl_entry *e)
     free(e->caps);
     free(e->objs); /* at exit: the objects go with the store */
     free(e->frame);
+    nubfs_mnt_names_free(e->names);
     free(e);
 }
 

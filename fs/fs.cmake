@@ -33,6 +33,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/held.c
   ${CMAKE_CURRENT_LIST_DIR}/mounter.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_ops.c
+  ${CMAKE_CURRENT_LIST_DIR}/mnt_names.c
   ${CMAKE_CURRENT_LIST_DIR}/mounts_json.c)
 target_include_directories(nubfsd PUBLIC ${CMAKE_CURRENT_LIST_DIR})
 # libsystemd: its header only; daemon.c opens the library when systemd asks.

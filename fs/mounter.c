@@ -175,7 +175,11 @@ static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *
     snprintf(old_name, sizeof(old_name), "%s", e->name);
     e->pkg = nubfs_buf_ref(buf);
     e->handle = res->handle;
-    e->mseq = fs->ctl->next_mseq++;
+    /* A replace keeps the serial: mounts/<name>/ keeps its inodes and
+     * shows the new package through them (mnt_names.c), so readers never
+     * meet an inode that went away. */
+    if (old_handle == 0)
+        e->mseq = fs->ctl->next_mseq++;
     e->order = d.order;
     free(e->frame);
     e->frame = rp != NULL ? rp->blob : d.blob;

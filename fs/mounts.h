@@ -14,11 +14,11 @@ enum mnt_kind {
     MK_REGIONS = 4,  /* mounts/<name>/regions/ */
     MK_QUEUES = 5,   /* mounts/<name>/queues */
     MK_TASKS = 6,    /* mounts/<name>/tasks */
-    MK_COMP = 7,     /* components/<comp>/ (index) */
+    MK_COMP = 7,     /* components/<comp>/ (stable index of its name, mnt_names.c) */
     MK_MODULE = 8,   /* components/<comp>/module -> ../../../../caps/<hash> */
     MK_GRANTS = 9,   /* components/<comp>/grants */
     MK_ENTRY = 10,   /* components/<comp>/entry */
-    MK_REGION = 11,  /* regions/<region> (index) */
+    MK_REGION = 11,  /* regions/<region> (stable index of its name) */
 };
 
 #define MNT_SEQ_BITS 37

@@ -7,8 +7,11 @@
  *   mounts/<name>/regions/<region>          live region content, read-only
  *   mounts/<name>/queues, tasks             JSON
  * <name> is the ctl/ file name without ".rvf". Inodes carry the mount
- * serial (mounts.h), so a replaced or removed package's nodes answer
- * ENOENT; the kernel is told to forget mounts/<name> when it changes. */
+ * serial (mounts.h), which a replace keeps, and for regions and
+ * components the stable index of their name (mnt_names.c), so a replaced
+ * package shows its new content through the same inodes while a removed
+ * package's nodes answer ENOENT; the kernel is told to forget
+ * mounts/<name> when it changes. */
 #include "mounts.h"
 
 #include <errno.h>
@@ -85,13 +88,84 @@ static struct child *fixed_children(const struct fixed_child *t, size_t n, uint6
     return c;
 }
 
-/* Appends a child named by the guest, unless the name cannot be a file name. */
-static void add_named(struct child *c, size_t *k, const char *name, fuse_ino_t ino)
+/* Appends a child named by the guest, unless the name cannot be a file
+ * name; its inode has the name's stable index (stable_index, below). */
+static int stable_index(struct nubfs *fs, uint64_t seq, unsigned names, const char *name,
+                        uint32_t *idx);
+static void add_named(struct nubfs *fs, struct child *c, size_t *k, const char *name,
+                      uint64_t seq, unsigned kind, unsigned names)
 {
-    if (!usable(name))
+    uint32_t idx;
+    if (!usable(name) || stable_index(fs, seq, names, name, &idx) != 0)
         return;
     snprintf(c[*k].name, sizeof(c[*k].name), "%s", name);
-    c[(*k)++].ino = ino;
+    c[(*k)++].ino = mnt_ino(seq, kind, idx);
+}
+
+/* The stable index of a name in the table of the package's ctl/ entry. */
+static int stable_index(struct nubfs *fs, uint64_t seq, unsigned names, const char *name,
+                        uint32_t *idx)
+{
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_mseq(fs, seq);
+    int rc = e == NULL ? -ENOENT : nubfs_mnt_names_index(&e->names, names, name, idx);
+    nubfs_ctl_unlock(fs);
+    return rc;
+}
+
+/* Which table of names a node kind's index is in (-1: it has none). */
+static int names_of_kind(unsigned kind)
+{
+    switch (kind) {
+    case MK_REGION:
+        return NUBFS_MNT_NAMES_REGIONS;
+    case MK_COMP:
+    case MK_MODULE:
+    case MK_GRANTS:
+    case MK_ENTRY:
+        return NUBFS_MNT_NAMES_COMPONENTS;
+    }
+    return -1;
+}
+
+/* The position in the mounted package (the view) of the region or
+ * component node ino names; 0 for other nodes. -ENOENT if this package
+ * has no such name, -EIO for bad guest data. */
+static int node_index(struct nubfs *fs, const struct mview *v, fuse_ino_t ino, uint32_t *idx)
+{
+    *idx = 0;
+    int names = names_of_kind(mnt_kind(ino));
+    if (names < 0)
+        return 0;
+    char name[NUB_MOUNT_NAME_LEN];
+    nubfs_ctl_lock(fs);
+    struct nubfs_ctl_entry *e = nubfs_ctl_by_mseq(fs, v->mseq);
+    const char *n = e != NULL ? nubfs_mnt_names_at(e->names, (unsigned)names, mnt_idx(ino)) : NULL;
+    if (n != NULL)
+        snprintf(name, sizeof(name), "%s", n);
+    nubfs_ctl_unlock(fs);
+    if (n == NULL)
+        return -ENOENT;
+    uint32_t count = names == NUBFS_MNT_NAMES_REGIONS ? v->m.nregions : v->m.ncomponents;
+    for (uint32_t i = 0; i < count; i++) {
+        const char *got;
+        struct nub_mount_region r;
+        struct nub_mount_component c;
+        if (names == NUBFS_MNT_NAMES_REGIONS) {
+            if (nub_mtab_regions(&v->mr, &v->m, i, 1, &r) != 0)
+                return -EIO;
+            got = r.name;
+        } else {
+            if (nub_mtab_components(&v->mr, &v->m, i, 1, &c) != 0)
+                return -EIO;
+            got = c.name;
+        }
+        if (strncmp(got, name, NUB_MOUNT_NAME_LEN) == 0) {
+            *idx = i;
+            return 0;
+        }
+    }
+    return -ENOENT;
 }
 
 /* The children of directory ino (malloc'd). 0, -ENOENT, -ENOTDIR, -EIO,
@@ -137,9 +211,9 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
     if (rc == 0 && kind == MK_MDIR) {
         c = fixed_children(top, NFIXED(top), seq, 0, &k);
     } else if (rc == 0 && kind == MK_COMP) {
-        if (idx >= v.m.ncomponents)
-            rc = -ENOENT;
-        else
+        uint32_t pos;
+        rc = node_index(fs, &v, ino, &pos); /* the component is in this package */
+        if (rc == 0)
             c = fixed_children(comp, NFIXED(comp), seq, idx, &k);
     } else if (rc == 0 && kind == MK_COMPS) {
         uint32_t cnt = v.m.ncomponents;
@@ -150,7 +224,7 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
         else if (c && cnt && nub_mtab_components(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
         for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
-            add_named(c, &k, a[i].name, mnt_ino(seq, MK_COMP, i));
+            add_named(fs, c, &k, a[i].name, seq, MK_COMP, NUBFS_MNT_NAMES_COMPONENTS);
         free(a);
     } else if (rc == 0 && kind == MK_REGIONS) {
         uint32_t cnt = v.m.nregions;
@@ -161,7 +235,7 @@ static int children(struct nubfs *fs, fuse_ino_t ino, struct child **out, size_t
         else if (c && cnt && nub_mtab_regions(&v.mr, &v.m, 0, cnt, a) != 0)
             rc = -EIO;
         for (uint32_t i = 0; rc == 0 && c && i < cnt; i++)
-            add_named(c, &k, a[i].name, mnt_ino(seq, MK_REGION, i));
+            add_named(fs, c, &k, a[i].name, seq, MK_REGION, NUBFS_MNT_NAMES_REGIONS);
         free(a);
     }
     mview_end(fs);
@@ -236,11 +310,13 @@ static bool mounts_is_dir(fuse_ino_t ino)
 static int node_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
 {
     unsigned kind = mnt_kind(ino);
-    uint32_t idx = mnt_idx(ino);
+    uint32_t idx = 0;
     struct mview v;
     int rc = mview_begin(fs, mnt_seq(ino), &v);
     uint64_t size = 0;
     char target[64];
+    if (rc == 0)
+        rc = node_index(fs, &v, ino, &idx);
     if (rc == 0) {
         switch (kind) {
         case MK_MDIR:
@@ -386,14 +462,45 @@ static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
     }
     struct mview v;
     char target[64];
+    uint32_t idx;
     int rc = mview_begin(fs, mnt_seq(ino), &v);
     if (rc == 0)
-        rc = module_target(&v, mnt_idx(ino), target);
+        rc = node_index(fs, &v, ino, &idx);
+    if (rc == 0)
+        rc = module_target(&v, idx, target);
     mview_end(fs);
     if (rc != 0)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_readlink(req, target);
+}
+
+/* Opening a region: it must be in the package mounted now. An immutable
+ * one's bytes are a cap: the handle holds that cap (*obj), so one open
+ * file reads one version however often the package is replaced meanwhile
+ * (a read spanning a replace would otherwise mix the two). Live regions
+ * (*obj NULL) are read from the package mounted at each read. */
+static int region_open(struct nubfs *fs, fuse_ino_t ino, struct nub_cap_obj **obj)
+{
+    *obj = NULL;
+    struct mview v;
+    struct nub_mount_region r;
+    uint32_t idx;
+    int rc = mview_begin(fs, mnt_seq(ino), &v);
+    if (rc == 0)
+        rc = node_index(fs, &v, ino, &idx);
+    if (rc == 0 && nub_mtab_regions(&v.mr, &v.m, idx, 1, &r) != 0)
+        rc = -EIO;
+    if (rc == 0 && r.policy == NUB_REGION_IMMUTABLE && fs->store != NULL) {
+        /* Still under the read lock: the package holds the cap. */
+        *obj = nub_cap_store_open(fs->store, r.init_hash);
+        if (*obj != NULL && (*obj)->len != r.length) {
+            nub_cap_obj_close(*obj); /* not the bytes the guest shows */
+            *obj = NULL;
+        }
+    }
+    mview_end(fs);
+    return rc;
 }
 
 static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -405,24 +512,28 @@ static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
     }
     unsigned kind = mnt_kind(ino);
     if (kind == MK_REGION) {
-        struct stat st;
-        int rc = node_attr(fs, ino, &st);
+        struct nub_cap_obj *obj = NULL;
+        int rc = region_open(fs, ino, &obj);
         if (rc != 0) {
             fuse_reply_err(req, -rc);
             return;
         }
-        fi->fh = 0;         /* read live from guest memory */
+        fi->fh = (uint64_t)(uintptr_t)obj; /* 0: read live from guest memory */
         fi->direct_io = 1;  /* the content is live: no page cache */
         fi->noflush = 1;    /* read-only: a flush has nothing to do */
-        fuse_reply_open(req, fi);
+        if (fuse_reply_open(req, fi) != 0)
+            nub_cap_obj_close(obj); /* interrupted: no release comes */
         return;
     }
     struct mview v;
+    uint32_t idx;
     int rc = mview_begin(fs, mnt_seq(ino), &v);
     char *s = NULL;
     size_t len = 0;
     if (rc == 0)
-        s = render(&v, kind, mnt_idx(ino), &len, &rc);
+        rc = node_index(fs, &v, ino, &idx);
+    if (rc == 0)
+        s = render(&v, kind, idx, &len, &rc);
     mview_end(fs);
     if (s == NULL) {
         fuse_reply_err(req, rc ? -rc : EIO);
@@ -431,25 +542,32 @@ static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
     nubfs_snapshot_open(req, s, len, fi);
 }
 
-/* Live region content, spliced from guest memory like a cap's: the
- * region record is re-read (append-only regions grow) and its checked
- * [gpa, gpa + size) holds [0, length). */
+/* Region content: an immutable region from the cap its open took; a live
+ * one spliced from guest memory like a cap's, the region record re-read
+ * (append-only regions grow) and its checked [gpa, gpa + size) holding
+ * [0, length). */
 static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
-    if (fi->fh != 0) { /* a JSON file: its snapshot */
-        nubfs_snapshot_read(req, size, off, fi);
+    if (mnt_kind(ino) != MK_REGION) {
+        if (fi->fh != 0) /* a JSON file: its snapshot */
+            nubfs_snapshot_read(req, size, off, fi);
+        else
+            fuse_reply_err(req, EBADF);
         return;
     }
-    if (mnt_kind(ino) != MK_REGION) {
-        fuse_reply_err(req, EBADF);
+    if (fi->fh != 0) { /* an immutable region: the cap it was opened with */
+        nubfs_reply_obj(req, (const struct nub_cap_obj *)(uintptr_t)fi->fh, (uint64_t)off, size);
         return;
     }
     struct mview v;
     struct nub_mount_region g;
+    uint32_t idx;
     int rc = mview_begin(fs, mnt_seq(ino), &v);
     if (rc == 0)
-        rc = nub_mtab_regions(&v.mr, &v.m, mnt_idx(ino), 1, &g);
+        rc = node_index(fs, &v, ino, &idx);
+    if (rc == 0)
+        rc = nub_mtab_regions(&v.mr, &v.m, idx, 1, &g);
     if (rc != 0) {
         mview_end(fs);
         fuse_reply_err(req, -rc);
@@ -469,8 +587,10 @@ static int mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, dou
 static void mounts_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
                            struct fuse_file_info *fi)
 {
-    (void)fs, (void)ino;
-    if (fi->fh != 0)
+    (void)fs;
+    if (mnt_kind(ino) == MK_REGION)
+        nub_cap_obj_close((struct nub_cap_obj *)(uintptr_t)fi->fh);
+    else if (fi->fh != 0)
         nubfs_snapshot_release(fi);
     fuse_reply_err(req, 0);
 }

@@ -36,8 +36,9 @@ enum {
 /* ctl/ files: this bit | the entry's id (ids are never reused). */
 #define NUBFS_INO_CTL_BIT (1ull << 61)
 /* Everything under mounts/<name>/: this bit | mount serial << 24 |
- * kind << 16 | index (see mounts.h). Serials are never reused, so an
- * inode of a package that was replaced or unmounted answers ENOENT. */
+ * kind << 16 | index (see mounts.h). Serials are never reused and a
+ * replace keeps its serial: an inode of a replaced package shows the new
+ * one, an inode of an unmounted package answers ENOENT. */
 #define NUBFS_INO_MNT_BIT (1ull << 62)
 
 /* Kernel cache lifetimes (seconds). Caps never change. */
