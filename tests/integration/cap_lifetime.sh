@@ -7,7 +7,8 @@
 # bytes only open files hold, and they go when the last file closes.
 # Both read paths (item 4): -o read_path=splice, and passthrough (the
 # default where the kernel and privileges allow it: then no READ request
-# reaches the daemon for the big cap; skipped with the reason otherwise).
+# reaches the daemon for the big cap; skipped with the reason otherwise),
+# and unprivileged in a user namespace (refused: spliced, and why).
 # Item 9: a guest store into a cap's bytes poisons the sandbox, which is
 # recovered; the bytes stay as they were.
 # Exits 77 if KVM or FUSE is unusable here.
@@ -153,6 +154,27 @@ PY
 
 lifetime splice
 lifetime auto
+
+# Unprivileged: in a user namespace nubfs may mount FUSE, but
+# CAP_SYS_ADMIN there is not the host's, so the kernel refuses backing
+# files: reads are spliced, and stats and the log say why.
+if command -v unshare > /dev/null && unshare -Urm true 2> /dev/null; then
+    mkdir -p "$TMP/ns" "$TMP/nsblobs"
+    cp "$PK/big.bin" "$TMP/nsblobs/"
+    out=$(timeout 60 unshare -Urm bash -c '
+        "$1" "$2" -o "preload=$3,ephemeral" > /dev/null 2>&1 || { echo "nubfs failed"; exit 1; }
+        trap "umount \"$2\"" EXIT
+        python3 -c "import json,sys; d=json.load(open(sys.argv[1]))[\"store\"]; print(d[\"read_path\"] + \"|\" + d[\"read_path_reason\"])" "$2/stats"
+        cmp -s "$2/caps/$4" "$3/big.bin" && echo same
+        grep -c "reads: spliced, not passthrough: not privileged" "$2/log"
+    ' _ "$NUBFS" "$TMP/ns" "$TMP/nsblobs" "$BIG" 2>&1)
+    [ "$out" = "splice|not privileged (backing files need CAP_SYS_ADMIN)
+same
+1" ] || fail "unprivileged (user namespace): $out"
+    ok "unprivileged (user namespace): passthrough refused, reads spliced, stats and log say why"
+else
+    echo "skip the unprivileged round: no user namespaces here"
+fi
 
 # ---- item 9: caps are immutable by hardware -----------------------------------------------
 # The guest stores into a cap's bytes (hidden test knob): a read-only KVM
