@@ -6,7 +6,8 @@
 # source is read with cat, dd bs=1M, dd bs=4k and 4 KiB preads at random
 # offsets (as many as the file has blocks). Cold = after dropping the page
 # cache (tmpfs and the memfds behind passthrough have no other copy to
-# drop), warm = read again with the cache primed.
+# drop), warm = read again with the cache primed. The sources take turns
+# within each run, so load from elsewhere hits them alike.
 # Usage: tests/bench/read_throughput.sh [BUILD_DIR] [SIZE_MIB]   (RUNS=3)
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -61,28 +62,36 @@ one() {
   echo "$t1 - $t0" | bc -l
 }
 runs=${RUNS:-3}
-# Median of $runs timings; cold rounds drop the page cache before each.
-median() {
-  local tool=$1 path=$2 round=$3 i
-  for ((i = 0; i < runs; i++)); do
-    [ "$round" = cold ] && { sync; echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
-    one "$tool" "$path"
-  done | sort -g | sed -n "$(((runs + 1) / 2))p"
-}
 rate() { echo "scale=0; $mib / $1" | bc -l; }
 
 tools="cat dd1M dd4k rand4k"
 srcs="tmpfs:$work/blobs/big squashfuse:$sq/big nubfs-splice:$sp/caps/$hash nubfs-passthrough:$pt/caps/$hash"
+# The sources take turns within every run, so a burst of load from
+# elsewhere on the machine hits them alike; the median of $runs is kept.
+# Cold rounds drop the page cache before each read; warm rounds prime
+# each source once first.
+for round in cold warm; do
+  for t in $tools; do
+    if [ "$round" = warm ]; then
+      for src in $srcs; do one "$t" "${src#*:}" > /dev/null; done
+    fi
+    for ((i = 0; i < runs; i++)); do
+      for src in $srcs; do
+        [ "$round" = cold ] && { sync; echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null
+        one "$t" "${src#*:}" >> "$work/t.${src%%:*}.$round.$t"
+      done
+    done
+  done
+done
 printf '%-26s' "MiB/s ($mib MiB, median of $runs)"
 for t in $tools; do printf '%10s' "$t"; done
 echo
 for round in cold warm; do
   for src in $srcs; do
-    name=${src%%:*} path=${src#*:}
+    name=${src%%:*}
     printf '%-26s' "$name ($round)"
     for t in $tools; do
-      [ "$round" = warm ] && one "$t" "$path" > /dev/null # prime the cache
-      s=$(median "$t" "$path" "$round")
+      s=$(sort -g "$work/t.$name.$round.$t" | sed -n "$(((runs + 1) / 2))p")
       key=$(echo "${name}_${round}_$t" | tr -- - _)
       eval "t_$key=$s"
       printf '%10s' "$(rate "$s")"
