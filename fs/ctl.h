@@ -24,10 +24,21 @@ struct nubfs_buf {
     uint8_t *p;
     size_t len; /* bytes of content */
     size_t cap; /* bytes mapped */
+    /* A package replayed from the state directory holds only its
+     * metadata at first: fill writes the rest (the payloads) into p,
+     * once, on the first nubfs_buf_ready; fill_free(fill_ctx) at the
+     * last unref. NULL: p is whole. */
+    int (*fill)(void *ctx, struct nubfs_buf *b);
+    void (*fill_free)(void *ctx);
+    void *fill_ctx;
+    int filled; /* atomic: 0 not yet, 1 done */
 };
 struct nubfs_buf *nubfs_buf_new(size_t cap);
 struct nubfs_buf *nubfs_buf_ref(struct nubfs_buf *b);
 void nubfs_buf_unref(struct nubfs_buf *b);
+/* Makes p whole (see fill) before its payload bytes are read: 0, or
+ * -errno (EIO: a cap file could not be read). */
+int nubfs_buf_ready(struct nubfs_buf *b);
 /* Sets len to n: zeroes what is cut off, so growing again reads zeros.
  * n must be <= cap. */
 void nubfs_buf_resize(struct nubfs_buf *b, size_t n);

@@ -77,6 +77,11 @@ static int stage_begin(struct nubfs *fs, struct nubfs_ctl_entry *e, bool empty)
     if (b == NULL)
         return -ENOMEM;
     if (!empty && e->pkg != NULL) {
+        int r = nubfs_buf_ready(e->pkg);
+        if (r != 0) {
+            nubfs_buf_unref(b);
+            return r;
+        }
         memcpy(b->p, e->pkg->p, e->pkg->len);
         b->len = e->pkg->len;
     }
@@ -289,6 +294,13 @@ static void ctl_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t si
     nubfs_ctl_unlock(fs);
     if (e == NULL) {
         fuse_reply_err(req, ENOENT);
+        return;
+    }
+    /* A replayed package's payloads come in on its first read. */
+    int rr = nubfs_buf_ready(b);
+    if (rr != 0) {
+        nubfs_buf_unref(b);
+        fuse_reply_err(req, -rr);
         return;
     }
     size_t o = (uint64_t)off >= len ? len : (size_t)off;

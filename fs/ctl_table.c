@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,28 @@ void nubfs_buf_unref(struct nubfs_buf *b)
 {
     if (b == NULL || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    if (b->fill_free != NULL)
+        b->fill_free(b->fill_ctx);
     munmap(b->p, b->cap);
     free(b);
+}
+
+/* Fills are rare (the first read of a replayed package): one lock for all. */
+static pthread_mutex_t fill_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int nubfs_buf_ready(struct nubfs_buf *b)
+{
+    if (b == NULL || b->fill == NULL || __atomic_load_n(&b->filled, __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&fill_mu);
+    int r = 0;
+    if (!__atomic_load_n(&b->filled, __ATOMIC_ACQUIRE)) {
+        r = b->fill(b->fill_ctx, b);
+        if (r == 0)
+            __atomic_store_n(&b->filled, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&fill_mu);
+    return r;
 }
 
 void nubfs_buf_resize(struct nubfs_buf *b, size_t n)

@@ -84,8 +84,12 @@ static void remount_all(struct nubfs *fs)
     for (size_t i = 0; i < n; i++) {
         struct nub_intake_opts o;
         nubfs_mount_opts(fs, v[i].name, false, &o);
-        int r = res ? nub_intake(fs->sb, &fs->trust_ever, &o, v[i].buf->p, v[i].buf->len, res)
-                    : -ENOMEM;
+        int r = res == NULL ? -ENOMEM : nubfs_buf_ready(v[i].buf);
+        if (r == 0)
+            r = nub_intake(fs->sb, &fs->trust_ever, &o, v[i].buf->p, v[i].buf->len, res);
+        else if (res != NULL)
+            snprintf(res->reason, sizeof(res->reason), "%s: its cap files cannot be read",
+                     v[i].name);
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;
         struct nubfs_held gone = {0};

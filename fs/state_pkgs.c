@@ -222,9 +222,55 @@ static int read_frame(int dfd, const char *name, uint8_t **blob, size_t *len)
     return 0;
 }
 
-/* The package's bytes from the frame and its caps' files (adopted into
- * the store; *objs holds the references). -ENOENT with the missing cap's
- * hex in why. */
+/* The payloads a replayed package's buffer lacks until its first read
+ * (nubfs_buf_ready): read then from their files in caps/, which live as
+ * long as a mounted package holds them. */
+struct lazy {
+    int dirfd; /* the state directory's caps/ (open for the daemon's life) */
+    uint32_t n;
+    struct lazy_piece {
+        uint64_t at, len;
+        uint8_t hash[16];
+    } v[];
+};
+
+static int lazy_fill(void *ctx, struct nubfs_buf *b)
+{
+    const struct lazy *lz = ctx;
+    for (uint32_t i = 0; i < lz->n; i++) {
+        const struct lazy_piece *p = &lz->v[i];
+        char hex[33];
+        nub_hash_to_hex(p->hash, hex);
+        int fd = openat(lz->dirfd, hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            nubfs_warn("state: cannot read caps/%s back into a package: %s", hex,
+                       strerror(errno));
+            return -EIO;
+        }
+        int r = 0;
+        for (uint64_t done = 0; r == 0 && done < p->len;) {
+            ssize_t got = pread(fd, b->p + p->at + done, (size_t)(p->len - done), (off_t)done);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                r = -EIO;
+            else
+                done += (uint64_t)got;
+        }
+        close(fd);
+        if (r != 0) {
+            nubfs_warn("state: caps/%s is shorter than its package says", hex);
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* The package's bytes from the frame: its literal pieces and manifest
+ * now (the intake parses them), every other payload on first read
+ * (lazy_fill). Its caps are adopted into the store (*objs holds the
+ * references): a file that is missing or of the wrong size fails here,
+ * with the cap's hex in why. No payload byte is read or hashed. */
 static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_buf **out,
                    struct nub_cap_obj ***objs, uint32_t *nobjs, char *why, size_t whylen)
 {
@@ -232,11 +278,14 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
     *objs = calloc(f->npieces ? f->npieces : 1, sizeof(**objs));
     *nobjs = 0;
     struct nubfs_buf *b = nubfs_buf_new(f->pkg_len ? f->pkg_len : 1);
-    if (*objs == NULL || b == NULL) {
+    struct lazy *lz = calloc(1, sizeof(*lz) + (size_t)f->npieces * sizeof(lz->v[0]));
+    if (*objs == NULL || b == NULL || lz == NULL) {
         nubfs_buf_unref(b);
+        free(lz);
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
+    lz->dirfd = nubfs_state_caps_fd(fs);
     uint64_t at = 0;
     for (uint32_t i = 0; i < f->npieces; i++) {
         const struct nubfs_frame_piece *p = &f->pieces[i];
@@ -252,16 +301,31 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
                          : r == -EUCLEAN ? "its file has the wrong size or type"
                                          : strerror(-r));
                 nubfs_buf_unref(b);
+                free(lz);
                 return r;
             }
             (*objs)[(*nobjs)++] = o;
             src = o->bytes;
+            if (p->kind != NUB_CAP_MANIFEST && p->len > 0) {
+                struct lazy_piece *lp = &lz->v[lz->n++];
+                lp->at = at;
+                lp->len = p->len;
+                memcpy(lp->hash, p->hash, 16);
+                src = NULL;
+            }
         }
-        if (p->len > 0)
+        if (src != NULL && p->len > 0)
             memcpy(b->p + at, src, (size_t)p->len);
         at += p->len;
     }
     b->len = (size_t)at;
+    if (lz->n > 0) {
+        b->fill = lazy_fill;
+        b->fill_free = free;
+        b->fill_ctx = lz;
+    } else {
+        free(lz);
+    }
     *out = b;
     return 0;
 }
