@@ -9,7 +9,8 @@
 #     files, caps/, the frame and pkgs/) against ephemeral.
 # Median of RUNS runs each, interleaved. Packages: p001..p100, each a
 # hello component and an immutable region of 1 KiB (every 10th: 96 KiB,
-# a cap file of its own).
+# a cap file of its own); and ten of 16 MiB, which should start as fast
+# as ten of 1 KiB.
 # Usage: tests/bench/state_start.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -33,6 +34,16 @@ for i in $(seq -w 1 100); do
   printf '{"name": "p%s", "version": "1", "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}], "regions": [{"name": "data", "policy": "immutable", "data": "d%s.bin", "owner": "c", "read": ["c"]}]}\n' "$i" "$i" > "$tmp/pk/p$i.json"
   "$pack" build "$tmp/pk/p$i.json" -o "$tmp/pk/p$i.rvf" --key "$ex/keys/example.key" >/dev/null
 done
+# Ten packages of 16 MiB each (a 16 MiB region): the start must cost
+# what ten of 1 KiB cost (metadata, not bytes).
+for i in $(seq 1 10); do
+  head -c $((16 << 20)) /dev/urandom > "$tmp/pk/big$i.bin"
+  printf '{"name": "big%s", "version": "1", "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}], "regions": [{"name": "data", "policy": "immutable", "data": "big%s.bin", "owner": "c", "read": ["c"]}]}\n' "$i" "$i" > "$tmp/pk/big$i.json"
+  "$pack" build "$tmp/pk/big$i.json" -o "$tmp/pk/big$i.rvf" --key "$ex/keys/example.key" >/dev/null
+done
+"$nubfs" "$mnt" -o "$opts,state=$tmp/stbig"
+cp "$tmp"/pk/big*.rvf "$mnt/ctl/"
+stop "$tmp/stbig"
 # One state directory per size, filled once.
 for n in 0 1 10 100; do
   "$nubfs" "$mnt" -o "$opts,state=$tmp/st$n"
@@ -52,6 +63,10 @@ for ((r = 0; r < runs; r++)); do
     [ "$(ls "$mnt/ctl" | wc -l)" = "$n" ] || { echo "st$n: $(ls "$mnt/ctl" | wc -l) packages back" >&2; exit 1; }
     stop "$tmp/st$n"
   done
+  t0=$(now); "$nubfs" "$mnt" -o "$opts,state=$tmp/stbig"; t1=$(now)
+  start[big]+="$(( (t1 - t0) / 1000 )) "
+  replay[big]+="$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["replay_ms"] * 1000))' "$mnt/stats") "
+  stop "$tmp/stbig"
 done
 median_ms() { printf '%s\n' $1 | sort -n | sed -n "$(( ($(wc -w <<< "$1") + 1) / 2 ))p" | awk '{printf "%.1f", $1 / 1000}'; }
 echo "runs: $runs each, interleaved; $(nproc) cores; $(df -T "$tmp" | awk 'NR==2 {print $2}') under $tmp"
@@ -60,6 +75,8 @@ for n in 0 1 10 100; do
   printf '%-22s start -> mounted %8s ms   (replay %s ms)\n' "state, $n packages" \
     "$(median_ms "${start[$n]}")" "$(median_ms "${replay[$n]}")"
 done
+printf '%-22s start -> mounted %8s ms   (replay %s ms)\n' "state, 10 x 16 MiB" \
+  "$(median_ms "${start[big]}")" "$(median_ms "${replay[big]}")"
 
 cap=$("$pack" inspect --json "$ex/hello.rvf" |
       python3 -c 'import json,sys; print([s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"][0])')
