@@ -155,6 +155,36 @@ static const char *state_name(uint32_t s)
         return "running";
     case NUB_TASK_STOPPED:
         return "stopped";
+    case NUB_TASK_BLOCKED:
+        return "blocked";
+    case NUB_TASK_DONE:
+        return "done";
+    case NUB_TASK_TRAPPED:
+        return "trapped";
+    }
+    return "unknown";
+}
+
+/* Why a task trapped (abi.h enum nub_task_trap; 1..11 in the spec's
+ * wording, as the interpreter names them). */
+static const char *trap_name(uint32_t t)
+{
+    static const char *const wasm[] = {
+        "", "unreachable", "integer divide by zero", "integer overflow",
+        "invalid conversion to integer", "out of bounds memory access", "out of bounds table access",
+        "undefined element", "uninitialized element", "indirect call type mismatch",
+        "call stack exhausted", "host trap"};
+    if (t < sizeof wasm / sizeof wasm[0])
+        return wasm[t];
+    switch (t) {
+    case NUB_TASK_TRAP_INSTANTIATE:
+        return "instantiation failed";
+    case NUB_TASK_TRAP_NOMEM:
+        return "out of memory";
+    case NUB_TASK_TRAP_START_FUEL:
+        return "start function out of fuel";
+    case NUB_TASK_TRAP_ENTRY:
+        return "entry point is not an exported function";
     }
     return "unknown";
 }
@@ -176,6 +206,9 @@ char *mnt_json_tasks(const struct mview *v, size_t *len, int *err)
         json_object_set_new(o, "component", json_string(c[t.component].name));
         json_object_set_new(o, "priority", num(t.priority));
         json_object_set_new(o, "state", json_string(state_name(t.state)));
+        json_object_set_new(o, "trap", t.state == NUB_TASK_TRAPPED ? json_string(trap_name(t.trap))
+                                                                   : json_null());
+        json_object_set_new(o, "fuel_used", num(t.fuel_used));
         json_array_append_new(a, o);
     }
     free(c);

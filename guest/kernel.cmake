@@ -20,7 +20,9 @@ list(APPEND NUB_GUEST_LOGIC_SOURCES ${NUB_MOUNT_SOURCES})
 # ops that run modules. The interpreter itself is wasm/wasm.cmake's.
 set(NUB_RUN_SOURCES
   ${NUB_GUEST_DIR}/run/run_env.c
-  ${NUB_GUEST_DIR}/run/test_wasm.c)
+  ${NUB_GUEST_DIR}/run/test_wasm.c
+  ${NUB_GUEST_DIR}/run/imports.c
+  ${NUB_GUEST_DIR}/run/tasks_run.c)
 list(APPEND NUB_GUEST_LOGIC_SOURCES ${NUB_RUN_SOURCES})
 
 # ---- host library -------------------------------------------------------

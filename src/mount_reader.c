@@ -302,7 +302,7 @@ int nub_mtab_tasks(const struct nub_mtab_reader *r, const struct nub_mtab_mount 
     for (uint32_t i = 0; e == 0 && i < n; i++) {
         const struct nub_mount_task *t = &out[i];
         if (!str_ok(t->entry) || t->component >= m->ncomponents || t->priority > 255 ||
-            t->state < NUB_TASK_READY || t->state > NUB_TASK_STOPPED)
+            t->state < NUB_TASK_READY || t->state > NUB_TASK_TRAPPED)
             e = -EIO;
     }
     return e;

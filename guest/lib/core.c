@@ -53,6 +53,7 @@ static enum nub_status op_init(struct nub_core *c)
     if (nub_mounts_create(&c->mounts, &c->heap, &c->dir, NULL) != NUB_ST_OK)
         return fail(c, NUB_ST_NOMEM, "INIT: no memory for the mount table");
     c->mount_table_gpa = c->mounts.table_gpa;
+    nub_run_init(&c->run, &c->heap, &c->mounts);
     bi->directory_gpa = c->dir.header_gpa;
     bi->mount_table_gpa = c->mount_table_gpa;
     c->initialized = 1;
@@ -183,6 +184,7 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     case NUB_OP_RELEASE:
     case NUB_OP_MOUNT:
     case NUB_OP_UNMOUNT:
+    case NUB_OP_RUN:
         break;
     default:
         return fail(c, NUB_ST_INVAL, "unknown op 0x%x", op);
@@ -221,6 +223,8 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     }
     case NUB_OP_UNMOUNT:
         return nub_unmount_call(&c->mounts, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
+    case NUB_OP_RUN:
+        return nub_run_call(&c->run, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
     default:
         return op_release(c, hash);
     }

@@ -6,6 +6,7 @@
 
 #define WASM_HEADER 8u
 #define WASM_SEC_CUSTOM 0u
+#define WASM_SEC_IMPORT 2u
 #define WASM_SEC_EXPORT 7u
 #define WASM_SEC_MAX 12u
 
@@ -121,6 +122,88 @@ static enum rvf_status walk_exports(const uint8_t *buf, size_t pos, size_t end,
     return RVF_OK;
 }
 
+/* The functions of the `nub` import module (man/nubfs-rvf.5): a component
+ * may import these and nothing else. */
+static const char *const nub_imports[] = {"port", "region", "send", "recv", "read",
+                                          "append", "read_slot", "write_slot", "log", "yield"};
+
+static bool known_import(const uint8_t *mod, uint32_t mlen, const uint8_t *name, uint32_t nlen)
+{
+    if (mlen != 3 || memcmp(mod, "nub", 3) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof nub_imports / sizeof nub_imports[0]; i++)
+        if (rvf_strnlen(nub_imports[i], 16) == nlen && memcmp(nub_imports[i], name, nlen) == 0)
+            return true;
+    return false;
+}
+
+/* Appends up to 32 bytes of a module-given name, '?' for what is not
+ * printable ASCII. */
+static void msg_name(struct rvf_result *res, const uint8_t *p, uint32_t n)
+{
+    char s[33];
+    uint32_t k = 0;
+    for (; k < n && k < 32; k++)
+        s[k] = p[k] >= 0x20 && p[k] < 0x7f && p[k] != '"' ? (char)p[k] : '?';
+    s[k] = '\0';
+    rvf_msg_str(res, s);
+}
+
+/* Import section body [pos, end): vec(module name, field name, desc). Each
+ * must be a function of the nub module (its type is checked when the task
+ * is instantiated); the refusal names the import. At most max_imports
+ * entries are walked (the export limit). */
+static enum rvf_status walk_imports(const uint8_t *buf, size_t pos, size_t end,
+                                    uint32_t max_imports, struct rvf_result *res)
+{
+    uint32_t n;
+    size_t at = pos;
+    if (pos == end)
+        return RVF_OK; /* an empty section: nothing imported */
+    enum rvf_status st = leb_u32(buf, end, &pos, &n);
+    if (st)
+        return leb_fail(res, st, at, "import count", true);
+    if (n > max_imports) {
+        wasm_fail(res, RVF_E_LIMIT, at, "more imports than the limit ");
+        rvf_msg_dec(res, max_imports);
+        return RVF_E_LIMIT;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *names[2];
+        uint32_t lens[2];
+        for (int k = 0; k < 2; k++) {
+            at = pos;
+            if ((st = leb_u32(buf, end, &pos, &lens[k])))
+                return leb_fail(res, st, at, "import name length", true);
+            if (lens[k] > end - pos)
+                return wasm_fail(res, RVF_E_WASM, at, "import name runs past the import section");
+            names[k] = buf + pos;
+            pos += lens[k];
+        }
+        if (pos >= end)
+            return wasm_fail(res, RVF_E_WASM, pos, "import kind runs past the import section");
+        uint8_t kind = buf[pos++];
+        uint32_t index;
+        at = pos;
+        if (kind != 0 || !known_import(names[0], lens[0], names[1], lens[1])) {
+            wasm_fail(res, RVF_E_WASM, at, "import ");
+            rvf_msg_str(res, "\"");
+            msg_name(res, names[0], lens[0]);
+            rvf_msg_str(res, ".");
+            msg_name(res, names[1], lens[1]);
+            rvf_msg_str(res, kind != 0 ? "\" is not a function: components import only "
+                                         "functions of the nub module"
+                                       : "\" is not a function of the nub module");
+            return RVF_E_WASM;
+        }
+        if ((st = leb_u32(buf, end, &pos, &index)))
+            return leb_fail(res, st, at, "import type index", true);
+    }
+    if (pos != end)
+        return wasm_fail(res, RVF_E_WASM, pos, "import section has bytes after its last entry");
+    return RVF_OK;
+}
+
 static enum rvf_status walk(const uint8_t *buf, size_t len,
                             const struct rvf_limits *lim,
                             struct rvf_wasm_info *info, struct export_walk *ew,
@@ -191,6 +274,9 @@ static enum rvf_status walk(const uint8_t *buf, size_t len,
             if (nlen > end - pos)
                 return wasm_fail(res, RVF_E_WASM, at,
                                  "custom section name runs past the section");
+        } else if (id == WASM_SEC_IMPORT && ew->want == NULL) {
+            if ((st = walk_imports(buf, pos, end, lim->max_wasm_exports, res)))
+                return st;
         } else if (id == WASM_SEC_EXPORT) {
             if ((st = walk_exports(buf, pos, end, lim->max_wasm_exports, ew, res)))
                 return st;

@@ -168,6 +168,8 @@ enum nub_wasm_err nub_wasm_instantiate(const struct nub_wasm_module *m,
                                        uint64_t start_fuel,
                                        struct nub_wasm_instance **out, const char **msg);
 void nub_wasm_instance_free(struct nub_wasm_instance *inst);
+/* The instance's linear memory (its own or imported), or NULL. */
+struct nub_wasm_memory *nub_wasm_instance_memory(const struct nub_wasm_instance *inst);
 /* An export by name: false if there is none. */
 bool nub_wasm_export(const struct nub_wasm_instance *inst, const char *name, size_t name_len,
                      struct nub_wasm_extern *out);

@@ -391,6 +391,11 @@ fail:
     return err;
 }
 
+struct nub_wasm_memory *nub_wasm_instance_memory(const struct nub_wasm_instance *inst)
+{
+    return inst->mem;
+}
+
 bool nub_wasm_export(const struct nub_wasm_instance *inst, const char *name, size_t name_len,
                      struct nub_wasm_extern *out)
 {

@@ -15,7 +15,7 @@
 #define MTF_OFF_REG 0x100
 #define MTF_OFF_Q 0x280
 #define MTF_OFF_TASK 0x380
-#define MTF_OFF_GRANT 0x480
+#define MTF_OFF_GRANT 0x4c0
 #define MTF_OFF_CAP 0x500
 #define MTF_RECS_MIN 0x590 /* records_len must be at least this */
 

@@ -557,6 +557,68 @@ static void test_mount_creates_everything(void **state)
     assert_int_equal(call(f, NUB_OP_UNMOUNT, 0, 0, 0, NULL), NUB_ST_NOENT);
 }
 
+
+/* NUB_OP_RUN over a mounted package: each task gets an instance of its
+ * own, its entry point (an empty function) returns, the record says done
+ * with its fuel; after the unmount a slice drops the run state and the
+ * heap is back where it was before the first slice. */
+static void test_run_tasks(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    build(&f->pkg, &sample);
+    uint64_t h = mount_ok(f, &f->pkg, NULL);
+    const struct nub_mount_rec *r = rec_of(f, h);
+    assert_non_null(r);
+    uint32_t nt = r->ntasks;
+    assert_true(nt > 0);
+    const struct nub_mount_task *t = nub_mem_ptr(r->tasks_gpa);
+    for (uint32_t i = 0; i < nt; i++)
+        assert_int_equal(t[i].state, NUB_TASK_READY);
+    uint64_t used0 = heap_used(f);
+    assert_int_equal(call(f, NUB_OP_RUN, 0, 0, 0, NULL), NUB_ST_INVAL); /* fuel 0 */
+    assert_int_equal(call(f, NUB_OP_RUN, 1000, 100, 0, NULL), NUB_ST_OK);
+    assert_int_equal(f->mb.ret[0], 0); /* nothing runnable left */
+    assert_int_equal(f->mb.ret[2], 0);
+    assert_int_equal(f->mb.ret[3], 0);
+    assert_int_equal(f->mb.ret[4], nt);
+    for (uint32_t i = 0; i < nt; i++) {
+        assert_int_equal(t[i].state, NUB_TASK_DONE);
+        assert_int_equal(t[i].trap, 0);
+        assert_true(t[i].fuel_used >= 1);
+    }
+    assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(f->mb.ret[1], 0); /* done tasks cost nothing */
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(f->mb.ret[0], 0);
+    assert_true(heap_used(f) < used0);
+    consistent(f);
+}
+
+/* A module importing anything but a nub function is refused at mount,
+ * and the reason names the import. */
+static void test_foreign_import_refused(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    /* (import "env" "now" (func)) and an export "run" of a function. */
+    static const uint8_t bad[] = {
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+        0x02, 0x0b, 0x01, 0x03, 'e',  'n',  'v',  0x03, 'n',  'o',  'w',  0x00, 0x00,
+        0x03, 0x02, 0x01, 0x00, 0x07, 0x07, 0x01, 0x03, 'r',  'u',  'n',  0x00, 0x01,
+        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+    struct rvf_result res;
+    assert_int_equal(rvf_wasm_validate(bad, sizeof bad, NULL, NULL, &res), RVF_E_WASM);
+    assert_non_null(strstr(res.msg, "env.now"));
+    static const uint8_t good[] = {
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+        0x02, 0x0d, 0x01, 0x03, 'n',  'u',  'b',  0x05, 'y',  'i',  'e',  'l',  'd',  0x00, 0x00,
+        0x03, 0x02, 0x01, 0x00, 0x07, 0x07, 0x01, 0x03, 'r',  'u',  'n',  0x00, 0x01,
+        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+    assert_int_equal(rvf_wasm_validate(good, sizeof good, NULL, NULL, &res), RVF_OK);
+}
+
 static void test_shared_cap_outlives_first_mount(void **state)
 {
     struct fx *f = *state;
@@ -1183,6 +1245,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fault_after_directory_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_with_mount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_placement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_import_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

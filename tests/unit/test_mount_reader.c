@@ -444,7 +444,7 @@ static void test_item_corrupt(void **state)
     expect_bad_item(f, rd_q, QF(ring_len), 64 + 3 * 32, 8); /* slots stick out */
     /* tasks */
     expect_bad_item(f, rd_task, TASK(1, state), 0, 4);
-    expect_bad_item(f, rd_task, TASK(1, state), 4, 4);
+    expect_bad_item(f, rd_task, TASK(1, state), NUB_TASK_TRAPPED + 1, 4);
     expect_bad_item(f, rd_task, TASK(2, component), 2, 4);
     expect_bad_item(f, rd_task, TASK(0, priority), 1000, 4);
     expect_bad_name(f, rd_task, TASK(0, entry));

@@ -107,6 +107,7 @@ enum nub_op {
                            cap window) -> ret[0]=entries created ret[1]=
                            references taken; all or nothing; the guest
                            frees the block on success (see "Cap lists") */
+    NUB_OP_RUN = 10,    /* run tasks for one slice: see "Tasks" below */
 
     /* Test-only ops: refused with NUB_ST_INVAL unless NUB_BOOT_F_TEST_OPS. */
     NUB_OP_TEST_TRIPLE_FAULT = 0x100, /* load an empty IDT and fault */
@@ -527,10 +528,37 @@ struct nub_mount_queue {
     uint64_t ring_len;            /* 64 + capacity * slot_size */
 };
 
+/* ---- Tasks ----------------------------------------------------------------
+ * NUB_OP_RUN args[0] = fuel of the slice (> 0; about one unit per WASM
+ * instruction), args[1] = most fuel one task gets per turn (0 = the
+ * slice's). The guest first drops the run state of mounts that are gone
+ * (their tasks stop here, at a slice boundary), then takes runnable tasks
+ * round robin (a cursor survives between calls) until the fuel is spent or
+ * none can run; a task blocked on a queue is only looked at again when
+ * that queue's head or tail moved. A task's first turn instantiates its
+ * component's module (an instance of its own) and calls its entry point
+ * with zero arguments. Returns ret[0] tasks runnable now (ready or
+ * running), ret[1] fuel used in this slice, ret[2] tasks blocked,
+ * ret[3] tasks that trapped in this slice, ret[4] tasks done in it.
+ * Task records (below) carry state, trap and fuel; the host reads them. */
 enum nub_task_state {
-    NUB_TASK_READY = 1,
-    NUB_TASK_RUNNING = 2,
-    NUB_TASK_STOPPED = 3,
+    NUB_TASK_READY = 1,    /* not started yet, or yielded */
+    NUB_TASK_RUNNING = 2,  /* started, preempted at the end of its fuel */
+    NUB_TASK_STOPPED = 3,  /* its mount went away */
+    NUB_TASK_BLOCKED = 4,  /* waits on a queue (receive: empty, send: full) */
+    NUB_TASK_DONE = 5,     /* the entry point returned */
+    NUB_TASK_TRAPPED = 6,  /* ended by a trap: see trap */
+};
+
+/* Why a task trapped: 1..11 are the interpreter's traps (enum
+ * nub_wasm_trap in guest/wasm/wasm.h, same numbers), the rest the runner's. */
+enum nub_task_trap {
+    NUB_TASK_TRAP_NONE = 0,
+    NUB_TASK_TRAP_WASM_LAST = 11,   /* last interpreter trap */
+    NUB_TASK_TRAP_INSTANTIATE = 32, /* module refused, import missing or mistyped */
+    NUB_TASK_TRAP_NOMEM = 33,       /* guest heap exhausted for its instance */
+    NUB_TASK_TRAP_START_FUEL = 34,  /* start function ran past its fuel */
+    NUB_TASK_TRAP_ENTRY = 35,       /* entry point not an exported function */
 };
 
 struct nub_mount_task {
@@ -538,7 +566,9 @@ struct nub_mount_task {
     uint32_t component;           /* index */
     uint32_t priority;            /* the component's */
     uint32_t state;               /* enum nub_task_state */
-    uint32_t reserved;
+    uint32_t trap;                /* enum nub_task_trap when TRAPPED, else 0 */
+    uint64_t fuel_used;           /* since the mount */
+    uint64_t reserved;
 };
 
 enum nub_object_kind { /* = the manifest's values */
@@ -585,7 +615,7 @@ _Static_assert(sizeof(struct nub_mount_component) == 128, "component record layo
 _Static_assert(sizeof(struct nub_mount_region) == 192, "region record layout");
 _Static_assert(sizeof(struct nub_ring) == 64, "ring header layout");
 _Static_assert(sizeof(struct nub_mount_queue) == 160, "queue record layout");
-_Static_assert(sizeof(struct nub_mount_task) == 80, "task record layout");
+_Static_assert(sizeof(struct nub_mount_task) == 96, "task record layout");
 _Static_assert(sizeof(struct nub_mount_grant) == 16, "grant record layout");
 _Static_assert(sizeof(struct nub_mount_cap) == 48, "cap record layout");
 _Static_assert(sizeof(struct nub_mount_limits) == 80, "mount limits layout");

@@ -12,6 +12,7 @@
 #include "nub/guest_dir.h"
 #include "nub/guest_heap.h"
 #include "nub/guest_mount.h"
+#include "nub/guest_run.h"
 
 #ifndef NUB_GUEST_VERSION
 #define NUB_GUEST_VERSION "0"
@@ -25,6 +26,7 @@ struct nub_core {
     struct nub_dir dir;
     uint64_t mount_table_gpa;
     struct nub_mounts mounts; /* the mount table (guest/mount/) */
+    struct nub_run run;       /* the tasks' run state (guest/run/) */
     uint64_t calls;
     int initialized;
 };

@@ -1,0 +1,30 @@
+/* The task runner's state in the guest core (guest/run/tasks_run.c):
+ * NUB_OP_RUN runs the tasks of every live mount in slices of fuel. */
+#ifndef NUB_GUEST_RUN_H
+#define NUB_GUEST_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nub/abi.h"
+#include "nub/guest_heap.h"
+#include "nub/guest_mount.h"
+#include "wasm.h"
+
+struct run_mount;
+
+struct nub_run {
+    struct nub_heap *heap;
+    struct nub_mounts *mounts;
+    struct nub_wasm_env env;
+    struct run_mount *rm[NUB_MOUNT_SLOTS]; /* by mount table slot */
+    uint32_t cursor;                       /* slot the next round starts at */
+};
+
+void nub_run_init(struct nub_run *r, struct nub_heap *h, struct nub_mounts *m);
+
+/* NUB_OP_RUN (abi.h "Tasks"). */
+enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *ret, char *msg,
+                             size_t msg_cap);
+
+#endif /* NUB_GUEST_RUN_H */
