@@ -110,7 +110,7 @@ static void build(struct pkg *p, const struct knobs *k)
 {
     p->len = 0;
     p->nseg = 0;
-    uint8_t wa[256], wb[256], data[300];
+    uint8_t wa[4096], wb[256], data[300];
     size_t la = k->wasm_a_len, lb;
     if (k->wasm_a)
         memcpy(wa, k->wasm_a, la);
@@ -593,6 +593,50 @@ static void test_run_tasks(void **state)
     assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
     assert_int_equal(f->mb.ret[0], 0);
     assert_true(heap_used(f) < used0);
+    consistent(f);
+}
+
+
+/* The nub imports against the package's grants (run_imports.wat: any
+ * unexpected result traps): "run" sends, appends, reads, is refused
+ * without grants, logs and yields, then returns; "main" fills the queue
+ * (nobody receives) and blocks there. */
+static void test_run_imports(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    static uint8_t mod[4096];
+    FILE *fp = fopen(NUB_TEST_RUN_IMPORTS, "rb");
+    assert_non_null(fp);
+    size_t n = fread(mod, 1, sizeof mod, fp);
+    fclose(fp);
+    build(&f->pkg, &(struct knobs){.wasm_a = mod, .wasm_a_len = n});
+    uint64_t h = mount_ok(f, &f->pkg, NULL);
+    const struct nub_mount_rec *r = rec_of(f, h);
+    const struct nub_mount_task *t = nub_mem_ptr(r->tasks_gpa);
+    assert_int_equal(call(f, NUB_OP_RUN, 200000, 1000, 0, NULL), NUB_ST_OK);
+    if (t[0].state != NUB_TASK_DONE)
+        fail_msg("run: state %u trap %u", t[0].state, t[0].trap);
+    assert_int_equal(t[1].state, NUB_TASK_BLOCKED);
+    assert_int_equal(f->mb.ret[2], 1);
+    const struct nub_mount_queue *q = nub_mem_ptr(r->queues_gpa);
+    const struct nub_ring *ring = nub_mem_ptr(q[0].ring_gpa);
+    assert_int_equal(ring->tail - ring->head, 8); /* full */
+    const struct nub_mount_region *g = nub_mem_ptr(r->regions_gpa);
+    assert_int_equal(g[1].length, 5);
+    assert_memory_equal(nub_mem_ptr(g[1].gpa), "hello", 5);
+    /* Blocked costs nothing while the ring stands still. */
+    assert_int_equal(call(f, NUB_OP_RUN, 200000, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(f->mb.ret[1], 0);
+    /* A receive frees a slot: the sender wakes, fills it, blocks again. */
+    ((struct nub_ring *)nub_mem_ptr(q[0].ring_gpa))->head++;
+    assert_int_equal(call(f, NUB_OP_RUN, 200000, 0, 0, NULL), NUB_ST_OK);
+    assert_true(f->mb.ret[1] > 0);
+    assert_int_equal(t[1].state, NUB_TASK_BLOCKED);
+    assert_int_equal(ring->tail - ring->head, 8);
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(f->mb.ret[2], 0);
     consistent(f);
 }
 
@@ -1246,6 +1290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_with_mount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_placement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_imports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_import_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
