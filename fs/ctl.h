@@ -130,10 +130,12 @@ void nubfs_ctl_mount_name(const char *ctlname, char *out);
  * package it replaces (if any) is unmounted. On failure e is unchanged. */
 int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
                       struct nubfs_buf *buf);
-/* At start (state_pkgs.c): mounts a package rebuilt from its frame
- * (blob, taken) with the order it had; no frame is written. */
+/* At start or SIGHUP (state_pkgs.c): mounts a package rebuilt from its
+ * frame (blob, taken) with the order it had; no frame is written. A
+ * refusal's reason goes to why. */
 int nubfs_mount_entry_replay(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
-                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len);
+                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len,
+                             char *why, size_t whylen);
 /* A mounted e is renamed to newname: its frame follows (a new order).
  * 0 or -errno (nothing changed). */
 int nubfs_entry_frame_rename(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *newname);
@@ -174,13 +176,14 @@ enum {
     NUBFS_EXIT_MOUNT_STAGED = 1,    /* the bytes are staged, nothing else done */
     NUBFS_EXIT_MOUNT_CAPS = 2,      /* caps written, fsynced, names fsynced */
     NUBFS_EXIT_MOUNT_FRAME_TMP = 3, /* frame in pkgs/.tmp-N, fsynced */
-    NUBFS_EXIT_MOUNT_FRAME = 4,     /* frame renamed, pkgs/ fsynced */
-    NUBFS_EXIT_MOUNT_DONE = 5,      /* MOUNT returned, not yet answered */
+    NUBFS_EXIT_MOUNT_CALL = 4,      /* MOUNT returned yes, the frame still .tmp-N */
+    NUBFS_EXIT_MOUNT_DONE = 5,      /* frame renamed, pkgs/ fsynced, not yet answered */
+    NUBFS_EXIT_MOUNT_REFUSED = 6,   /* refused after the frame was staged, .tmp-N not yet gone */
     NUBFS_EXIT_UNMOUNT_FRAME = 1,   /* frame unlinked, pkgs/ fsynced */
     NUBFS_EXIT_UNMOUNT_CALL = 2,    /* UNMOUNT returned */
     NUBFS_EXIT_UNMOUNT_DONE = 3,    /* references (and cap files) gone, not yet answered */
 };
-#define NUBFS_EXIT_MOUNT_MAX 5u
+#define NUBFS_EXIT_MOUNT_MAX 6u
 #define NUBFS_EXIT_UNMOUNT_MAX 3u
 void nubfs_knob_exit(struct nubfs *fs, bool mount, unsigned step);
 

@@ -5,6 +5,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/paths.c
   ${CMAKE_CURRENT_LIST_DIR}/state.c
   ${CMAKE_CURRENT_LIST_DIR}/state_pkgs.c
+  ${CMAKE_CURRENT_LIST_DIR}/state_kept.c
   ${CMAKE_CURRENT_LIST_DIR}/frame.c
   ${CMAKE_CURRENT_LIST_DIR}/preflight.c
   ${CMAKE_CURRENT_LIST_DIR}/stacked.c

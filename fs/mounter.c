@@ -107,13 +107,15 @@ static int make_durable(void *ctx, const struct rvf_package *p, char *why, size_
         snprintf(why, whylen, "cannot encode the frame: %s", strerror(-r));
         return r;
     }
-    r = nubfs_state_pkg_write(fs, d->order, d->ctlname, d->blob, d->len);
+    /* Staged only: it gets its name once MOUNT has said yes. */
+    r = nubfs_state_pkg_stage(fs, d->order, d->blob, d->len);
     if (r != 0) {
         snprintf(why, whylen, "cannot write the frame to %s/pkgs: %s", nubfs_state_dir(fs),
                  strerror(-r));
         return r;
     }
     d->written = true;
+    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_FRAME_TMP);
     return 0;
 }
 
@@ -121,7 +123,28 @@ struct replay {
     uint64_t order;
     uint8_t *blob;
     size_t len;
+    char *why; /* a refusal's reason */
+    size_t whylen;
 };
+
+/* MOUNT said yes: the staged frame gets its name (pkgs/ fsynced), which
+ * acknowledges the package. If that fails the package is unmounted again
+ * and the mount refused with the errno: nothing changed. */
+static int commit_frame(struct nubfs *fs, struct durable *d, struct nub_intake_result *res)
+{
+    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_CALL);
+    int r = nubfs_state_pkg_commit(fs, d->order, d->ctlname);
+    if (r == 0) {
+        nubfs_kept_superseded(fs, d->ctlname, d->order);
+        return 0;
+    }
+    snprintf(res->reason, sizeof(res->reason), "cannot name its frame in %s/pkgs: %s",
+             nubfs_state_dir(fs), strerror(-r));
+    unmount_handle(fs, d->ctlname, res->handle);
+    nubfs_notify_caps(fs, (const uint8_t(*)[16])res->caps, res->ncaps);
+    nub_intake_result_release(res);
+    return r;
+}
 
 static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
                        struct nubfs_buf *buf, struct replay *rp)
@@ -146,16 +169,20 @@ static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *
         o.durable_ctx = &d;
     }
     nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_STAGED);
-    int r = nub_intake(fs->sb, rp != NULL ? &fs->trust_ever : &fs->trust, &o, buf->p, buf->len,
-                       res);
+    /* A replay, like a new mount, is checked against today's trust set
+     * (SIGHUP may have changed it); recovery uses every key ever trusted. */
+    int r = nub_intake(fs->sb, &fs->trust, &o, buf->p, buf->len, res);
+    if (r == 0 && d.written)
+        r = commit_frame(fs, &d, res);
     if (r == 0)
         nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_DONE);
     if (r != 0 && d.written) {
-        /* Durable but refused after all: not acknowledged, so it goes. */
-        int rr = nubfs_state_pkg_remove(fs, d.order, ctlname);
-        if (rr != 0)
-            nubfs_warn("refused %s: cannot remove its frame: %s", ctlname, strerror(-rr));
+        /* Staged but refused: never named, so it never comes back. */
+        nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_REFUSED);
+        nubfs_state_pkg_discard(fs, d.order);
     }
+    if (r != 0 && rp != NULL && rp->why != NULL)
+        snprintf(rp->why, rp->whylen, "%s", res->reason);
     if (r != 0) {
         free(d.blob);
         fs->mc.mount_failures++;
@@ -234,9 +261,10 @@ int nubfs_mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *c
 }
 
 int nubfs_mount_entry_replay(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *ctlname,
-                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len)
+                             struct nubfs_buf *buf, uint64_t order, uint8_t *blob, size_t len,
+                             char *why, size_t whylen)
 {
-    struct replay rp = {.order = order, .blob = blob, .len = len};
+    struct replay rp = {.order = order, .blob = blob, .len = len, .why = why, .whylen = whylen};
     int r = mount_entry(fs, e, ctlname, buf, &rp);
     free(rp.blob); /* NULL if the entry took it */
     return r;
@@ -312,6 +340,7 @@ int nubfs_entry_frame_rename(struct nubfs *fs, struct nubfs_ctl_entry *e, const 
     nubfs_ctl_lock(fs);
     e->order = new_order;
     nubfs_ctl_unlock(fs);
+    nubfs_kept_superseded(fs, newname, new_order);
     return 0;
 }
 

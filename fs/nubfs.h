@@ -148,6 +148,7 @@ struct nubfs_mount_counters {
 struct nubfs_ctl_table; /* ctl_table.c */
 struct nubfs_notifier;  /* notify.c */
 struct nubfs_state;     /* state.c */
+struct nubfs_kept;      /* state_kept.c */
 
 struct nubfs {
     struct nub_sandbox *sb;
@@ -172,6 +173,7 @@ struct nubfs {
     struct nubfs_ctl_table *ctl;
     struct nubfs_notifier *notifier;
     struct nubfs_state *state; /* NULL with -o ephemeral */
+    struct nubfs_kept *kept;   /* frames the options refuse now (state_kept.c) */
     /* Every change to what is mounted (mount, unmount, replace, rename in
      * ctl/, recovery) holds this for its whole length: guest calls are
      * serialized anyway, and it keeps "mount new, unmount old" atomic as

@@ -6,6 +6,7 @@
 #include "nubfs.h"
 
 #include "daemon.h"
+#include "state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +41,10 @@ static void *reload_main(void *arg)
         if (memchr(buf, 'q', (size_t)n) != NULL)
             return NULL;
         nubfs_service_notify("RELOADING=1");
-        nubfs_trust_reload(fs);
+        /* Packages kept on disk because their signer was not trusted
+         * (or another option refused them) are tried again. */
+        if (nubfs_trust_reload(fs) == 0)
+            nubfs_state_retry_kept(fs);
         nubfs_service_notify("READY=1");
     }
 }

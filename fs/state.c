@@ -372,6 +372,7 @@ int nubfs_state_pkgs_fd(const struct nubfs *fs)
 
 void nubfs_state_close(struct nubfs *fs)
 {
+    nubfs_kept_free(fs);
     struct nubfs_state *st = fs->state;
     if (st == NULL)
         return;

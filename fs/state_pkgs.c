@@ -46,15 +46,18 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int nubfs_state_pkg_write(struct nubfs *fs, uint64_t order, const char *ctlname,
-                          const uint8_t *blob, size_t len)
+static void tmp_name(uint64_t order, char out[40])
+{
+    snprintf(out, 40, ".tmp-%016llx", (unsigned long long)order);
+}
+
+int nubfs_state_pkg_stage(struct nubfs *fs, uint64_t order, const uint8_t *blob, size_t len)
 {
     int dfd = nubfs_state_pkgs_fd(fs);
     if (dfd < 0)
         return 0;
-    char tmp[40], name[NAME_MAX + 1];
-    snprintf(tmp, sizeof(tmp), ".tmp-%016llx", (unsigned long long)order);
-    frame_name(order, ctlname, name);
+    char tmp[40];
+    tmp_name(order, tmp);
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return -errno;
@@ -63,20 +66,44 @@ int nubfs_state_pkg_write(struct nubfs *fs, uint64_t order, const char *ctlname,
         r = -errno;
     if (close(fd) != 0 && r == 0)
         r = -errno;
-    if (r == 0) {
-        nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_FRAME_TMP);
-        if (renameat(dfd, tmp, dfd, name) != 0)
-            r = -errno;
-    }
+    if (r != 0)
+        unlinkat(dfd, tmp, 0);
+    return r;
+}
+
+int nubfs_state_pkg_commit(struct nubfs *fs, uint64_t order, const char *ctlname)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return 0;
+    char tmp[40], name[NAME_MAX + 1];
+    tmp_name(order, tmp);
+    frame_name(order, ctlname, name);
+    int r = renameat(dfd, tmp, dfd, name) == 0 ? 0 : -errno;
     if (r == 0 && fsync(dfd) != 0)
         r = -errno; /* the rename may be durable or not: removed below */
     if (r != 0) {
         unlinkat(dfd, tmp, 0);
         unlinkat(dfd, name, 0);
-        return r;
     }
-    nubfs_knob_exit(fs, true, NUBFS_EXIT_MOUNT_FRAME);
-    return 0;
+    return r;
+}
+
+void nubfs_state_pkg_discard(struct nubfs *fs, uint64_t order)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    if (dfd < 0)
+        return;
+    char tmp[40];
+    tmp_name(order, tmp);
+    (void)unlinkat(dfd, tmp, 0); /* a leftover is removed at the next start */
+}
+
+int nubfs_state_pkg_write(struct nubfs *fs, uint64_t order, const char *ctlname,
+                          const uint8_t *blob, size_t len)
+{
+    int r = nubfs_state_pkg_stage(fs, order, blob, len);
+    return r != 0 ? r : nubfs_state_pkg_commit(fs, order, ctlname);
 }
 
 int nubfs_state_pkg_remove(struct nubfs *fs, uint64_t order, const char *ctlname)
@@ -331,9 +358,13 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
 }
 
 /* One frame: mounted under its ctl/ name (a second frame of one name is
- * a replace that a crash cut short: it replaces the first). */
-static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *why, size_t wl)
+ * a replace that a crash cut short: it replaces the first). A refusal
+ * the options decide (nubfs_kept_errno) makes it a kept frame (*kept):
+ * listed before its caps' references go, so their files stay. */
+static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *why, size_t wl,
+                      bool *kept)
 {
+    *kept = false;
     uint8_t *blob;
     size_t len = 0;
     int r = read_frame(dfd, fo->file, &blob, &len);
@@ -342,16 +373,23 @@ static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *w
         return r;
     }
     struct nubfs_frame f;
-    r = nubfs_frame_decode(blob, len, fs->opts.max_package, &f);
+    /* Any length here: one over max_package is kept, not removed. */
+    r = nubfs_frame_decode(blob, len, UINT64_MAX, &f);
     if (r != 0) {
-        snprintf(why, wl, "%s", r == -EFBIG ? "larger than max_package" : "corrupt frame");
+        snprintf(why, wl, "corrupt frame");
         free(blob);
         return r;
     }
-    struct nubfs_buf *buf;
-    struct nub_cap_obj **objs;
-    uint32_t nobjs;
-    r = rebuild(fs, &f, &buf, &objs, &nobjs, why, wl);
+    struct nubfs_buf *buf = NULL;
+    struct nub_cap_obj **objs = NULL;
+    uint32_t nobjs = 0;
+    if (f.pkg_len > fs->opts.max_package) {
+        r = -EFBIG;
+        snprintf(why, wl, "the package is %llu bytes, max_package is %llu",
+                 (unsigned long long)f.pkg_len, (unsigned long long)fs->opts.max_package);
+    } else {
+        r = rebuild(fs, &f, &buf, &objs, &nobjs, why, wl);
+    }
     if (r == 0) {
         int err = 0;
         nubfs_ctl_lock(fs);
@@ -372,10 +410,13 @@ static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *w
             r = err;
             snprintf(why, wl, "ctl/: %s", strerror(-err));
         } else {
-            r = nubfs_mount_entry_replay(fs, e, fo->ctlname, buf, fo->order, blob, len);
+            char reason[200] = "";
+            r = nubfs_mount_entry_replay(fs, e, fo->ctlname, buf, fo->order, blob, len, reason,
+                                         sizeof(reason));
             blob = NULL; /* the entry's, or freed */
             if (r != 0) {
-                snprintf(why, wl, "does not mount again: %s", strerror(-r));
+                snprintf(why, wl, "%s (%s)", reason[0] ? reason : "does not mount again",
+                         strerror(-r));
                 if (fresh) {
                     nubfs_ctl_lock(fs);
                     nubfs_ctl_remove(fs, e);
@@ -385,10 +426,28 @@ static int replay_one(struct nubfs *fs, int dfd, const struct found *fo, char *w
         }
         nubfs_buf_unref(buf);
     }
+    if (r != 0 && nubfs_kept_errno(r))
+        *kept = nubfs_kept_put(fs, fo->order, fo->file, fo->ctlname, &f, why) == 0;
     nub_intake_drop_objs(objs, nobjs);
     nubfs_frame_free(&f);
     free(blob);
     return r;
+}
+
+/* A frame that did not mount: kept (logged), or removed (logged). */
+static void not_mounted(struct nubfs *fs, int dfd, const struct found *fo, bool kept,
+                        const char *why)
+{
+    if (kept) {
+        nubfs_warn("state: package %s (pkgs/%s) kept, not mounted: %s; it is mounted again "
+                   "once the options allow it (SIGHUP reads trust= again)",
+                   fo->ctlname, fo->file, why);
+        return;
+    }
+    nubfs_kept_drop(fs, fo->order);
+    nubfs_warn("state: package %s (pkgs/%s) not re-mounted, its frame removed: %s", fo->ctlname,
+               fo->file, why);
+    unlinkat(dfd, fo->file, 0);
 }
 
 static void swept(void *ctx, const char *name)
@@ -413,21 +472,28 @@ int nubfs_state_replay(struct nubfs *fs)
         free(v);
         return rc;
     }
-    size_t ok = 0;
+    rc = nubfs_kept_init(fs);
+    if (rc != 0) {
+        free(v);
+        return rc;
+    }
+    size_t ok = 0, kept = 0;
     uint64_t max_order = 0;
     pthread_mutex_lock(&fs->change_mu);
     for (size_t i = 0; i < n; i++) {
         char why[256] = "";
-        int r = replay_one(fs, dfd, &v[i], why, sizeof(why));
+        bool k;
+        int r = replay_one(fs, dfd, &v[i], why, sizeof(why), &k);
         if (v[i].order > max_order)
             max_order = v[i].order;
         if (r == 0) {
             ok++;
+            /* A later frame of a kept one's name: the kept one is stale. */
+            nubfs_kept_superseded(fs, v[i].ctlname, v[i].order);
             continue;
         }
-        nubfs_warn("state: package %s (pkgs/%s) not re-mounted, its frame removed: %s",
-                   v[i].ctlname, v[i].file, why);
-        unlinkat(dfd, v[i].file, 0);
+        kept += k;
+        not_mounted(fs, dfd, &v[i], k, why);
     }
     nubfs_ctl_lock(fs);
     if (fs->ctl->next_order <= max_order)
@@ -435,12 +501,59 @@ int nubfs_state_replay(struct nubfs *fs)
     nubfs_ctl_unlock(fs);
     pthread_mutex_unlock(&fs->change_mu);
     free(v);
-    if (n > ok && fsync(dfd) != 0)
+    if (n > ok + kept && fsync(dfd) != 0)
         nubfs_warn("state: fsync of pkgs/: %s", strerror(errno));
     unsigned gone = nub_cap_store_sweep(fs->store, swept, fs);
     fs->replayed = ok;
     fs->replay_ns = nub_now_ns() - t0;
-    nubfs_log("state: re-mounted %zu of %zu packages in %.2f ms%s", ok, n,
-              (double)fs->replay_ns / 1e6, gone ? "; unreferenced cap files removed" : "");
+    nubfs_log("state: re-mounted %zu of %zu packages in %.2f ms%s%s", ok, n,
+              (double)fs->replay_ns / 1e6, kept ? "; some kept, not mounted (stats: kept)" : "",
+              gone ? "; unreferenced cap files removed" : "");
     return 0;
+}
+
+static int kept_by_order(const void *a, const void *b)
+{
+    uint64_t x = ((const struct nubfs_kept_item *)a)->order;
+    uint64_t y = ((const struct nubfs_kept_item *)b)->order;
+    return x < y ? -1 : x > y;
+}
+
+void nubfs_state_retry_kept(struct nubfs *fs)
+{
+    int dfd = nubfs_state_pkgs_fd(fs);
+    struct nubfs_kept_item *v;
+    size_t n = dfd >= 0 ? nubfs_kept_list(fs, &v) : 0;
+    if (n == 0)
+        return;
+    if (n > 1)
+        qsort(v, n, sizeof(*v), kept_by_order);
+    size_t ok = 0;
+    pthread_mutex_lock(&fs->change_mu);
+    for (size_t i = 0; i < n; i++) {
+        if (!nubfs_kept_has(fs, v[i].order))
+            continue; /* superseded meanwhile */
+        struct found fo = {.order = v[i].order};
+        snprintf(fo.file, sizeof(fo.file), "%s", v[i].file);
+        snprintf(fo.ctlname, sizeof(fo.ctlname), "%s", v[i].ctlname);
+        nubfs_ctl_lock(fs);
+        const struct nubfs_ctl_entry *e = nubfs_ctl_by_name(fs, fo.ctlname);
+        bool busy = e != NULL && e->handle == 0; /* being written in ctl/ right now */
+        nubfs_ctl_unlock(fs);
+        if (busy)
+            continue;
+        char why[256] = "";
+        bool k;
+        int r = replay_one(fs, dfd, &fo, why, sizeof(why), &k);
+        if (r == 0) {
+            ok++;
+            nubfs_kept_drop(fs, fo.order);
+            nubfs_log("state: kept package %s (pkgs/%s) mounted again", fo.ctlname, fo.file);
+            continue;
+        }
+        not_mounted(fs, dfd, &fo, k, why);
+    }
+    pthread_mutex_unlock(&fs->change_mu);
+    nubfs_log("state: SIGHUP: %zu of %zu kept packages mounted again", ok, n);
+    free(v);
 }

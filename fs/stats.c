@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "guest_calls.h"
+#include "state.h"
 
 static json_t *ms(uint64_t ns)
 {
@@ -87,6 +88,9 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(o, "remount_failures", json_integer((json_int_t)mc->remount_failures));
     json_object_set_new(o, "replayed", json_integer((json_int_t)fs->replayed));
     json_object_set_new(o, "replay_ms", json_real((double)fs->replay_ns / 1e6));
+    json_t *kept = nubfs_kept_json(fs);
+    json_object_set_new(o, "kept_packages", json_integer((json_int_t)json_array_size(kept)));
+    json_object_set_new(o, "kept", kept);
     json_object_set_new(o, "verify_failures",
                         json_integer((json_int_t)__atomic_load_n(&fs->verify_failures,
                                                                  __ATOMIC_RELAXED)));

@@ -48,6 +48,8 @@ int nubfs_store_create(struct nubfs *fs)
         .mapper = {.ctx = fs->sb, .map = map_ro, .unmap = unmap, .slots_free = slots_free},
         .release_hook = nubfs_pt_release_obj,
         .release_ctx = fs,
+        .file_wanted = nubfs_kept_wants,
+        .wanted_ctx = fs,
     };
     /* Persistent: the caps' files live in the state directory's caps/. */
     o.dirfd = nubfs_state_caps_fd(fs);

@@ -211,6 +211,8 @@ static void teardown(struct nub_cap_store *s, struct nub_cap_obj *o, bool mapped
         pthread_mutex_lock(&s->mu);
         bool taken = find_locked(s, o->hash) != NULL;
         pthread_mutex_unlock(&s->mu);
+        if (!taken && o->tmp_seq == 0 && s->o.file_wanted != NULL)
+            taken = s->o.file_wanted(s->o.wanted_ctx, o->hash);
         if (!taken || o->tmp_seq != 0)
             cap_disk_unlink(o);
         pthread_mutex_unlock(&s->create_mu);
@@ -680,6 +682,8 @@ unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, co
             const struct nub_cap_obj *o = find_locked(s, h);
             keep = o != NULL && o->len > 0 && o->tmp_seq == 0;
             pthread_mutex_unlock(&s->mu);
+            if (!keep && s->o.file_wanted != NULL)
+                keep = s->o.file_wanted(s->o.wanted_ctx, h);
         }
         if (keep)
             continue;

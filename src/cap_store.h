@@ -90,6 +90,11 @@ struct nub_cap_store_opts {
      * held), e.g. to close the object's passthrough backing id. */
     void (*release_hook)(void *ctx, struct nub_cap_obj *obj);
     void *release_ctx;
+    /* in_dir: asked (no store lock held) before a named cap file is
+     * removed, by the last reference or the sweep: true keeps the file
+     * (a package the daemon keeps on disk without mounting it needs it). */
+    bool (*file_wanted)(void *ctx, const uint8_t hash[16]);
+    void *wanted_ctx;
 };
 
 int nub_cap_store_new(const struct nub_cap_store_opts *o, struct nub_cap_store **out);

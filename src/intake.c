@@ -228,6 +228,16 @@ static int check_package(const struct nub_trust *trust, const struct nub_intake_
     return 0;
 }
 
+void nub_intake_result_release(struct nub_intake_result *out)
+{
+    free(out->caps);
+    out->caps = NULL;
+    out->ncaps = 0;
+    nub_intake_drop_objs(out->objs, out->nobjs);
+    out->objs = NULL;
+    out->nobjs = 0;
+}
+
 void nub_intake_drop_objs(struct nub_cap_obj **objs, uint32_t n)
 {
     if (objs == NULL)
@@ -469,15 +479,8 @@ int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
             nub_sandbox_seq_end(sb);
         }
     }
-    if (r != 0) {
-        free(out->caps);
-        out->caps = NULL;
-        out->ncaps = 0;
-        /* After the sequence: a slot the store removes goes at once. */
-        nub_intake_drop_objs(out->objs, out->nobjs);
-        out->objs = NULL;
-        out->nobjs = 0;
-    }
+    if (r != 0)
+        nub_intake_result_release(out); /* after the sequence: a slot the store removes goes at once */
     free(segs);
     out->times.total_ns = nub_now_ns() - t0;
     return r;

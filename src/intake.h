@@ -136,6 +136,9 @@ int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
 /* Drops the store references objs[0, n) and frees the array (NULL is
  * fine). Not with the sandbox read lock held (see cap_store.h). */
 void nub_intake_drop_objs(struct nub_cap_obj **objs, uint32_t n);
+/* Frees a result's cap hashes and drops its store references (a mount
+ * that is undone after nub_intake said yes). */
+void nub_intake_result_release(struct nub_intake_result *out);
 
 /* Unmounting is one guest call: nub_call_unmount (guest_calls.h). */
 

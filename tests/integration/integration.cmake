@@ -48,7 +48,7 @@ set_tests_properties(integration.state PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 18
 # Issue 9: packages survive restarts (state directory version 2).
 # The crash matrix (stopped dead at every step of a mount, a replace and a
 # removal) and the disk faults (a corrupt backing file, verify; ENOSPC).
-foreach(t state_restart state_crash state_faults)
+foreach(t state_restart state_crash state_faults state_kept)
   add_test(NAME integration.${t}
            COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
                    ${NUB_EXAMPLES_DIR})

@@ -8,7 +8,9 @@
 # of caps/* on the mount and in the state directory, and nothing else
 # in the state directory (check_state in lib.sh).
 #   mount steps: 1 staged, 2 caps written+fsynced, 3 frame .tmp fsynced,
-#                4 frame renamed + pkgs/ fsynced, 5 MOUNT done, no reply
+#                4 MOUNT done (frame still .tmp), 5 frame renamed + pkgs/
+#                fsynced, no reply; 6 the guest refused, the .tmp not yet
+#                removed (a refused package never comes back)
 #   removal:     1 frame unlinked + fsynced, 2 UNMOUNT done, 3 caps gone
 # usage: state_crash.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
@@ -53,7 +55,7 @@ check_state "$PACK" "$MNT" "$ST" "$EXP"
 # ---- a new package ------------------------------------------------------------
 for n in 1 2 3 4 5; do
     crash_at mount "$n" cp "$EX/pipeline.rvf" "$MNT/ctl/"
-    if [ "$n" -ge 4 ]; then cp "$EX/pipeline.rvf" "$EXP/"; fi
+    if [ "$n" -ge 5 ]; then cp "$EX/pipeline.rvf" "$EXP/"; fi
     check_state "$PACK" "$MNT" "$ST" "$EXP"
     ok "mount, dead after step $n: $(ls "$MNT/ctl" | tr '\n' ' ')"
     if [ -e "$EXP/pipeline.rvf" ]; then
@@ -64,14 +66,34 @@ done
 # ---- a replace: hello.rvf overwritten with fanout's bytes ----------------------
 for n in 1 2 3 4 5; do
     crash_at mount "$n" cp "$EX/fanout.rvf" "$MNT/ctl/hello.rvf"
-    if [ "$n" -ge 4 ]; then cp "$EX/fanout.rvf" "$EXP/hello.rvf"; fi
+    if [ "$n" -ge 5 ]; then cp "$EX/fanout.rvf" "$EXP/hello.rvf"; fi
     check_state "$PACK" "$MNT" "$ST" "$EXP"
-    ok "replace, dead after step $n: ctl/hello.rvf is the $([ "$n" -ge 4 ] && echo new || echo old) package"
-    if [ "$n" -ge 4 ]; then
+    ok "replace, dead after step $n: ctl/hello.rvf is the $([ "$n" -ge 5 ] && echo new || echo old) package"
+    if [ "$n" -ge 5 ]; then
         cp "$EX/hello.rvf" "$MNT/ctl/hello.rvf" || fail "cp hello.rvf back"
         cp "$EX/hello.rvf" "$EXP/hello.rvf"
     fi
 done
+
+# ---- a package the guest refuses (test_fail_step: MOUNT fails in the guest) -------
+setfail() {
+    python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_fail_step", sys.argv[2].encode())' \
+        "$MNT/ctl" "$1" || fail "setxattr test_fail_step=$1"
+}
+setfail 3
+if cp "$EX/pipeline.rvf" "$MNT/ctl/" 2>/dev/null; then fail "cp with test_fail_step=3 succeeded"; fi
+setfail 0
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "refused by the guest: no frame, no caps left"
+setfail 3
+crash_at mount 6 cp "$EX/pipeline.rvf" "$MNT/ctl/"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "refused by the guest, dead before its staged frame was removed: it does not come back"
+# The same for a replace: the old package stays.
+setfail 3
+crash_at mount 6 cp "$EX/fanout.rvf" "$MNT/ctl/hello.rvf"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "a refused replace, dead before its staged frame was removed: the old package stays"
 
 # ---- a removal -------------------------------------------------------------------
 for n in 1 2 3; do

@@ -1,0 +1,114 @@
+#!/bin/bash
+# Kept packages (nubfs(8) STATE DIRECTORY, "Kept packages"): a package
+# whose signer is no longer in trust= at a restart is not mounted and
+# not deleted: its frame and its caps' files stay (also when a mounted
+# package that shared its caps goes), the log names it with the reason,
+# stats lists it under "kept"; once its key is trusted again a SIGHUP
+# mounts it (byte for byte), and so does a restart. A newer package of
+# the same name supersedes a kept one.
+# usage: state_kept.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
+set -u
+NUBFS=$(realpath "${1:?usage}")
+PACK=$(realpath "${2:?usage}")
+EX=$(realpath "${3:?usage}")
+. "$(dirname "$0")/lib.sh"
+need_tools fusermount3 mountpoint xxhsum cmp python3
+
+TMP=$(mktemp -d /tmp/nubfs-kept-XXXXXX) || fail mktemp
+MNT=$TMP/mnt
+ST=$TMP/state
+EXP=$TMP/exp
+mkdir -p "$MNT" "$EXP" "$TMP/trust"
+PID=
+trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+OPTS="guest_mem=128M,trust=$TMP/trust,state=$ST"
+
+cp "$EX/keys/example.pub" "$TMP/trust/"
+"$PACK" keygen "$TMP/second" > /dev/null || fail "keygen"
+# The hello package again, signed by the second key: the same caps.
+"$PACK" build "$EX/hello/hello.json" -o "$TMP/second.rvf" --key "$TMP/second.key" > /dev/null ||
+    fail "build with the second key"
+cp "$TMP/second.pub" "$TMP/trust/"
+
+kept() { json "$MNT/stats" 'd["kept_packages"]'; }
+# hup N: SIGHUP, then wait for the Nth "kept packages mounted again" line.
+hup() {
+    kill -HUP "$PID" || fail "kill -HUP"
+    for _ in $(seq 1 100); do
+        [ "$(grep -c 'kept packages mounted again' "$MNT/log")" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    fail "no retry of the kept packages logged after SIGHUP $1: $(grep -a 'state:\|trust:' "$MNT/log")"
+}
+
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$EX/hello.rvf" "$EX/pipeline.rvf" "$TMP/second.rvf" "$MNT/ctl/" || fail "cp"
+cp "$EX/hello.rvf" "$EX/pipeline.rvf" "$TMP/second.rvf" "$EXP/"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+stop_nubfs "$MNT"
+
+# ---- the second key removed, then a restart ---------------------------------------
+rm "$TMP/trust/second.pub"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(ls "$MNT/ctl" | tr '\n' ' ')" = "hello.rvf pipeline.rvf " ] || fail "ctl/: $(ls "$MNT/ctl")"
+FRAME=$(ls "$ST/pkgs" | grep '\.second\.frame$') || fail "the frame of second.rvf was deleted"
+grep -q "state: package second.rvf (pkgs/$FRAME) kept, not mounted: .*signed by untrusted key" "$MNT/log" ||
+    fail "no log line names the kept package: $(grep -a state: "$MNT/log")"
+[ "$(kept)" = 1 ] || fail "stats kept_packages $(kept), want 1"
+[ "$(json "$MNT/stats" 'd["kept"][0]["name"]')" = second.rvf ] || fail "stats kept: $(json "$MNT/stats" 'd["kept"]')"
+ok "signer no longer trusted at start: not mounted, frame kept, logged, in stats"
+
+# Its caps are hello.rvf's: removing hello.rvf must not take their files.
+rm "$MNT/ctl/hello.rvf" || fail "rm hello.rvf"
+rm "$EXP/hello.rvf"
+for h in $(pkg_caps "$PACK" "$TMP/second.rvf"); do
+    [ -f "$ST/caps/$h" ] || fail "caps/$h of the kept package went with hello.rvf"
+done
+caps_ok "$ST/caps" || fail "a cap file does not hash to its name"
+ok "the kept package's cap files stay when the mounted package sharing them goes"
+
+# ---- trusted again: SIGHUP mounts it ---------------------------------------------------
+cp "$TMP/second.pub" "$TMP/trust/"
+hup 1
+cmp -s "$MNT/ctl/second.rvf" "$TMP/second.rvf" || fail "ctl/second.rvf after SIGHUP: not byte for byte"
+[ "$(kept)" = 0 ] || fail "stats kept_packages $(kept) after SIGHUP, want 0"
+[ -d "$MNT/mounts/second" ] || fail "mounts/second missing after SIGHUP"
+grep -q "state: kept package second.rvf (pkgs/$FRAME) mounted again" "$MNT/log" || fail "not logged"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "key trusted again + SIGHUP: mounted, byte for byte"
+stop_nubfs "$MNT"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "... and after a restart"
+stop_nubfs "$MNT"
+
+# ---- a restart with the key back mounts a kept package too ------------------------------
+rm "$TMP/trust/second.pub"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(kept)" = 1 ] || fail "stats kept_packages $(kept), want 1"
+stop_nubfs "$MNT"
+cp "$TMP/second.pub" "$TMP/trust/"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(kept)" = 0 ] || fail "stats kept_packages $(kept) after a trusted restart, want 0"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "key trusted again + restart: mounted"
+stop_nubfs "$MNT"
+
+# ---- superseded: a newer second.rvf replaces the kept one ---------------------------------
+rm "$TMP/trust/second.pub"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(kept)" = 1 ] || fail "stats kept_packages $(kept), want 1"
+cp "$EX/hello.rvf" "$MNT/ctl/second.rvf" || fail "cp hello.rvf as second.rvf"
+cp "$EX/hello.rvf" "$EXP/second.rvf"
+[ "$(kept)" = 0 ] || fail "a newer second.rvf did not supersede the kept one"
+grep -q "kept package second.rvf (pkgs/.*) superseded" "$MNT/log" || fail "superseding not logged"
+cp "$TMP/second.pub" "$TMP/trust/"
+kill -HUP "$PID"
+sleep 1
+cmp -s "$MNT/ctl/second.rvf" "$EX/hello.rvf" || fail "SIGHUP brought the superseded package back"
+stop_nubfs "$MNT"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "a newer package of the same name supersedes a kept one (its frame goes)"
+stop_nubfs "$MNT"
