@@ -174,14 +174,7 @@ static void caps_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct f
     struct nub_cap_obj *obj = NULL;
     if (fs->store != NULL && nubfs_ino_hash(ino, hash) == 0)
         obj = nub_cap_store_open(fs->store, hash);
-    if (obj != NULL && fs->opts.verify && nub_cap_obj_verify(obj) != 0) {
-        /* -o verify: its file no longer holds what its name says (a disk
-         * fault, or a change behind our back): no byte of it is served. */
-        char hex[33];
-        nub_hash_to_hex(obj->hash, hex);
-        __atomic_add_fetch(&fs->verify_failures, 1, __ATOMIC_RELAXED);
-        nubfs_warn("verify: cap %s: its %s no longer hashes to its name: EIO", hex,
-                   fs->state != NULL ? "file in the state directory" : "backing file");
+    if (obj != NULL && nubfs_obj_readable(fs, obj, "caps/") != 0) {
         nub_cap_obj_close(obj);
         fuse_reply_err(req, EIO);
         return;

@@ -500,6 +500,13 @@ static int region_open(struct nubfs *fs, fuse_ino_t ino, struct nub_cap_obj **ob
         }
     }
     mview_end(fs);
+    /* The same bytes as caps/<hash>: damaged or (verify) not matching
+     * their name, they are refused here too. */
+    if (*obj != NULL && nubfs_obj_readable(fs, *obj, "a region under mounts/") != 0) {
+        nub_cap_obj_close(*obj);
+        *obj = NULL;
+        rc = -EIO;
+    }
     return rc;
 }
 

@@ -231,6 +231,12 @@ void nubfs_store_free(struct nubfs *fs);
 /* Replies to a read of [off, off + size) of obj's bytes, clamped to them,
  * spliced from its file. No lock needed: the caller holds a reference. */
 void nubfs_reply_obj(fuse_req_t req, const struct nub_cap_obj *obj, uint64_t off, size_t size);
+/* Before a read path serves obj's bytes (caps/, an immutable region, the
+ * payloads of a replayed ctl/<name>.rvf): -EIO, logged with the cap's
+ * name and via, when its file is damaged (the wrong size: store stats
+ * damaged_caps) or, with -o verify, does not hash to its name
+ * (verify_failures); else 0. */
+int nubfs_obj_readable(struct nubfs *fs, struct nub_cap_obj *o, const char *via);
 /* passthrough.c: FUSE passthrough for caps with a file of their own.
  * Setup right after fuse_session_mount (installs the custom /dev/fuse
  * I/O that edits the INIT and OPEN replies), shutdown before unmount. */

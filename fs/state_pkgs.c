@@ -253,6 +253,7 @@ static int read_frame(int dfd, const char *name, uint8_t **blob, size_t *len)
  * (nubfs_buf_ready): read then from their files in caps/, which live as
  * long as a mounted package holds them. */
 struct lazy {
+    struct nubfs *fs;
     int dirfd; /* the state directory's caps/ (open for the daemon's life) */
     uint32_t n;
     struct lazy_piece {
@@ -268,6 +269,13 @@ static int lazy_fill(void *ctx, struct nubfs_buf *b)
         const struct lazy_piece *p = &lz->v[i];
         char hex[33];
         nub_hash_to_hex(p->hash, hex);
+        /* The cap's object (the mounted package holds it): damaged, or
+         * (verify) not its name's bytes, and these bytes are refused too. */
+        struct nub_cap_obj *o = nub_cap_store_get(lz->fs->store, p->hash);
+        int ok = o != NULL ? nubfs_obj_readable(lz->fs, o, "the package in ctl/") : 0;
+        nub_cap_obj_unref(o);
+        if (ok != 0)
+            return ok;
         int fd = openat(lz->dirfd, hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
             nubfs_warn("state: cannot read caps/%s back into a package: %s", hex,
@@ -312,6 +320,7 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
         snprintf(why, whylen, "out of memory");
         return -ENOMEM;
     }
+    lz->fs = fs;
     lz->dirfd = nubfs_state_caps_fd(fs);
     uint64_t at = 0;
     for (uint32_t i = 0; i < f->npieces; i++) {
@@ -332,6 +341,13 @@ static int rebuild(struct nubfs *fs, const struct nubfs_frame *f, struct nubfs_b
                 return r;
             }
             (*objs)[(*nobjs)++] = o;
+            if (__atomic_load_n(&o->damaged, __ATOMIC_ACQUIRE)) {
+                char hex[33];
+                nub_hash_to_hex(p->hash, hex);
+                nubfs_warn("state: caps/%s is damaged (not a file of %llu bytes, as its package "
+                           "says): the package is mounted, every read of the cap gets EIO",
+                           hex, (unsigned long long)p->len);
+            }
             src = o->bytes;
             if (p->kind != NUB_CAP_MANIFEST && p->len > 0) {
                 struct lazy_piece *lp = &lz->v[lz->n++];

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hex.h"
+
 static int map_ro(void *ctx, nub_gpa gpa, uint64_t size, const void *host, int fd, off_t off)
 {
     return nub_sandbox_map_ro(ctx, gpa, size, host, fd, off);
@@ -66,6 +68,29 @@ void nubfs_store_free(struct nubfs *fs)
     fs->store = NULL;
 }
 
+int nubfs_obj_readable(struct nubfs *fs, struct nub_cap_obj *o, const char *via)
+{
+    char hex[33];
+    bool first;
+    if (nub_cap_obj_intact(o, &first) != 0) {
+        nub_hash_to_hex(o->hash, hex);
+        nubfs_warn("cap %s (%s): its file in %s/caps is damaged (it is not %llu bytes)%s: EIO", hex,
+                   via, nubfs_state_dir(fs) ? nubfs_state_dir(fs) : "the state directory",
+                   (unsigned long long)o->len, first ? ", found now" : "");
+        return -EIO;
+    }
+    if (fs->opts.verify && nub_cap_obj_verify(o) != 0) {
+        /* -o verify: its file no longer holds what its name says (a disk
+         * fault, or a change behind our back): no byte of it is served. */
+        nub_hash_to_hex(o->hash, hex);
+        __atomic_add_fetch(&fs->verify_failures, 1, __ATOMIC_RELAXED);
+        nubfs_warn("verify: cap %s: its %s no longer hashes to its name (%s): EIO", hex,
+                   fs->state != NULL ? "file in the state directory" : "backing file", via);
+        return -EIO;
+    }
+    return 0;
+}
+
 void nubfs_reply_obj(fuse_req_t req, const struct nub_cap_obj *obj, uint64_t off, size_t size)
 {
     uint64_t n = off >= obj->len ? 0 : obj->len - off;
@@ -111,6 +136,8 @@ void *nubfs_store_json(struct nubfs *fs)
     json_object_set_new(o, "shared", num(s.shared));
     json_object_set_new(o, "exists_refused", num(s.exists_refused));
     json_object_set_new(o, "nospc_refused", num(s.nospc_refused));
+    json_object_set_new(o, "damaged_caps", num(s.damaged));
+    json_object_set_new(o, "reused_files", num(s.reused));
     bool pt = nubfs_pt_on();
     json_object_set_new(o, "read_path", json_string(pt ? "passthrough" : "splice"));
     json_object_set_new(o, "read_path_reason", json_string(nubfs_pt_reason()));

@@ -95,6 +95,23 @@ static int seal_and_map(struct nub_cap_obj *o)
     return map_ro(o);
 }
 
+int cap_file_zeros(struct nub_cap_obj *o)
+{
+    int fd = new_memfd("nubfs-damaged-cap", o->len);
+    if (fd < 0)
+        return fd;
+    o->fd = fd;
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        int e = -errno;
+        cap_file_close(o);
+        return e;
+    }
+    int r = map_ro(o);
+    if (r < 0)
+        cap_file_close(o);
+    return r;
+}
+
 int cap_file_adopt(struct nub_cap_obj *o, int fd)
 {
     o->fd = fd;

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "cap_store_internal.h"
 #include "hex.h"
+#include "nub/abi.h"
 #include "rvf.h"
 
 #define PAGE 4096ull
@@ -359,6 +361,19 @@ static void discard_new(struct nub_cap_store *s, struct nub_cap_obj *o)
     }
 }
 
+/* A slot of class cls for o, making a new pack when all are full (lock
+ * NOT held). 0 or -errno. */
+static int take_slot(struct nub_cap_store *s, uint32_t cls, struct nub_cap_obj *o)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        int r = cap_pack_take_slot(s, cls, o);
+        pthread_mutex_unlock(&s->mu);
+        if (r != -EAGAIN || (r = cap_pack_new(s, cls)) < 0)
+            return r;
+    }
+}
+
 struct source {
     const void *data; /* or */
     int fd;
@@ -373,15 +388,9 @@ static int fill(struct nub_cap_store *s, struct nub_cap_obj *o, const struct sou
     if (o->own_file)
         return src->data != NULL ? cap_file_make(o, src->data) : cap_file_make_fd(o, src->fd);
     uint32_t cls = cap_class_of(s, o->len);
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        int r = cap_pack_take_slot(s, cls, o);
-        pthread_mutex_unlock(&s->mu);
-        if (r == 0)
-            break;
-        if (r != -EAGAIN || (r = cap_pack_new(s, cls)) < 0)
-            return r;
-    }
+    int r = take_slot(s, cls, o);
+    if (r < 0)
+        return r;
     uint8_t *dst = o->pack->map + o->offset;
     uint32_t size = s->classes[cls].size;
     if (src->data != NULL) {
@@ -404,6 +413,115 @@ static int fill(struct nub_cap_store *s, struct nub_cap_obj *o, const struct sou
 static bool same_bytes(const struct nub_cap_obj *x, const void *data, uint64_t len)
 {
     return x->len == len && (len == 0 || memcmp(x->bytes, data, len) == 0);
+}
+
+/* Compares len bytes of fd a (from 0) with fd b or with mem: 1 equal,
+ * 0 different (or shorter), -errno. */
+static int same_fd(int a, int b, const uint8_t *mem, uint64_t len)
+{
+    enum { CHUNK = 1u << 20 };
+    uint8_t *x = malloc(CHUNK), *y = b >= 0 ? malloc(CHUNK) : NULL;
+    int r = x == NULL || (b >= 0 && y == NULL) ? -ENOMEM : 1;
+    for (uint64_t done = 0; r == 1 && done < len;) {
+        size_t want = len - done > CHUNK ? CHUNK : (size_t)(len - done);
+        ssize_t n = pread(a, x, want, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            r = n < 0 ? -errno : 0;
+            break;
+        }
+        const uint8_t *other = mem != NULL ? mem + done : y;
+        for (size_t got = 0; b >= 0 && r == 1 && got < (size_t)n;) {
+            ssize_t m = pread(b, y + got, (size_t)n - got, (off_t)(done + got));
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                r = m < 0 ? -errno : 0;
+            else
+                got += (size_t)m;
+        }
+        if (r == 1 && memcmp(x, other, (size_t)n) != 0)
+            r = 0;
+        done += (uint64_t)n;
+    }
+    free(x);
+    free(y);
+    return r;
+}
+
+/* XXH3-128 (canonical, as rvf_hash128) of fd's first len bytes. */
+static int hash_fd(int fd, uint64_t len, uint8_t out[16])
+{
+    enum { CHUNK = 1u << 20 };
+    XXH3_state_t *st = XXH3_createState();
+    uint8_t *buf = malloc(CHUNK);
+    int r = st == NULL || buf == NULL ? -ENOMEM : 0;
+    if (r == 0)
+        XXH3_128bits_reset(st);
+    for (uint64_t done = 0; r == 0 && done < len;) {
+        size_t want = len - done > CHUNK ? CHUNK : (size_t)(len - done);
+        ssize_t n = pread(fd, buf, want, (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            r = n < 0 ? -errno : -EAGAIN; /* the file shrank */
+        else {
+            XXH3_128bits_update(st, buf, (size_t)n);
+            done += (uint64_t)n;
+        }
+    }
+    if (r == 0) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+        memcpy(out, c.digest, 16);
+    }
+    free(buf);
+    XXH3_freeState(st);
+    return r;
+}
+
+/* A persistent store, a file's contents (preload at every start): if the
+ * cap is already an object, or already its file in the directory with
+ * the same length and the same bytes, that is taken as it is: nothing is
+ * written again. 1: neither (create it), 0 taken (*out), -errno. */
+static int put_fd_existing(struct nub_cap_store *s, int src, uint64_t len, uint16_t kind,
+                           uint8_t *hash_out, struct nub_cap_obj **out)
+{
+    if (len == 0)
+        return 1;
+    uint8_t h[16];
+    int r = hash_fd(src, len, h);
+    if (r < 0)
+        return r;
+    struct nub_cap_obj *x = get(s, h, false);
+    if (x == NULL) {
+        int fd = cap_disk_open(s, h, len); /* a regular file of len bytes, or not */
+        if (fd < 0)
+            return 1;
+        r = same_fd(src, fd, NULL, len);
+        close(fd);
+        if (r != 1)
+            return r < 0 ? r : 1; /* other bytes under the name: rewritten */
+        if ((r = nub_cap_store_adopt(s, h, len, kind, &x)) != 0)
+            return r == -ENOENT || r == -EUCLEAN ? 1 : r;
+        __atomic_fetch_add(&s->st.reused, 1, __ATOMIC_RELAXED);
+    } else {
+        r = nub_cap_obj_intact(x, NULL) != 0 ? -EIO
+            : x->len != len                  ? 0
+                                             : same_fd(src, -1, x->bytes, len);
+        if (r != 1) {
+            nub_cap_obj_unref(x);
+            if (hash_out != NULL)
+                memcpy(hash_out, h, 16);
+            return r < 0 ? r : -EEXIST;
+        }
+        __atomic_fetch_add(&s->st.shared, 1, __ATOMIC_RELAXED);
+    }
+    if (hash_out != NULL)
+        memcpy(hash_out, h, 16);
+    *out = x;
+    return 0;
 }
 
 /* The common path. src.data with hash given (trusted), or src.fd with the
@@ -458,7 +576,7 @@ static int put(struct nub_cap_store *s, const uint8_t *hash_in, const struct sou
     if (hash_in == NULL) {
         rvf_hash128(o->bytes, o->len, o->hash);
         if ((x = get(s, o->hash, false)) != NULL) {
-            bool same = same_bytes(x, o->bytes, o->len);
+            bool same = nub_cap_obj_intact(x, NULL) == 0 && same_bytes(x, o->bytes, o->len);
             discard_new(s, o);
             pthread_mutex_unlock(&s->create_mu);
             if (hash_out != NULL)
@@ -492,6 +610,11 @@ static int put(struct nub_cap_store *s, const uint8_t *hash_in, const struct sou
     return 0;
 
 found:
+    if (nub_cap_obj_intact(x, NULL) != 0) {
+        /* Its file is damaged: its bytes cannot even be compared. */
+        nub_cap_obj_unref(x);
+        return -EIO;
+    }
     if (forged || !same_bytes(x, src->data, len)) {
         nub_cap_obj_unref(x);
         __atomic_fetch_add(&s->st.exists_refused, 1, __ATOMIC_RELAXED);
@@ -514,6 +637,13 @@ int nub_cap_store_put(struct nub_cap_store *s, const uint8_t hash[16], const voi
 int nub_cap_store_put_fd(struct nub_cap_store *s, int fd, uint64_t len, uint16_t kind,
                          uint8_t hash_out[16], struct nub_cap_obj **out, bool *created)
 {
+    if (s->dirfd >= 0) {
+        if (created != NULL)
+            *created = false;
+        int r = put_fd_existing(s, fd, len, kind, hash_out, out);
+        if (r <= 0)
+            return r;
+    }
     struct source src = {.data = NULL, .fd = fd};
     return put(s, NULL, &src, len, kind, false, hash_out, out, created);
 }
@@ -561,7 +691,9 @@ int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_
         return 0;
     }
     int fd = len > 0 ? cap_disk_open(s, hash, len) : -1;
-    if (fd < 0 && len > 0) {
+    /* A data cap whose file has the wrong size: adopted damaged. */
+    bool damaged = fd == -EUCLEAN && kind == NUB_CAP_DATA;
+    if (fd < 0 && len > 0 && !damaged) {
         pthread_mutex_unlock(&s->create_mu);
         return fd;
     }
@@ -586,7 +718,19 @@ int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_
             o = NULL;
         }
     }
-    if (r == 0 && len > 0 && o->own_file) {
+    if (r == 0 && damaged) {
+        o->damaged = 1;
+        if (o->own_file) {
+            r = cap_file_zeros(o);
+            if (r == 0 && s->o.mapper.map != NULL)
+                r = s->o.mapper.map(s->o.mapper.ctx, o->gpa, o->map_len, o->bytes, o->fd, 0);
+        } else {
+            uint32_t cls = cap_class_of(s, len);
+            r = take_slot(s, cls, o);
+            if (r == 0)
+                memset(o->pack->map + o->offset, 0, s->classes[cls].size);
+        }
+    } else if (r == 0 && len > 0 && o->own_file) {
         r = cap_file_adopt(o, fd); /* takes fd */
         fd = -1;
         if (r == 0 && s->o.mapper.map != NULL)
@@ -594,13 +738,7 @@ int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_
     } else if (r == 0 && len > 0) {
         /* Packed: its bytes back into a slot of a memfd pack. */
         uint32_t cls = cap_class_of(s, len);
-        for (;;) {
-            pthread_mutex_lock(&s->mu);
-            r = cap_pack_take_slot(s, cls, o);
-            pthread_mutex_unlock(&s->mu);
-            if (r != -EAGAIN || (r = cap_pack_new(s, cls)) < 0)
-                break;
-        }
+        r = take_slot(s, cls, o);
         uint8_t *dst = r == 0 ? o->pack->map + o->offset : NULL;
         for (uint64_t done = 0; r == 0 && done < len;) {
             ssize_t n = pread(fd, dst + done, len - done, (off_t)done);
@@ -633,10 +771,54 @@ int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_
     if (r == 0) {
         pthread_mutex_lock(&s->mu);
         insert_locked(s, o);
+        if (damaged)
+            s->st.damaged++;
         pthread_mutex_unlock(&s->mu);
         *out = o;
     }
     pthread_mutex_unlock(&s->create_mu);
+    return r;
+}
+
+/* Lock held: the damage check of nub_cap_obj_intact. */
+static int intact_locked(struct nub_cap_store *s, struct nub_cap_obj *o, bool *first)
+{
+    if (first != NULL)
+        *first = false;
+    if (__atomic_load_n(&o->damaged, __ATOMIC_ACQUIRE))
+        return -EIO;
+    if (s->dirfd < 0 || !o->own_file || o->len == 0)
+        return 0; /* a sealed memfd or a pack slot cannot shrink */
+    struct stat st;
+    if (fstat(o->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+        (uint64_t)st.st_size >= o->len)
+        return 0;
+    if (__atomic_exchange_n(&o->damaged, 1, __ATOMIC_ACQ_REL) == 0) {
+        s->st.damaged++;
+        if (first != NULL)
+            *first = true;
+    }
+    return -EIO;
+}
+
+int nub_cap_obj_intact(struct nub_cap_obj *o, bool *first)
+{
+    if (first != NULL)
+        *first = false;
+    if (__atomic_load_n(&o->damaged, __ATOMIC_ACQUIRE))
+        return -EIO;
+    pthread_mutex_lock(&o->store->mu);
+    int r = intact_locked(o->store, o, first);
+    pthread_mutex_unlock(&o->store->mu);
+    return r;
+}
+
+int nub_cap_store_intact(struct nub_cap_store *s, const uint8_t hash[16])
+{
+    pthread_mutex_lock(&s->mu);
+    struct nub_cap_obj *o = find_locked(s, hash);
+    int r = o != NULL ? intact_locked(s, o, NULL) : 0;
+    pthread_mutex_unlock(&s->mu);
     return r;
 }
 
@@ -701,6 +883,8 @@ unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, co
 
 int nub_cap_obj_verify(struct nub_cap_obj *o)
 {
+    if (nub_cap_obj_intact(o, NULL) != 0)
+        return -EUCLEAN; /* hashing the mapping of a short file would fault */
     int v = __atomic_load_n(&o->verified, __ATOMIC_ACQUIRE);
     if (v == 0) {
         uint8_t h[16];

@@ -53,6 +53,7 @@ struct nub_cap_obj {
     uint64_t alloc;       /* bytes it counts against the limit */
     uint64_t tmp_seq;     /* in_dir: its file is still .new-<tmp_seq> (0: named) */
     int verified;         /* nub_cap_obj_verify: 0 not yet, 1 good, -1 bad (atomic) */
+    int damaged;          /* nub_cap_obj_intact: its file has the wrong size (atomic) */
     uint64_t map_len;     /* own file: bytes mapped (pages) */
     bool indexed;
 };
@@ -114,7 +115,10 @@ int nub_cap_store_put(struct nub_cap_store *s, const uint8_t hash[16], const voi
 
 /* The same for the contents of a regular file (preload): the store
  * hashes what it copied, so the name always matches the stored bytes;
- * hash_out gets it. -EAGAIN if the file changed while it was read. */
+ * hash_out gets it. -EAGAIN if the file changed while it was read. In a
+ * persistent store the file is hashed first: a cap already held, or a
+ * file <hex> already in the directory with the same length and bytes
+ * (compared), is taken as it is, not written again (stats reused). */
 int nub_cap_store_put_fd(struct nub_cap_store *s, int fd, uint64_t len, uint16_t kind,
                          uint8_t hash_out[16], struct nub_cap_obj **out, bool *created);
 
@@ -135,6 +139,20 @@ struct nub_cap_obj *nub_cap_store_open(struct nub_cap_store *s, const uint8_t ha
  * -EUCLEAN not a regular file of len bytes, -ENOSPC, -errno. */
 int nub_cap_store_adopt(struct nub_cap_store *s, const uint8_t hash[16], uint64_t len,
                         uint16_t kind, struct nub_cap_obj **out);
+/* adopt: a cap of kind NUB_CAP_DATA whose file has the wrong size or
+ * type is adopted all the same, *damaged*: the guest sees zeros of its
+ * length (never a fault), and nub_cap_obj_intact says -EIO for it, so
+ * every read of it is refused. Manifests and modules must be whole
+ * (-EUCLEAN). */
+/* 0, or -EIO when the object's bytes cannot be served: it was adopted
+ * damaged, or its own file in the directory is now shorter than the cap
+ * (truncated behind the daemon's back: reading the mapping would fault).
+ * *first (if not NULL) is set when this call found it. */
+int nub_cap_obj_intact(struct nub_cap_obj *o, bool *first);
+/* The same for the object of this hash, taking no reference (callers
+ * that hold the sandbox lock and read its bytes through guest memory);
+ * 0 when there is none. */
+int nub_cap_store_intact(struct nub_cap_store *s, const uint8_t hash[16]);
 /* fsync of the directory once files were named since the last one:
  * 0 or -errno (0 without a directory). */
 int nub_cap_store_sync(struct nub_cap_store *s);
@@ -168,6 +186,8 @@ struct nub_cap_store_stats {
     uint64_t open_only;      /* objects only open file handles hold */
     uint64_t open_only_bytes;
     uint64_t created, shared, exists_refused, nospc_refused;
+    uint64_t damaged;        /* objects found damaged (nub_cap_obj_intact) */
+    uint64_t reused;         /* put_fd: files already in the directory, taken unwritten */
     uint64_t window_free;    /* bytes of the cap window not in use */
 };
 void nub_cap_store_stats(struct nub_cap_store *s, struct nub_cap_store_stats *out);

@@ -74,6 +74,8 @@ int cap_disk_name(struct nub_cap_obj *o);
 void cap_disk_unlink(struct nub_cap_obj *o);
 /* in_dir: opens <hex> (len bytes, regular) for adopt: fd or -errno. */
 int cap_disk_open(struct nub_cap_store *s, const uint8_t hash[16], uint64_t len);
+/* adopt of a damaged cap: a sealed memfd of o->len zeros, mapped. */
+int cap_file_zeros(struct nub_cap_obj *o);
 /* adopt: an own file from fd (taken), mapped read-only. */
 int cap_file_adopt(struct nub_cap_obj *o, int fd);
 /* A slot for o in class cls: a lock-held step that may need a new pack

@@ -97,8 +97,9 @@ static int guest_down(struct nub_sandbox *sb, struct nub_intake_result *out, con
  * sandbox lock is held (either kind). *gen gets the directory generation
  * the comparison saw; with `recheck`, a directory still at the *gen given
  * is not compared again. */
-static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, bool recheck,
-                        uint64_t *gen, struct nub_intake_result *out, const char *name)
+static int compare_caps(struct nub_sandbox *sb, struct nub_cap_store *st,
+                        const struct rvf_package *p, bool recheck, uint64_t *gen,
+                        struct nub_intake_result *out, const char *name)
 {
     const struct nub_guest_mem *gm = nub_sandbox_mem(sb);
     struct nub_reader rd;
@@ -115,6 +116,16 @@ static int compare_caps(struct nub_sandbox *sb, const struct rvf_package *p, boo
         const struct rvf_segment *s = &p->segs[i];
         if (s->type == RVF_SEG_CRYPTO)
             continue;
+        /* Its bytes in guest memory are a cap file's mapping: one that
+         * was truncated would fault (SIGBUS), so the store looks first. */
+        if (st != NULL && nub_cap_store_intact(st, s->hash) != 0) {
+            char hex[33];
+            nub_hash_to_hex(s->hash, hex);
+            return fail(out, name, -EIO,
+                        "segment %u: cap %s is damaged in the store (its file has the wrong "
+                        "size): its bytes cannot be compared",
+                        i, hex);
+        }
         int r = nub_reader_same_bytes(&rd, s->hash, rvf_payload(p, s), s->payload_len);
         if (r >= 0)
             continue;
@@ -374,7 +385,7 @@ static int mount_locked(struct nub_sandbox *sb, const struct nub_intake_opts *o,
     }
     /* Another mount may have published caps since the read-locked pass. */
     t = nub_now_ns();
-    r = o->known_good ? 0 : compare_caps(sb, p, true, &gen, out, name);
+    r = o->known_good ? 0 : compare_caps(sb, o->store, p, true, &gen, out, name);
     out->times.compare_ns += nub_now_ns() - t;
     if (r < 0)
         return r;
@@ -468,7 +479,7 @@ int nub_intake(struct nub_sandbox *sb, const struct nub_trust *trust,
         uint64_t t = nub_now_ns();
         uint64_t gen = 0;
         nub_sandbox_rdlock(sb);
-        r = opts->known_good ? 0 : compare_caps(sb, &p, false, &gen, out, name);
+        r = opts->known_good ? 0 : compare_caps(sb, opts->store, &p, false, &gen, out, name);
         nub_sandbox_rdunlock(sb);
         out->times.compare_ns = nub_now_ns() - t;
         if (r == 0) {

@@ -45,6 +45,7 @@ EOJ
 # hash_of FILE: its cap name.
 hash_of() { xxhsum -H2 "$1" 2>/dev/null | awk '{print $1}'; }
 
+WASM=$(hash_of "$EX/hello/hello.wasm")
 # ---- a corrupted backing file -------------------------------------------------
 blob big 200
 blob small 2
@@ -68,6 +69,20 @@ ok "without verify: starts, both packages mounted, the corrupt bytes served as t
 stop_nubfs "$MNT"
 
 start_nubfs "$NUBFS" "$MNT" "$OPTS,verify"
+# Every read path that serves the files' bytes: a region under mounts/,
+# the package's own bytes in ctl/, and caps/.
+eio() {
+    local err
+    err=$(cat "$1" 2>&1 >/dev/null)
+    case "$err" in *"Input/output error"*) ;; *) fail "$2: cat $1: '$err', want EIO" ;; esac
+}
+eio "$MNT/mounts/big/regions/data" verify
+grep -q "verify: cap $BIG: .* (a region under mounts/): EIO" "$MNT/log" ||
+    fail "verify: the region read is not logged with the cap's name"
+eio "$MNT/ctl/small.rvf" verify
+grep -q "verify: cap $SMALL: .* (the package in ctl/): EIO" "$MNT/log" ||
+    fail "verify: the ctl/ read is not logged with the cap's name"
+ok "verify: a region under mounts/ and a package in ctl/ served from corrupt files get EIO too"
 for h in "$BIG" "$SMALL"; do
     err=$(cat "$MNT/caps/$h" 2>&1 >/dev/null)
     case "$err" in *"Input/output error"*) ;; *) fail "verify: cat caps/$h: '$err', want EIO" ;; esac
@@ -75,9 +90,46 @@ for h in "$BIG" "$SMALL"; do
         fail "verify: the log does not name cap $h"
 done
 [ "$(json "$MNT/stats" 'd["verify_failures"]')" -ge 2 ] || fail "stats verify_failures: $(json "$MNT/stats" 'd["verify_failures"]')"
-WASM=$(hash_of "$EX/hello/hello.wasm")
 cmp -s "$MNT/caps/$WASM" "$EX/hello/hello.wasm" || fail "verify: an intact cap does not read"
 ok "verify: EIO for both corrupt caps (own file and packed), logged by name, counted; intact caps read"
+stop_nubfs "$MNT"
+rm -rf "$ST"
+
+# ---- a truncated backing file: EIO, never a signal ----------------------------------
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$PK/big.rvf" "$PK/small.rvf" "$MNT/ctl/" || fail "cp"
+stop_nubfs "$MNT"
+truncate -s 1000 "$ST/caps/$BIG"
+truncate -s 100 "$ST/caps/$SMALL"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(ls "$MNT/ctl" | tr '\n' ' ')" = "big.rvf small.rvf " ] || fail "truncated: ctl/ is $(ls "$MNT/ctl")"
+grep -q "state: caps/$BIG is damaged" "$MNT/log" || fail "the truncated file is not logged at start"
+for h in "$BIG" "$SMALL"; do
+    eio "$MNT/caps/$h" truncated
+    grep -q "cap $h (caps/): its file in .* is damaged" "$MNT/log" || fail "the refused read of $h is not logged"
+done
+eio "$MNT/mounts/big/regions/data" truncated
+eio "$MNT/ctl/big.rvf" truncated
+[ "$(json "$MNT/stats" 'd["store"]["damaged_caps"]')" = 2 ] ||
+    fail "stats store.damaged_caps: $(json "$MNT/stats" 'd["store"]["damaged_caps"]'), want 2"
+kill -0 "$PID" 2>/dev/null || fail "the daemon died reading a truncated cap"
+cmp -s "$MNT/caps/$WASM" "$EX/hello/hello.wasm" || fail "truncated: an intact cap does not read"
+ok "truncated cap files at start: their reads get EIO (caps/, the region, ctl/), logged, counted; the daemon lives, other caps read"
+stop_nubfs "$MNT"
+rm -rf "$ST"
+
+# Truncated while mounted: the mapping would fault; the open is refused.
+start_nubfs "$NUBFS" "$MNT" "$OPTS,verify"
+cp "$PK/big.rvf" "$MNT/ctl/" || fail "cp"
+truncate -s 4096 "$ST/caps/$BIG"
+eio "$MNT/caps/$BIG" "truncated while mounted"
+grep -q "cap $BIG (caps/): its file in .* is damaged .*, found now: EIO" "$MNT/log" ||
+    fail "the truncation found at open is not logged: $(grep -a "$BIG" "$MNT/log")"
+# A package bringing the same cap cannot be compared with a short file.
+cp "$PK/big.rvf" "$MNT/ctl/again.rvf" 2>/dev/null && fail "a package sharing a truncated cap mounted"
+kill -0 "$PID" 2>/dev/null || fail "the daemon died on a cap truncated under it"
+cmp -s "$MNT/caps/$WASM" "$EX/hello/hello.wasm" || fail "an intact cap does not read"
+ok "a cap file truncated while mounted: EIO at open (verify or not), a package sharing it refused, the daemon lives"
 stop_nubfs "$MNT"
 rm -rf "$ST"
 

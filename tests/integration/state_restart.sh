@@ -6,7 +6,8 @@
 # nothing else (check_state in lib.sh). Also: rm, replace, rename and
 # chmod survive; 100 packages; a frame whose cap file is gone and a cap
 # file no frame holds are removed and logged; a corrupt backing file
-# still starts without verify.
+# still starts without verify; preloaded files are not rewritten to caps/
+# at every start.
 # usage: state_restart.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
 NUBFS=$(realpath "${1:?usage}")
@@ -140,4 +141,34 @@ restart
 check_state "$PACK" "$MNT" "$ST" "$EXP"
 grep -o 'state: re-mounted 100 of 100 packages in [0-9.]* ms' "$MNT/log" || fail "not 100 of 100"
 ok "100 packages back after SIGKILL"
+stop_nubfs "$MNT"
+
+# ---- preloaded files are not written to caps/ again at every start -------------
+rm -rf "$ST"
+mkdir -p "$TMP/pre"
+head -c 200000 /dev/urandom > "$TMP/pre/big"   # a file of its own
+head -c 3000 /dev/urandom > "$TMP/pre/small"   # packed
+B=$(xxhsum -H2 "$TMP/pre/big" | awk '{print $1}')
+S=$(xxhsum -H2 "$TMP/pre/small" | awk '{print $1}')
+PRE="$OPTS,preload=$TMP/pre"
+start_nubfs "$NUBFS" "$MNT" "$PRE"
+[ -f "$ST/caps/$B" ] && [ -f "$ST/caps/$S" ] || fail "preloaded caps have no files in $ST/caps"
+stop_nubfs "$MNT"
+files() { stat -c '%n %i %y' "$ST/caps/$B" "$ST/caps/$S"; }
+BEFORE=$(files)
+start_nubfs "$NUBFS" "$MNT" "$PRE"
+[ "$(files)" = "$BEFORE" ] || fail "preloaded cap files were written again: $BEFORE -> $(files)"
+[ "$(json "$MNT/stats" 'd["store"]["reused_files"]')" = 2 ] ||
+    fail "stats store.reused_files $(json "$MNT/stats" 'd["store"]["reused_files"]'), want 2"
+cmp -s "$MNT/caps/$B" "$TMP/pre/big" && cmp -s "$MNT/caps/$S" "$TMP/pre/small" || fail "preloaded caps read wrong"
+[ "$(ls -A "$ST/caps" | sort | tr '\n' ' ')" = "$(printf '%s\n' "$B" "$S" | sort | tr '\n' ' ')" ] ||
+    fail "caps/ holds $(ls -A "$ST/caps")"
+ok "a restart with preload=: the cap files already there (same length, same bytes) are not rewritten"
+stop_nubfs "$MNT"
+# Same length, other bytes: compared, so written again.
+python3 -c 'import sys; f=open(sys.argv[1],"r+b"); f.seek(5); b=f.read(1); f.seek(5); f.write(bytes([b[0]^1]))' "$ST/caps/$B"
+start_nubfs "$NUBFS" "$MNT" "$PRE"
+cmp -s "$ST/caps/$B" "$TMP/pre/big" || fail "a cap file with other bytes was not rewritten"
+[ "$(json "$MNT/stats" 'd["store"]["reused_files"]')" = 1 ] || fail "reused_files, want 1"
+ok "... one with the same length but other bytes is written again"
 stop_nubfs "$MNT"

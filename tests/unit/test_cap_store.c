@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -26,6 +27,7 @@
 #include "cap_store.h"
 #include "cap_window.h"
 #include "hex.h"
+#include "nub/abi.h"
 #include "rvf.h"
 
 #define WBASE (64ull << 30)
@@ -692,13 +694,52 @@ static void test_in_dir(void **state)
     int fd = openat(dfd, hex, O_WRONLY | O_CREAT, 0600);
     assert_int_equal(write(fd, other, 4000), 4000);
     close(fd);
-    assert_int_equal(nub_cap_store_adopt(s, ho, 5000, 2, &x), -EUCLEAN);
-    /* The sweep removes what no object holds (that file, a .new-N). */
+    assert_int_equal(nub_cap_store_adopt(s, ho, 5000, NUB_CAP_WASM, &x), -EUCLEAN);
+    /* ... for a module; a data cap is adopted damaged: zeros for the
+     * guest, -EIO for every reader, counted. */
+    assert_int_equal(nub_cap_store_adopt(s, ho, 5000, NUB_CAP_DATA, &x), 0);
+    bool first = true;
+    assert_int_equal(nub_cap_obj_intact(x, &first), -EIO);
+    assert_false(first);
+    assert_int_equal(x->bytes[0] | x->bytes[4999], 0);
+    assert_int_equal(nub_cap_obj_verify(x), -EUCLEAN);
+    struct nub_cap_store_stats st;
+    nub_cap_store_stats(s, &st);
+    assert_int_equal(st.damaged, 1);
+    nub_cap_obj_unref(x); /* its (wrong) file goes with it */
+    flush(fm);
+    assert_int_equal(count_files(dfd), 2);
+    /* A preload whose file is already there, same length and bytes: taken
+     * as it is (the same inode), not written again. */
+    fd = openat(dfd, hex, O_WRONLY | O_CREAT, 0600);
+    assert_int_equal(write(fd, other, 5000), 5000);
+    close(fd);
+    struct stat before, after;
+    assert_int_equal(fstatat(dfd, hex, &before, 0), 0);
+    char src[] = "/tmp/nub-capsrc-XXXXXX";
+    int sfd = mkstemp(src);
+    assert_true(sfd >= 0);
+    assert_int_equal(write(sfd, other, 5000), 5000);
+    uint8_t hp[16];
+    bool created = true;
+    assert_int_equal(nub_cap_store_put_fd(s, sfd, 5000, NUB_CAP_BLOB, hp, &x, &created), 0);
+    assert_false(created);
+    assert_memory_equal(hp, ho, 16);
+    assert_memory_equal(x->bytes, other, 5000);
+    assert_int_equal(fstatat(dfd, hex, &after, 0), 0);
+    assert_int_equal(before.st_ino, after.st_ino);
+    nub_cap_store_stats(s, &st);
+    assert_int_equal(st.reused, 1);
+    nub_cap_obj_unref(x);
+    flush(fm);
+    close(sfd);
+    unlink(src);
+    /* The sweep removes what no object holds (a .new-N). */
     fd = openat(dfd, ".new-5", O_WRONLY | O_CREAT, 0600);
     close(fd);
     int swept = 0;
-    assert_int_equal(nub_cap_store_sweep(s, sweep_count, &swept), 2);
-    assert_int_equal(swept, 2);
+    assert_int_equal(nub_cap_store_sweep(s, sweep_count, &swept), 1);
+    assert_int_equal(swept, 1);
     assert_int_equal(count_files(dfd), 2);
     /* verify catches bytes changed behind the store's back (own file). */
     fd = openat(dfd, (nub_hash_to_hex(hb, hex), hex), O_WRONLY);
@@ -706,6 +747,18 @@ static void test_in_dir(void **state)
     close(fd);
     assert_int_equal(nub_cap_obj_verify(ab), -EUCLEAN);
     assert_int_equal(nub_cap_obj_verify(as), 0);
+    /* A file truncated under the store: found by the next check, once. */
+    assert_int_equal(nub_cap_obj_intact(ab, NULL), 0);
+    char path[128];
+    nub_hash_to_hex(hb, hex);
+    snprintf(path, sizeof(path), "%s/%s", tmpl, hex);
+    assert_int_equal(truncate(path, 1000), 0);
+    assert_int_equal(nub_cap_obj_intact(ab, &first), -EIO);
+    assert_true(first);
+    assert_int_equal(nub_cap_obj_intact(ab, &first), -EIO);
+    assert_false(first);
+    assert_int_equal(nub_cap_store_intact(s, hb), -EIO);
+    assert_int_equal(nub_cap_store_intact(s, hs), 0);
     /* The last reference takes the file with it. */
     nub_cap_obj_unref(ab);
     nub_cap_obj_unref(as);
