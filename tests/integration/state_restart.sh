@@ -87,6 +87,15 @@ check_state "$PACK" "$MNT" "$ST" "$EXP"
 [ "$(stat -c %a "$MNT/ctl/pipe2.rvf")" = 600 ] || fail "a renamed package lost its mode"
 ok "replace and rename survive SIGKILL"
 
+# A replayed package (its payloads still in caps/ only) moved onto a
+# dot-file keeps all its bytes, and moving it back mounts it again.
+mv "$MNT/ctl/pipe2.rvf" "$MNT/ctl/.stash" || fail "mv a replayed package onto a dot-file"
+cmp -s "$MNT/ctl/.stash" "$EXP/pipe2.rvf" || fail "the replayed package moved onto a dot-file lost bytes"
+[ -d "$MNT/mounts/pipe2" ] && fail "mounts/pipe2 still there after the move onto a dot-file"
+mv "$MNT/ctl/.stash" "$MNT/ctl/pipe2.rvf" || fail "mv the stash back"
+[ -d "$MNT/mounts/pipe2" ] || fail "moved back: not mounted"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "a replayed package moved onto a dot-file keeps every byte; moved back, it mounts again"
 # A mounted package moved onto a dot-file is no longer a package.
 mv "$MNT/ctl/pipe2.rvf" "$MNT/ctl/.stash" || fail "mv onto a dot-file"
 rm "$EXP/pipe2.rvf"
