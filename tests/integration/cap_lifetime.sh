@@ -14,35 +14,16 @@
 # Exits 77 if KVM or FUSE is unusable here.
 # usage: cap_lifetime.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3 dd cmp
+test_dirs life 'exec 3<&- 4<&- 5<&- 2>/dev/null'
 
-TMP=$(mktemp -d /tmp/nubfs-life-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'exec 3<&- 4<&- 5<&- 2>/dev/null; cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-cp "$EX/hello/hello.wasm" "$PK/"
 head -c $((8 << 20)) /dev/urandom > "$PK/big.bin"
 head -c 3000 /dev/urandom > "$PK/small.bin"
-cat > "$PK/life.json" <<'JSON'
-{ "name": "life", "version": "1",
-  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
-  "regions": [
-    { "name": "big", "policy": "immutable", "data": "big.bin", "owner": "c", "read": ["c"] },
-    { "name": "small", "policy": "immutable", "data": "small.bin", "owner": "c", "read": ["c"] } ] }
-JSON
-"$PACK" build "$PK/life.json" -o "$PK/life.rvf" --key "$EX/keys/example.key" > /dev/null 2>&1 ||
-    fail "nubfs-pack build: $("$PACK" build "$PK/life.json" -o "$PK/life.rvf" --key "$EX/keys/example.key" 2>&1)"
-BIG=$(xxhsum -H2 "$PK/big.bin" | cut -d' ' -f1)
-SMALL=$(xxhsum -H2 "$PK/small.bin" | cut -d' ' -f1)
+blob_pkg life big=big.bin small=small.bin
+BIG=$(hash_of "$PK/big.bin")
+SMALL=$(hash_of "$PK/small.bin")
 
 store() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["store"][sys.argv[2]])' "$MNT/stats" "$1"; }
 

@@ -7,20 +7,10 @@
 # Exits 77 if KVM or FUSE is unusable here.
 # usage: cap_space.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3 cmp
-
-TMP=$(mktemp -d /tmp/nubfs-space-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs space
 
 for bad in store_max=1 store_max=1T cap_file_min=0 cap_file_min=3M; do
     timeout 10 "$NUBFS" "$MNT" -f -o "$bad" > "$TMP/out" 2>&1
@@ -29,19 +19,10 @@ for bad in store_max=1 store_max=1T cap_file_min=0 cap_file_min=3M; do
 done
 ok "bad store_max= / cap_file_min= values: usage error 2 before the guest boots"
 
-cp "$EX/hello/hello.wasm" "$PK/"
 for n in a b; do
     head -c $((8 << 20)) /dev/urandom > "$PK/$n.bin"
     head -c 3000 /dev/urandom > "$PK/$n-small.bin"
-    cat > "$PK/$n.json" <<JSON
-{ "name": "$n", "version": "1",
-  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
-  "regions": [
-    { "name": "big", "policy": "immutable", "data": "$n.bin", "owner": "c", "read": ["c"] },
-    { "name": "small", "policy": "immutable", "data": "$n-small.bin", "owner": "c", "read": ["c"] } ] }
-JSON
-    "$PACK" build "$PK/$n.json" -o "$PK/$n.rvf" --key "$EX/keys/example.key" > /dev/null 2>&1 ||
-        fail "nubfs-pack build $n.json"
+    blob_pkg "$n" "big=$n.bin" "small=$n-small.bin"
 done
 store() { json "$MNT/stats" "d['store']['$1']"; }
 
@@ -61,7 +42,7 @@ grep -q 'refused b.rvf: .*cap store full' "$MNT/log" || fail "log: $(grep 'refus
 ok "over store_max: ENOSPC, the log says the cap store is full, nothing left behind"
 rm "$MNT/ctl/a.rvf" "$MNT/ctl/a-again.rvf" || fail "rm a"
 cp "$PK/b.rvf" "$MNT/ctl/" || fail "cp b.rvf right after rm a.rvf: space not reusable at once"
-BH=$(xxhsum -H2 "$PK/b.bin" | cut -d' ' -f1)
+BH=$(hash_of "$PK/b.bin")
 cmp -s "$MNT/caps/$BH" "$PK/b.bin" || fail "caps/$BH"
 ok "space freed by rm is reusable at once"
 stop_nubfs "$MNT"
@@ -71,7 +52,7 @@ start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,cap_file_min=1K"
 [ "$(store file_min)" = 1024 ] || fail "stats store file_min $(store file_min)"
 cp "$PK/a.rvf" "$MNT/ctl/" || fail "cp a.rvf"
 [ "$(store own_files)" -ge 2 ] || fail "own_files $(store own_files) with cap_file_min=1K"
-SH=$(xxhsum -H2 "$PK/a-small.bin" | cut -d' ' -f1)
+SH=$(hash_of "$PK/a-small.bin")
 cmp -s "$MNT/caps/$SH" "$PK/a-small.bin" || fail "caps/$SH"
 ok "cap_file_min=1K: $(store own_files) caps with files of their own, $(store packed_caps) packed"
 stop_nubfs "$MNT"

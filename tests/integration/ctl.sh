@@ -8,26 +8,14 @@
 # names, other users refused. Exits 77 if KVM or FUSE is unusable here.
 # usage: ctl.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
 . "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum rsync install python3 cmp stat
 for p in hello pipeline fanout; do [ -f "$EX/$p.rvf" ] || fail "$EX/$p.rvf not built"; done
 
-TMP=$(mktemp -d /tmp/nubfs-ctl-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs ctl
 
-# The caps a package holds: its segments' hashes, signature excluded.
-pkg_caps() {
-    "$PACK" inspect --json "$1" |
-        python3 -c 'import json,sys; print("\n".join(s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"))'
-}
-for p in hello pipeline fanout; do pkg_caps "$EX/$p.rvf" | sort -u > "$TMP/$p.caps"; done
+for p in hello pipeline fanout; do pkg_caps "$PACK" "$EX/$p.rvf" | sort -u > "$TMP/$p.caps"; done
 KEYID=$("$PACK" inspect --json "$EX/hello.rvf" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signature"]["key_id"])')
 # expect_caps PKG...: caps/ is exactly the union of these packages' caps.
 expect_caps() {

@@ -19,21 +19,11 @@
 # true). Exits 77 if KVM or FUSE is unusable here.
 # usage: ctl_errors.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum rsync python3
 EDIT=$HERE/rvf_edit.py
-
-TMP=$(mktemp -d /tmp/nubfs-err-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs err
 
 # ---- the bad packages ----------------------------------------------------------
 cp "$EX/hello/hello.wasm" "$EX/pipeline/consumer.wasm" "$PK/"

@@ -5,25 +5,14 @@
 # existing dot-file, and rm of the stash.
 # usage: ctl_rename.sh NUBFS NUBFS_PACK EXAMPLES_DIR   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint python3 cmp
 for p in hello pipeline; do [ -f "$EX/$p.rvf" ] || fail "$EX/$p.rvf not built"; done
 
-TMP=$(mktemp -d /tmp/nubfs-mv-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs mv
 
-pkg_caps() {
-    "$PACK" inspect --json "$1" |
-        python3 -c 'import json,sys; print("\n".join(s["hash"] for s in json.load(sys.stdin)["segments"] if s["type"] != "crypto"))' | sort -u
-}
-HELLO_CAPS=$(pkg_caps "$EX/hello.rvf")
+HELLO_CAPS=$(pkg_caps "$PACK" "$EX/hello.rvf" | sort -u)
 has_caps() { for h in $HELLO_CAPS; do [ -f "$MNT/caps/$h" ] || return 1; done; }
 no_caps() { for h in $HELLO_CAPS; do [ -e "$MNT/caps/$h" ] && return 1; done; return 0; }
 

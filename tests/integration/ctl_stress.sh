@@ -9,32 +9,16 @@
 # usage: ctl_stress.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
 set -o pipefail
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
 . "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3
 SECONDS_RUN=${NUBFS_STRESS_SECONDS:-20}
-
-TMP=$(mktemp -d /tmp/nubfs-stress-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs stress
 
 # Two packages with 4 MiB regions (long reads that race with unmounts).
-cp "$EX/hello/hello.wasm" "$PK/"
 for b in a b; do
     head -c $((4 << 20)) /dev/urandom > "$PK/$b.bin"
-    cat > "$PK/blob$b.json" <<EOF
-{"name": "blob$b", "version": "1",
- "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}],
- "regions": [{"name": "data", "policy": "immutable", "data": "$b.bin", "owner": "c", "read": ["c"]}]}
-EOF
-    "$PACK" build "$PK/blob$b.json" -o "$PK/blob$b.rvf" --key "$EX/keys/example.key" > /dev/null 2>&1 ||
-        fail "build blob$b"
+    blob_pkg "blob$b" "data=$b.bin"
 done
 
 start_nubfs "$NUBFS" "$MNT" "guest_mem=256M,trust=$EX/keys"

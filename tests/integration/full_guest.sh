@@ -9,34 +9,15 @@
 # Exits 77 if KVM or FUSE is unusable here.
 # usage: full_guest.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3 cmp
+test_dirs full
 
-TMP=$(mktemp -d /tmp/nubfs-full-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-cp "$EX/hello/hello.wasm" "$PK/"
 for n in p1 p2 p3 p4; do
     head -c $((3 << 20)) /dev/urandom > "$PK/$n.bin"
-    cat > "$PK/$n.json" <<JSON
-{ "name": "$n", "version": "1",
-  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
-  "regions": [
-    { "name": "blob", "policy": "immutable", "data": "$n.bin", "owner": "c", "read": ["c"] } ] }
-JSON
-    "$PACK" build "$PK/$n.json" -o "$PK/$n.rvf" --key "$EX/keys/example.key" > /dev/null 2>&1 ||
-        fail "nubfs-pack build $n.json"
+    blob_pkg "$n" "blob=$n.bin"
 done
-hash_of() { xxhsum -H2 "$1" | cut -d' ' -f1; }
 P1=$(hash_of "$PK/p1.bin")
 
 start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,guest_mem=16M"

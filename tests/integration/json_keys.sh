@@ -4,19 +4,11 @@
 # and both carry the format version. Exits 77 if KVM or FUSE is unusable.
 # usage: json_keys.sh PATH/TO/nubfs EXAMPLES_DIR MAN_PAGE
 set -u
-NUBFS=${1:?usage}
-EX=${2:?usage}
-MAN=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} EX=${2:?usage} MAN=${3:?usage}
 need_tools fusermount3 mountpoint python3
 
-TMP=$(mktemp -d /tmp/nubfs-keys-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs keys
 
 start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys"
 cp "$EX/hello.rvf" "$MNT/ctl/" || fail "cp hello.rvf"

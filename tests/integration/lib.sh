@@ -1,4 +1,6 @@
 # Shared helpers for the nubfs integration scripts (sourced, not run).
+# HERE: the directory of the scripts (for readers.sh, rvf_edit.py).
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # skip REASON: exit 77, which ctest reports as skipped (SKIP_RETURN_CODE).
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -8,6 +10,41 @@ need_tools() {
         command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
     done
 }
+
+# ---- a scratch directory and test packages ---------------------------------
+# test_dirs NAME [EXIT_CMD]: a fresh TMP (/tmp/nubfs-NAME-XXXXXX) holding
+# MNT (the mountpoint) and PK (packages), PID cleared, and traps that run
+# EXIT_CMD (if any), stop the daemon and remove TMP however the script ends.
+test_dirs() {
+    TMP=$(mktemp -d "/tmp/nubfs-$1-XXXXXX") || fail mktemp
+    MNT=$TMP/mnt PK=$TMP/pk
+    mkdir -p "$MNT" "$PK"
+    PID=
+    ON_EXIT=${2:-:}
+    trap 'eval "$ON_EXIT"; cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
+    trap 'exit 1' INT TERM
+}
+# blob_pkg NAME REGION=FILE...: builds $PK/NAME.rvf signed with the example
+# key ($PACK, $EX): one component c (hello.wasm) and, per REGION=FILE, an
+# immutable region REGION holding $PK/FILE that c owns and reads.
+blob_pkg() {
+    local name=$1 r regions="" sep=""
+    shift
+    [ -f "$PK/hello.wasm" ] || cp "$EX/hello/hello.wasm" "$PK/" || fail "cp hello.wasm"
+    for r in "$@"; do
+        regions+="$sep{ \"name\": \"${r%%=*}\", \"policy\": \"immutable\", \"data\": \"${r#*=}\", \"owner\": \"c\", \"read\": [\"c\"] }"
+        sep=", "
+    done
+    cat > "$PK/$name.json" <<JSON
+{ "name": "$name", "version": "1",
+  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
+  "regions": [ $regions ] }
+JSON
+    "$PACK" build "$PK/$name.json" -o "$PK/$name.rvf" --key "$EX/keys/example.key" > "$TMP/pack.out" 2>&1 ||
+        fail "nubfs-pack build $name.json: $(cat "$TMP/pack.out")"
+}
+# hash_of FILE: the XXH3-128 name its bytes get under caps/.
+hash_of() { xxhsum -H2 "$1" | cut -d' ' -f1; }
 
 # ---- a daemon on a temporary mount (ctl/ tests) ----------------------------
 # start_nubfs NUBFS MNT OPTS: starts nubfs -f in the background, waits for

@@ -8,25 +8,12 @@
 # Exits 77 if KVM or FUSE is unusable here.
 # usage: log_sinks.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint python3
 
-TMP=$(mktemp -d /tmp/nubfs-logs-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID= LPID= OWN_DEVLOG=
-cleanup() {
-    cleanup_nubfs "$MNT"
-    [ -n "$LPID" ] && kill "$LPID" 2>/dev/null
-    [ -n "$OWN_DEVLOG" ] && rm -f /dev/log
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+LPID= OWN_DEVLOG=
+test_dirs logs '[ -n "$LPID" ] && kill "$LPID" 2>/dev/null; [ -n "$OWN_DEVLOG" ] && rm -f /dev/log'
 "$PACK" build "$EX/hello/hello.json" -o "$TMP/unsigned.rvf" --unsigned 2>/dev/null ||
     fail "build unsigned"
 cp "$EX/hello/hello.wasm" "$TMP/" 2>/dev/null

@@ -8,23 +8,15 @@
 # Exits 77 if KVM or FUSE is unusable here or this is not root.
 # usage: other_users.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint setpriv python3
 [ "$(id -u)" = 0 ] || skip "needs root to act as a second user"
 OTHER=64999 # a uid and gid no one has
 PY=$(command -v /usr/bin/python3 || command -v python3) # not a shim under /root
 
-TMP=$(mktemp -d /tmp/nubfs-users-XXXXXX) || fail mktemp
+test_dirs users
 chmod 0755 "$TMP"
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
 as_other() { setpriv --reuid=$OTHER --regid=$OTHER --clear-groups "$@"; }
 # setx WHO KNOB VALUE: prints the errno name, or OK.
 setx() {

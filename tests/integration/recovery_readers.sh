@@ -11,37 +11,18 @@
 # Exits 77 if KVM or FUSE is unusable here.
 # usage: recovery_readers.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$HERE/readers.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3 cmp
+test_dirs gap 'exec 3<&- 2>/dev/null; [ -n "${READER_PIDS[*]}" ] && { : > "$TMP/rd/stop"; wait; }'
 
-TMP=$(mktemp -d /tmp/nubfs-gap-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-PK=$TMP/pk
-mkdir -p "$MNT" "$PK"
-PID=
-trap 'exec 3<&- 2>/dev/null; [ -n "${READER_PIDS[*]}" ] && { : > "$TMP/rd/stop"; wait; }; cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-
-cp "$EX/hello/hello.wasm" "$PK/"
 head -c $((1 << 20)) /dev/urandom > "$PK/big.bin"
 head -c 3000 /dev/urandom > "$PK/small.bin"
-cat > "$PK/life.json" <<'JSON'
-{ "name": "life", "version": "1",
-  "components": [ { "name": "c", "wasm": "hello.wasm", "entry": ["run"] } ],
-  "regions": [
-    { "name": "big", "policy": "immutable", "data": "big.bin", "owner": "c", "read": ["c"] },
-    { "name": "small", "policy": "immutable", "data": "small.bin", "owner": "c", "read": ["c"] } ] }
-JSON
-"$PACK" build "$PK/life.json" -o "$PK/life.rvf" --key "$EX/keys/example.key" > "$TMP/pack.out" 2>&1 ||
-    fail "nubfs-pack build: $(cat "$TMP/pack.out")"
-BIG=$(xxhsum -H2 "$PK/big.bin" | cut -d' ' -f1)
-SMALL=$(xxhsum -H2 "$PK/small.bin" | cut -d' ' -f1)
-BANNER=$(xxhsum -H2 "$EX/pipeline/banner.txt" | cut -d' ' -f1)
+blob_pkg life big=big.bin small=small.bin
+BIG=$(hash_of "$PK/big.bin")
+SMALL=$(hash_of "$PK/small.bin")
+BANNER=$(hash_of "$EX/pipeline/banner.txt")
 store() { json "$MNT/stats" "d['store']['$1']"; }
 
 start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,guest_mem=64M,test_ops"

@@ -8,20 +8,11 @@
 # how long it runs. Exits 77 if KVM or FUSE is unusable here.
 # usage: replace_readers.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
-NUBFS=${1:?usage}
-PACK=${2:?usage}
-EX=${3:?usage}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$HERE/readers.sh"
+NUBFS=${1:?usage} PACK=${2:?usage} EX=${3:?usage}
 need_tools fusermount3 mountpoint xxhsum python3 cmp
-
-TMP=$(mktemp -d /tmp/nubfs-repl-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
-mkdir -p "$MNT"
-PID=
-trap '[ -n "${READER_PIDS[*]}" ] && { : > "$TMP/rd/stop"; : > "$TMP/stop"; wait; }; cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+test_dirs repl '[ -n "${READER_PIDS[*]}" ] && { : > "$TMP/rd/stop"; : > "$TMP/stop"; wait; }'
 
 # Version 2: the same package with another banner.
 cp -r "$EX/pipeline" "$TMP/p2"
@@ -31,8 +22,8 @@ printf 'the second banner, longer than the first one\n' > "$TMP/p2/banner.txt"
 cp "$EX/pipeline.rvf" "$TMP/p1.rvf"
 cp "$EX/pipeline/banner.txt" "$TMP/b1"
 cp "$TMP/p2/banner.txt" "$TMP/b2"
-PRODUCER=$(xxhsum -H2 "$EX/pipeline/producer.wasm" | cut -d' ' -f1)
-CONSUMER=$(xxhsum -H2 "$EX/pipeline/consumer.wasm" | cut -d' ' -f1)
+PRODUCER=$(hash_of "$EX/pipeline/producer.wasm")
+CONSUMER=$(hash_of "$EX/pipeline/consumer.wasm")
 
 start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,guest_mem=64M"
 cp "$TMP/p1.rvf" "$MNT/ctl/pipeline.rvf" || fail "cp pipeline.rvf"
