@@ -42,20 +42,30 @@ static enum nub_sig_status find_tail(const uint8_t *pkg, size_t len, struct nub_
     return NUB_SIG_OK;
 }
 
+/* The tail of pkg into *t (and *tail), and its signer's key id; both
+ * checks below start here. */
+static enum nub_sig_status read_tail(const uint8_t *pkg, size_t len,
+                                     uint8_t key_id[NUB_KEYID_BYTES], struct nub_sig_tail *tail,
+                                     struct nub_sig_tail *t)
+{
+    if (key_id)
+        memset(key_id, 0, NUB_KEYID_BYTES);
+    enum nub_sig_status st = find_tail(pkg, len, t);
+    if (tail)
+        *tail = *t;
+    if (st == NUB_SIG_OK && key_id)
+        nub_key_id(t->pubkey, key_id);
+    return st;
+}
+
 enum nub_sig_status nub_sig_check_bytes(const struct nub_trust *trust, const uint8_t *pkg,
                                         size_t len, uint8_t key_id[NUB_KEYID_BYTES],
                                         struct nub_sig_tail *tail)
 {
     struct nub_sig_tail t;
-    if (key_id)
-        memset(key_id, 0, NUB_KEYID_BYTES);
-    enum nub_sig_status st = find_tail(pkg, len, &t);
-    if (tail)
-        *tail = t;
+    enum nub_sig_status st = read_tail(pkg, len, key_id, tail, &t);
     if (st != NUB_SIG_OK)
         return st;
-    if (key_id)
-        nub_key_id(t.pubkey, key_id);
     return nub_sig_verify(trust, t.pubkey, t.signature, pkg, (size_t)t.signed_len);
 }
 
@@ -64,15 +74,9 @@ enum nub_sig_status nub_sig_check_known(const struct nub_trust *trust, const uin
                                         struct nub_sig_tail *tail)
 {
     struct nub_sig_tail t;
-    if (key_id)
-        memset(key_id, 0, NUB_KEYID_BYTES);
-    enum nub_sig_status st = find_tail(pkg, len, &t);
-    if (tail)
-        *tail = t;
+    enum nub_sig_status st = read_tail(pkg, len, key_id, tail, &t);
     if (st != NUB_SIG_OK)
         return st;
-    if (key_id)
-        nub_key_id(t.pubkey, key_id);
     return trust != NULL && nub_trust_find(trust, t.pubkey) != NULL ? NUB_SIG_OK
                                                                     : NUB_SIG_UNTRUSTED_KEY;
 }
