@@ -15,21 +15,6 @@
 
 #include "hex.h"
 
-static int map_ro(void *ctx, nub_gpa gpa, uint64_t size, const void *host, int fd, off_t off)
-{
-    return nub_sandbox_map_ro(ctx, gpa, size, host, fd, off);
-}
-
-static int unmap(void *ctx, nub_gpa gpa, void (*done)(void *arg), void *arg)
-{
-    return nub_sandbox_unmap(ctx, gpa, done, arg);
-}
-
-static uint32_t slots_free(void *ctx)
-{
-    return nub_sandbox_slots_free(ctx);
-}
-
 /* -o store_max, or half the host's RAM (as tmpfs), within the window. */
 static uint64_t store_limit(const struct nubfs *fs)
 {
@@ -47,7 +32,7 @@ int nubfs_store_create(struct nubfs *fs)
         .limit = store_limit(fs),
         .window_gpa = NUB_CAP_WINDOW_BASE,
         .window_size = NUB_CAP_WINDOW_SIZE,
-        .mapper = {.ctx = fs->sb, .map = map_ro, .unmap = unmap, .slots_free = slots_free},
+        .mapper = nub_sandbox_cap_mapper(fs->sb),
         .release_hook = nubfs_pt_release_obj,
         .release_ctx = fs,
         .file_wanted = nubfs_kept_wants,

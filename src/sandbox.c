@@ -792,6 +792,27 @@ uint32_t nub_sandbox_slots_free(struct nub_sandbox *sb)
     return n;
 }
 
+static int mapper_map(void *ctx, nub_gpa gpa, uint64_t size, const void *host, int fd, off_t off)
+{
+    return nub_sandbox_map_ro(ctx, gpa, size, host, fd, off);
+}
+
+static int mapper_unmap(void *ctx, nub_gpa gpa, void (*done)(void *arg), void *arg)
+{
+    return nub_sandbox_unmap(ctx, gpa, done, arg);
+}
+
+static uint32_t mapper_slots_free(void *ctx)
+{
+    return nub_sandbox_slots_free(ctx);
+}
+
+struct nub_cap_mapper nub_sandbox_cap_mapper(struct nub_sandbox *sb)
+{
+    return (struct nub_cap_mapper){.ctx = sb, .map = mapper_map, .unmap = mapper_unmap,
+                                   .slots_free = mapper_slots_free};
+}
+
 /* Removes every queued slot, if no one else drives the guest right now;
  * otherwise the call_mu holder does it when it lets go (each release of
  * call_mu is followed by this check, so nothing queued waits longer than

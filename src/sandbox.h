@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "cap_store.h"
 #include "guest_mem.h"
 #include "nub/abi.h"
 
@@ -142,6 +143,8 @@ int nub_sandbox_map_ro(struct nub_sandbox *sb, nub_gpa gpa, uint64_t size, const
 int nub_sandbox_unmap(struct nub_sandbox *sb, nub_gpa gpa, void (*done)(void *arg), void *arg);
 /* KVM memory slots nub_sandbox_map_ro may still add. */
 uint32_t nub_sandbox_slots_free(struct nub_sandbox *sb);
+/* The three above as the cap store's mapper (cap_store.h), ctx = sb. */
+struct nub_cap_mapper nub_sandbox_cap_mapper(struct nub_sandbox *sb);
 
 /* Calls run the vCPU under a watchdog that signals the calling thread
  * with SIGRTMIN+3 (watchdog.h): do not use that signal for anything else. */

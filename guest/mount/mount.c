@@ -31,11 +31,13 @@ enum nub_status mount_failv(char *msg, size_t cap, enum nub_status st, const cha
 
 void mount_copy_name(char *dst, const char *src)
 {
-    size_t i = 0;
-    for (; src && i < NUB_MOUNT_NAME_LEN - 1 && src[i]; i++)
-        dst[i] = src[i];
-    for (; i < NUB_MOUNT_NAME_LEN; i++)
-        dst[i] = '\0';
+    size_t n = 0;
+    while (src && n < NUB_MOUNT_NAME_LEN - 1 && src[n])
+        n++;
+    /* memcpy/memset: string instructions, nearly free when emulated. */
+    if (n)
+        memcpy(dst, src, n);
+    memset(dst + n, 0, NUB_MOUNT_NAME_LEN - n);
 }
 
 static const char *const step_names[] = {"", "", "parse", "regions", "components", "grants",

@@ -70,6 +70,25 @@ static inline bool rvf_streq(const char *a, const char *b)
     return *a == *b;
 }
 
+/* rvf_names.c: a set of the names of a table's records seen so far, for
+ * finding a duplicate in time linear in the table (pairwise over more
+ * than RVF_NAMESET_MAX records). Lives on the caller's stack. */
+#define RVF_NAMESET_MAX 256u
+struct rvf_nameset {
+    const uint8_t *strings; /* the string table */
+    const uint8_t *records; /* record 0 */
+    uint32_t recsize, field; /* record size; offset of its u32 name offset */
+    uint32_t mask;          /* slots - 1; 0: pairwise */
+    uint16_t slot[2 * RVF_NAMESET_MAX]; /* record index + 1; 0 empty */
+};
+/* For a table of n records. */
+void rvf_nameset_init(struct rvf_nameset *s, const uint8_t *strings, const uint8_t *records,
+                      uint32_t recsize, uint32_t field, uint32_t n);
+/* Record i's name (validated: NUL-terminated, at most RVF_NAME_MAX
+ * bytes), with records 0..i-1 passed before in order: true if one of
+ * them has the same name; else remembers record i. */
+bool rvf_nameset_dup(struct rvf_nameset *s, uint32_t i, const char *name);
+
 const struct rvf_limits *rvf_limits_or_default(const struct rvf_limits *lim,
                                                struct rvf_limits *storage);
 

@@ -274,6 +274,9 @@ static enum rvf_status check_components(struct ctx *c,
     struct rvf_manifest *m = c->m;
     enum rvf_status st;
     uint64_t tasks = 0;
+    struct rvf_nameset names;
+    rvf_nameset_init(&names, c->b + m->str_off, c->b + m->comp_off, RVF_MF_COMPONENT_SIZE,
+                     MC_NAME, m->ncomponents);
 
     for (uint32_t i = 0; i < m->ncomponents; i++) {
         uint32_t r = m->comp_off + i * RVF_MF_COMPONENT_SIZE;
@@ -283,13 +286,9 @@ static enum rvf_status check_components(struct ctx *c,
                         &name);
         if (st != RVF_OK)
             return st;
-        for (uint32_t j = 0; j < i; j++) {
-            const char *other = (const char *)c->b + m->str_off +
-                rvf_ld32(c->b + m->comp_off + j * RVF_MF_COMPONENT_SIZE);
-            if (rvf_streq(name, other))
-                return mf_fail(c, RVF_E_DUPLICATE, r + MC_NAME, "component", i,
-                               "name used by an earlier component");
-        }
+        if (rvf_nameset_dup(&names, i, name))
+            return mf_fail(c, RVF_E_DUPLICATE, r + MC_NAME, "component", i,
+                           "name used by an earlier component");
         if (rvf_ld32(p + MC_PRIORITY) > RVF_MAX_PRIORITY)
             return mf_fail(c, RVF_E_MANIFEST, r + MC_PRIORITY, "component", i,
                            "priority over 255");
@@ -331,6 +330,9 @@ static enum rvf_status check_regions(struct ctx *c,
 {
     struct rvf_manifest *m = c->m;
     enum rvf_status st;
+    struct rvf_nameset names;
+    rvf_nameset_init(&names, c->b + m->str_off, c->b + m->region_off, RVF_MF_REGION_SIZE,
+                     MR_NAME, m->nregions);
 
     for (uint32_t i = 0; i < m->nregions; i++) {
         uint32_t r = m->region_off + i * RVF_MF_REGION_SIZE;
@@ -340,13 +342,9 @@ static enum rvf_status check_regions(struct ctx *c,
                         &name);
         if (st != RVF_OK)
             return st;
-        for (uint32_t j = 0; j < i; j++) {
-            const char *other = (const char *)c->b + m->str_off +
-                rvf_ld32(c->b + m->region_off + j * RVF_MF_REGION_SIZE);
-            if (rvf_streq(name, other))
-                return mf_fail(c, RVF_E_DUPLICATE, r + MR_NAME, "region", i,
-                               "name used by an earlier region");
-        }
+        if (rvf_nameset_dup(&names, i, name))
+            return mf_fail(c, RVF_E_DUPLICATE, r + MR_NAME, "region", i,
+                           "name used by an earlier region");
         uint32_t policy = rvf_ld32(p + MR_POLICY);
         if (policy > RVF_REGION_SLAB)
             return mf_fail(c, RVF_E_MANIFEST, r + MR_POLICY, "region", i,

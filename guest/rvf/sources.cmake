@@ -7,5 +7,6 @@ set(NUB_RVF_GUEST_SOURCES
   ${NUB_RVF_DIR}/rvf_result.c
   ${NUB_RVF_DIR}/rvf_container.c
   ${NUB_RVF_DIR}/rvf_manifest.c
+  ${NUB_RVF_DIR}/rvf_names.c
   ${NUB_RVF_DIR}/rvf_wasm.c
   ${NUB_RVF_DIR}/rvf_components.c)

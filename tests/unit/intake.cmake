@@ -17,3 +17,9 @@ set_tests_properties(unit.intake PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 # never run by ctest.
 add_executable(bench_mount ${CMAKE_SOURCE_DIR}/tests/bench/bench_mount.c)
 target_link_libraries(bench_mount PRIVATE nubintake rvf_testbuild)
+
+# Guest instructions per published cap, preload (PUT_CAPS) and package
+# mount, at 1k and 100k caps (tests/bench/bench_publish.c); built, never
+# run by ctest.
+add_executable(bench_publish ${CMAKE_SOURCE_DIR}/tests/bench/bench_publish.c)
+target_link_libraries(bench_publish PRIVATE nubintake rvf_testbuild)

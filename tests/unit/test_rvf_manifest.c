@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -459,6 +460,46 @@ static void test_duplicates(void **state)
     free(c);
 }
 
+/* Many names: the linear-time set (up to RVF_NAMESET_MAX names) and the
+ * pairwise fallback (more, with raised limits) find a duplicate wherever
+ * it is, and pass distinct names. */
+static void test_duplicates_many(void **state)
+{
+    (void)state;
+    static char names[300][16];
+    static struct rvf_region_desc regs[300];
+    static uint8_t out[1 << 16];
+    const unsigned counts[] = {256, 300};
+    for (unsigned t = 0; t < 2; t++) {
+        unsigned n = counts[t];
+        struct rvf_manifest_desc d = *sample_desc();
+        for (unsigned i = 0; i < n; i++) {
+            snprintf(names[i], sizeof names[i], "region-%u", i);
+            regs[i] = (struct rvf_region_desc){.name = names[i],
+                                               .policy = RVF_REGION_APPEND_ONLY,
+                                               .max_size = 64};
+        }
+        d.regions = regs;
+        d.nregions = n;
+        d.grants = NULL;
+        d.ngrants = 0;
+        struct rvf_limits lim;
+        rvf_limits_default(&lim);
+        lim.max_regions = n;
+        struct rvf_result res;
+        size_t need;
+        assert_int_equal(rvf_manifest_encode(&d, &lim, out, sizeof(out), &need, &res), RVF_OK);
+        const unsigned at[][2] = {{0, n - 1}, {n - 2, n - 1}, {17, 200}, {0, 1}};
+        for (unsigned k = 0; k < 4; k++) {
+            regs[at[k][1]].name = names[at[k][0]];
+            assert_int_equal(rvf_manifest_encode(&d, &lim, out, sizeof(out), &need, &res),
+                             RVF_E_DUPLICATE);
+            assert_non_null(strstr(res.msg, "earlier region"));
+            regs[at[k][1]].name = names[at[k][1]];
+        }
+    }
+}
+
 static void test_values(void **state)
 {
     (void)state;
@@ -681,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_indices),
         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_duplicates_many),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_rights),
         cmocka_unit_test(test_refs),
