@@ -94,6 +94,16 @@ static struct nub_dir_entry *table(uint64_t gpa) { return (struct nub_dir_entry 
 
 static int used(const struct nub_dir_entry *e) { return (e->flags & NUB_DIR_F_USED) != 0; }
 
+/* Each entry keeps its distance from home in its flags (abi.h
+ * NUB_DIR_DIST_SHIFT), so placing, shifting and probing need no hash of
+ * the residents (one XXH3 each, ~25 emulated instructions). */
+static uint64_t dist_of(const struct nub_dir_entry *e) { return e->flags >> NUB_DIR_DIST_SHIFT; }
+
+static void set_dist(struct nub_dir_entry *e, uint64_t dist)
+{
+    e->flags = (uint16_t)((e->flags & NUB_DIR_F_USED) | (dist << NUB_DIR_DIST_SHIFT));
+}
+
 /* The header the host reads, as the guest's view says it must be. */
 static struct nub_dir_header header_of(const struct nub_dir *d)
 {
@@ -129,15 +139,18 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
     return NUB_ST_OK;
 }
 
-/* Distance of the entry in slot s from its home (Robin Hood order). */
+/* Distance of the entry in slot s from its home (Robin Hood order),
+ * computed from its hash (nub_dir_check: the stored one must match). */
 static uint64_t dist_at(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed, uint64_t s)
 {
     return (s - nub_dir_slot(t[s].hash, seed, cap)) & (cap - 1);
 }
 
 /* Probes one table for hash: 1 and its slot, or 0 if absent: an empty
- * slot, or NUB_DIR_MAX_PROBE slots without it (abi.h: nothing lies
- * further from home). *n += slots looked at. */
+ * slot, a resident nearer its home than the probe is to hash's (Robin
+ * Hood order: runs hold their entries in order of home, so hash would
+ * lie before it), or NUB_DIR_MAX_PROBE slots without it (abi.h: nothing
+ * lies further from home). *n += slots looked at. */
 static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
                    const uint8_t hash[16], uint64_t *slot, uint64_t *n)
 {
@@ -150,7 +163,7 @@ static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
     __builtin_memcpy(&head, hash, 8);
     for (uint64_t i = 0; i < limit; i++, s = (s + 1) & mask) {
         ++*n;
-        if (!used(&t[s]))
+        if (!used(&t[s]) || dist_of(&t[s]) < i)
             return 0;
         __builtin_memcpy(&other, t[s].hash, 8);
         if (other == head && memcmp(t[s].hash, hash, 16) == 0) {
@@ -184,7 +197,7 @@ static int rh_plan(struct nub_dir *d, const struct nub_dir_entry *t, uint64_t ca
             *empty = s;
             return 1;
         }
-        uint64_t r = dist_at(t, cap, d->seed, s);
+        uint64_t r = dist_of(&t[s]);
         if (!placed && r <= dist) {
             placed = 1;
             *at = s;
@@ -202,14 +215,16 @@ static int rh_plan(struct nub_dir *d, const struct nub_dir_entry *t, uint64_t ca
 static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct nub_dir_entry *e)
 {
     struct nub_dir_entry *t = table(gpa);
-    uint64_t mask = cap - 1, at, empty;
-    if (!rh_plan(d, t, cap, nub_dir_slot(e->hash, d->seed, cap), &at, &empty))
+    uint64_t mask = cap - 1, at, empty, home = nub_dir_slot(e->hash, d->seed, cap);
+    if (!rh_plan(d, t, cap, home, &at, &empty))
         return 0;
     for (uint64_t s = empty; s != at; s = (s - 1) & mask) {
         d->work++;
         t[s] = t[(s - 1) & mask];
+        set_dist(&t[s], dist_of(&t[s]) + 1);
     }
     t[at] = *e;
+    set_dist(&t[at], (at - home) & mask);
     return 1;
 }
 
@@ -424,10 +439,11 @@ static void delete_slot(struct nub_dir *d, struct nub_dir_entry *t, uint64_t cap
         d->work++;
         if (!used(&t[j]))
             break;
-        uint64_t home = nub_dir_slot(t[j].hash, d->seed, cap);
-        if (((j - home) & mask) < ((j - hole) & mask))
+        uint64_t dist = dist_of(&t[j]), gap = (j - hole) & mask;
+        if (dist < gap)
             continue; /* home in (hole, j]: moving it would hide it */
         t[hole] = t[j];
+        set_dist(&t[hole], dist - gap);
         hole = j;
     }
     memset(&t[hole], 0, sizeof t[hole]);
@@ -574,6 +590,8 @@ static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, u
         uint64_t dist = dist_at(t, cap, d->seed, i), prev = (i - 1) & mask;
         if (dist >= MAX_PROBE)
             return -16;
+        if (dist_of(&t[i]) != dist || (t[i].flags & ~NUB_DIR_F_USED & ((1u << NUB_DIR_DIST_SHIFT) - 1)))
+            return -18; /* the stored distance is wrong, or stray flag bits */
         /* Homes never decrease along a run: a distance grows by at most
          * one from a used slot to the next. */
         if (used(&t[prev]) && dist > dist_at(t, cap, d->seed, prev) + 1)

@@ -73,10 +73,17 @@ static enum rvf_status mf_fail(struct ctx *c, enum rvf_status st, uint64_t off,
     return st;
 }
 
+/* [A-Za-z0-9._-] by table: one load per character of every name. */
+#define NC_RANGE(a, b) [a ... b] = 1
+static const uint8_t name_chars[256] = {
+    NC_RANGE('a', 'z'), NC_RANGE('A', 'Z'), NC_RANGE('0', '9'),
+    ['.'] = 1, ['_'] = 1, ['-'] = 1,
+};
+#undef NC_RANGE
+
 static bool name_char(uint8_t ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+    return name_chars[ch] != 0;
 }
 
 /* Validate the string at string-table offset so; *out points at it.

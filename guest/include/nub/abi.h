@@ -242,6 +242,9 @@ enum nub_cap_kind {
 };
 
 #define NUB_DIR_F_USED 0x1u /* slot holds an entry */
+/* flags >> NUB_DIR_DIST_SHIFT: the entry's distance from its home slot
+ * (< NUB_DIR_MAX_PROBE), the guest's own bookkeeping; readers ignore it. */
+#define NUB_DIR_DIST_SHIFT 8u
 
 struct nub_dir_header {
     uint64_t magic;

@@ -15,6 +15,12 @@
 #ifndef XXH_VECTOR
 #define XXH_VECTOR XXH_SCALAR /* the guest may not touch SIMD registers */
 #endif
+/* Unaligned loads as plain loads (gcc's aligned(1) types), not memcpy:
+ * the guest is built -ffreestanding, where every 8-byte memcpy is a call
+ * (six per hash, ~60 emulated instructions). Same bytes, same hash. */
+#ifndef XXH_FORCE_MEMORY_ACCESS
+#define XXH_FORCE_MEMORY_ACCESS 1
+#endif
 #include <xxhash.h>
 
 /* XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1); capacity is a
