@@ -218,11 +218,17 @@ void nubfs_reply_guest(fuse_req_t req, struct nubfs *fs, nub_gpa base, uint64_t 
  * no pipe could be made. Probed once, at FUSE INIT. */
 size_t nubfs_splice_max_data(void);
 
-/* put_file.c: puts the regular file at path into the cap store and PUTs
- * it as a cap; 0 or -errno. *len gets its size, hash its cap hash, *obj
- * the store reference (the caller owns it). */
-int nubfs_put_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len,
-                   struct nub_cap_obj **obj);
+/* put_file.c: puts the regular file at path into the cap store (not yet
+ * into the guest); 0 or -errno. *len gets its size, hash its cap hash,
+ * *obj the store reference (the caller owns it). */
+int nubfs_store_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len,
+                     struct nub_cap_obj **obj);
+/* Publishes objs[0, n) as caps (kind BLOB; each gains a guest reference)
+ * with PUT_CAPS, NUB_PUT_CAPS_MAX per guest call, each call all or
+ * nothing. 0 or -errno of the first refused call (*done: how many were
+ * published before it; msg, NUB_MAILBOX_MSG bytes: the guest's reason). */
+int nubfs_publish_objs(struct nubfs *fs, struct nub_cap_obj *const *objs, size_t n,
+                       size_t *done, char *msg);
 
 /* store.c: the cap store, with the sandbox as its mapper (after boot),
  * freed after the sandbox is destroyed. */

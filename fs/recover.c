@@ -140,24 +140,33 @@ static void remount_all(struct nubfs *fs)
     free(v);
 }
 
-/* The preloaded files (and a test_forge_cap blob) into a fresh guest. */
+/* The preloaded files (and a test_forge_cap blob) into a fresh guest:
+ * each file into the store again (a file that changed is published as
+ * it is now, with a warning), then all of them in PUT_CAPS batches. */
 static int republish(struct nubfs *fs)
 {
-    size_t ok = 0;
     int first_err = 0;
+    struct nub_cap_obj **objs = malloc((fs->npreload ? fs->npreload : 1) * sizeof(*objs));
+    if (objs == NULL)
+        return -ENOMEM;
+    size_t nobj = 0;
     for (size_t i = 0; i < fs->npreload; i++) {
         struct nubfs_preload_item *it = &fs->preload[i];
         uint8_t hash[16];
         uint64_t len;
         struct nub_cap_obj *obj;
-        int rc = nubfs_put_file(fs, it->path, hash, &len, &obj);
-        if (rc == 0) {
-            /* The store still held the old bytes; the new reference
-             * replaces the old one (the same object if unchanged). */
-            nub_cap_obj_unref(it->obj);
-            it->obj = obj;
+        int rc = nubfs_store_file(fs, it->path, hash, &len, &obj);
+        if (rc != 0) {
+            nubfs_warn("republish %s: %s", it->path, strerror(-rc));
+            if (first_err == 0)
+                first_err = rc;
+            continue;
         }
-        if (rc == 0 && memcmp(hash, it->hash, 16) != 0) {
+        /* The store still held the old bytes; the new reference
+         * replaces the old one (the same object if unchanged). */
+        nub_cap_obj_unref(it->obj);
+        it->obj = obj;
+        if (memcmp(hash, it->hash, 16) != 0) {
             char a[33], b[33];
             nub_hash_to_hex(it->hash, a);
             nub_hash_to_hex(hash, b);
@@ -165,22 +174,24 @@ static int republish(struct nubfs *fs)
             memcpy(it->hash, hash, 16);
             it->len = len;
         }
-        if (rc != 0) {
-            nubfs_warn("republish %s: %s", it->path, strerror(-rc));
-            if (first_err == 0)
-                first_err = rc;
-            if (rc == -EIO || rc == -ESHUTDOWN)
-                break; /* poisoned again: let the next recovery start over */
-            continue;
-        }
-        ok++;
+        objs[nobj++] = obj;
+    }
+    char msg[NUB_MAILBOX_MSG];
+    size_t ok = 0;
+    int rc = nobj ? nubfs_publish_objs(fs, objs, nobj, &ok, msg) : 0;
+    free(objs);
+    if (rc != 0) {
+        nubfs_warn("republish: %s%s%s%s", strerror(-rc), msg[0] ? " (" : "", msg,
+                   msg[0] ? ")" : "");
+        if (first_err == 0)
+            first_err = rc;
     }
     nubfs_log("republished %zu of %zu preloaded files", ok, fs->npreload);
     /* After the preloads, as at startup, so the directory is the same. */
     if (fs->test_forged && !nub_sandbox_poisoned(fs->sb)) {
-        int rc = nubfs_test_forge_cap(fs);
+        int rc2 = nubfs_test_forge_cap(fs);
         if (first_err == 0)
-            first_err = rc;
+            first_err = rc2;
     }
     return first_err;
 }
