@@ -224,7 +224,7 @@ size_t nubfs_splice_max_data(void);
 int nubfs_store_file(struct nubfs *fs, const char *path, uint8_t hash[16], uint64_t *len,
                      struct nub_cap_obj **obj);
 /* Publishes objs[0, n) as caps (kind BLOB; each gains a guest reference)
- * with PUT_CAPS, NUB_PUT_CAPS_MAX per guest call, each call all or
+ * with PUT_CAPS, NUB_PUT_CAPS_BATCH per guest call, each call all or
  * nothing. 0 or -errno of the first refused call (*done: how many were
  * published before it; msg, NUB_MAILBOX_MSG bytes: the guest's reason). */
 int nubfs_publish_objs(struct nubfs *fs, struct nub_cap_obj *const *objs, size_t n,

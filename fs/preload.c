@@ -4,6 +4,8 @@
  * rebooted guest gets them back (recover.c publishes them again). */
 #include "nubfs.h"
 
+#include "guest_calls.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -132,7 +134,7 @@ int nubfs_preload(struct nubfs *fs, const char *dir)
         size_t count = fs->npreload + pending;
         /* A batch ends where test_crash_after wants its crash, too. */
         bool crash_here = fs->opts.test_ops && fs->opts.test_crash_after == count;
-        if (pending < NUB_PUT_CAPS_MAX && i + 1 < n && !crash_here)
+        if (pending < NUB_PUT_CAPS_BATCH && i + 1 < n && !crash_here)
             continue;
         rc = publish_pending(fs, pending);
         pending = 0;

@@ -2,8 +2,9 @@
  * guest): each file's bytes go into the cap store (which hashes what it
  * copied, so the name matches the stored bytes even if the file changes
  * later), then the store objects are published with PUT_CAPS in batches
- * of up to NUB_PUT_CAPS_MAX: one guest call for many caps, and the guest
- * gets (hash, gpa, len) of the read-only window, never a copy. */
+ * of NUB_PUT_CAPS_BATCH (guest_calls.h): one guest call for many caps,
+ * and the guest gets (hash, gpa, len) of the read-only window, never a
+ * copy. */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -47,7 +48,7 @@ int nubfs_publish_objs(struct nubfs *fs, struct nub_cap_obj *const *objs, size_t
 {
     *done = 0;
     msg[0] = '\0';
-    size_t max = n < NUB_PUT_CAPS_MAX ? n : NUB_PUT_CAPS_MAX;
+    size_t max = n < NUB_PUT_CAPS_BATCH ? n : NUB_PUT_CAPS_BATCH;
     struct nub_cap_desc *d = calloc(max ? max : 1, sizeof(*d));
     if (d == NULL)
         return -ENOMEM;

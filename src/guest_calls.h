@@ -114,6 +114,15 @@ int nub_call_mount_caps_locked(struct nub_sandbox *sb, const struct nub_call_mou
  * NULL) gets the guest's reason for a refusal. Takes the lock itself. */
 int nub_call_put_caps(struct nub_sandbox *sb, const struct nub_cap_desc *caps, uint32_t n,
                       uint32_t *created, char *msg);
+/* How many caps a publisher sends per PUT_CAPS (preload, republish): at
+ * ~700 emulated instructions per cap, and as much again for the
+ * directory migration a batch pays for while a growth is under way,
+ * about 0.35 M instructions, well inside the call watchdog (5 s) even
+ * when a loaded host emulates at a tenth of the usual 1.5 M/s (1024 per
+ * call ran into it at 61k caps with a test suite running beside). The
+ * calls' fixed cost (ALLOC + PUT_CAPS, under 1,000 instructions) is a few
+ * instructions per cap. */
+#define NUB_PUT_CAPS_BATCH 256u
 
 /* UNMOUNT's answer. */
 #define NUB_CALL_REASON_MAX 512u

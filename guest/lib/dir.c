@@ -151,10 +151,10 @@ static uint64_t dist_at(const struct nub_dir_entry *t, uint64_t cap, uint64_t se
  * Hood order: runs hold their entries in order of home, so hash would
  * lie before it), or NUB_DIR_MAX_PROBE slots without it (abi.h: nothing
  * lies further from home). *n += slots looked at. */
-static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t seed,
+static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t h64,
                    const uint8_t hash[16], uint64_t *slot, uint64_t *n)
 {
-    uint64_t mask = cap - 1, s = nub_dir_slot(hash, seed, cap);
+    uint64_t mask = cap - 1, s = h64 & mask;
     uint64_t limit = cap < MAX_PROBE ? cap : MAX_PROBE;
     /* The first 8 bytes as one word (an inlined 8-byte copy: any
      * alignment) settle all but the match: a probe costs a few emulated
@@ -212,10 +212,11 @@ static int rh_plan(struct nub_dir *d, const struct nub_dir_entry *t, uint64_t ca
  * Hood placement: 1, or 0 with nothing changed if that would break the
  * probe bound. Deleting it again (backward shift) moves the residents
  * back down: undoing inserts in reverse order restores the bytes. */
-static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct nub_dir_entry *e)
+static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct nub_dir_entry *e,
+                     uint64_t h64)
 {
     struct nub_dir_entry *t = table(gpa);
-    uint64_t mask = cap - 1, at, empty, home = nub_dir_slot(e->hash, d->seed, cap);
+    uint64_t mask = cap - 1, at, empty, home = h64 & mask;
     if (!rh_plan(d, t, cap, home, &at, &empty))
         return 0;
     for (uint64_t s = empty; s != at; s = (s - 1) & mask) {
@@ -233,17 +234,18 @@ struct where {
     struct nub_dir_entry *e;
     int in_old;
     uint64_t slot; /* of e, in its table */
+    uint64_t h64;  /* nub_dir_hash of the hash looked for */
 };
 
 /* New table first, then the old one. */
 static int find(const struct nub_dir *d, const uint8_t hash[16], struct where *w, uint64_t *n)
 {
-    *w = (struct where){0};
-    if (find_in(table(d->entries_gpa), d->capacity, d->seed, hash, &w->slot, n)) {
+    *w = (struct where){.h64 = nub_dir_hash(hash, d->seed)};
+    if (find_in(table(d->entries_gpa), d->capacity, w->h64, hash, &w->slot, n)) {
         w->e = &table(d->entries_gpa)[w->slot];
         return 1;
     }
-    if (d->old_gpa && find_in(table(d->old_gpa), d->old_capacity, d->seed, hash, &w->slot, n)) {
+    if (d->old_gpa && find_in(table(d->old_gpa), d->old_capacity, w->h64, hash, &w->slot, n)) {
         w->e = &table(d->old_gpa)[w->slot];
         w->in_old = 1;
         return 1;
@@ -263,9 +265,10 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
 static int place(struct nub_dir *d, const struct nub_dir_entry *e)
 {
     uint64_t s;
-    if (find_in(table(d->entries_gpa), d->capacity, d->seed, e->hash, &s, &d->work))
+    uint64_t h64 = nub_dir_hash(e->hash, d->seed);
+    if (find_in(table(d->entries_gpa), d->capacity, h64, e->hash, &s, &d->work))
         nub_panic("directory: migrated hash already in the new table");
-    return insert_in(d, d->entries_gpa, d->capacity, e);
+    return insert_in(d, d->entries_gpa, d->capacity, e, h64);
 }
 
 /* Scans up to n old slots downwards, moving used ones to the new table.
@@ -407,12 +410,12 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
                               .kind = kind,
                               .flags = NUB_DIR_F_USED};
     memcpy(e.hash, hash, 16);
-    if (!insert_in(d, d->entries_gpa, d->capacity, &e)) {
+    if (!insert_in(d, d->entries_gpa, d->capacity, &e, w.h64)) {
         /* Too far from home (top of this file): grow early, or refuse. */
         enum nub_status st = grow_for(d, hash, NUB_ST_QUOTA);
         if (st != NUB_ST_OK)
             return st;
-        if (!insert_in(d, d->entries_gpa, d->capacity, &e)) /* empty table */
+        if (!insert_in(d, d->entries_gpa, d->capacity, &e, w.h64)) /* empty table */
             nub_panic("directory: no room for an entry in a fresh table");
     }
     d->count++;
@@ -637,7 +640,8 @@ int nub_dir_check(const struct nub_dir *d)
         for (uint64_t i = 0; i < oc; i++) {
             uint64_t s, n = 0;
             if (used(&old[i]) &&
-                find_in(table(d->entries_gpa), d->capacity, d->seed, old[i].hash, &s, &n))
+                find_in(table(d->entries_gpa), d->capacity, nub_dir_hash(old[i].hash, d->seed),
+                        old[i].hash, &s, &n))
                 return -10; /* in both tables */
         }
         /* The scanned slots and e0 (just above mig_next) are empty. */

@@ -4,8 +4,9 @@
  * array the other mount steps use (payload_offset = the cap's gpa, so
  * rvf_payload over a base of guest address 0 is the cap's bytes), copies
  * the manifest out of the window into scratch RAM and parses it there.
- * Hash lookups are binary searches over the sorted list: a mount's work
- * per cap stays flat however many segments the package has. */
+ * Hash lookups are binary searches over the part of the sorted list with
+ * the hash's first byte: a mount's work per cap stays flat however many
+ * segments the package has. */
 #include <string.h>
 
 #include "mount_internal.h"
@@ -126,6 +127,15 @@ enum nub_status mount_caps_parse(struct mctx *c, uint64_t block)
             c->wasm_segs[c->nwasm++] = segs[i];
     }
 
+    /* Where each first hash byte begins (the list is sorted): a lookup
+     * searches one bucket, a few entries, not the whole list. */
+    uint32_t b = 0;
+    for (uint32_t i = 0; i < h.ncaps; i++)
+        for (uint32_t top = segs[i].hash[0]; b <= top; b++)
+            c->first_of[b] = (uint16_t)i;
+    for (; b <= 256; b++)
+        c->first_of[b] = (uint16_t)h.ncaps;
+
     uint8_t *mf = nub_mem_ptr(c->scratch_gpa + mf_off);
     memcpy(mf, nub_mem_ptr(mdesc.gpa), mdesc.len);
     c->pkg = (struct rvf_package){.base = nub_mem_ptr(0), .size = m->win_gpa + m->win_size,
@@ -144,8 +154,9 @@ const struct rvf_segment *mount_find_seg(const struct mctx *c, const uint8_t *ha
     const struct rvf_segment *s = c->pkg.segs;
     if (!c->caps_mode)
         return rvf_find_segment(s, c->pkg.nsegs, hash, type);
-    /* The first entry not below hash, then the equal ones in order. */
-    uint32_t lo = 0, hi = c->pkg.nsegs;
+    /* The first entry not below hash, then the equal ones in order; only
+     * the entries that share hash's first byte can be it. */
+    uint32_t lo = c->first_of[hash[0]], hi = c->first_of[hash[0] + 1];
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (hash_cmp(s[mid].hash, hash) < 0)

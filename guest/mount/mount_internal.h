@@ -37,6 +37,8 @@ struct mctx {
                                     segs sorted by hash, payload_offset = gpa,
                                     offset = the package's segment index */
     struct rvf_segment *wasm_segs; /* caps mode: the WASM segments (scratch) */
+    uint16_t first_of[257];      /* caps mode: segs[first_of[b], first_of[b + 1])
+                                    are those whose hash starts with byte b */
     uint32_t nwasm;
     uint64_t scratch_gpa;        /* segment array (freed at the end, always) */
     struct rvf_limits lim;       /* this mount's limits (step 2 sets them) */

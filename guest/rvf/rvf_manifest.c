@@ -143,6 +143,8 @@ static enum rvf_status check_set(struct ctx *c, uint32_t first, uint32_t count,
                                  uint64_t field_off, const char *what,
                                  int64_t idx)
 {
+    if (count == 0 && first <= c->m->nlist)
+        return RVF_OK; /* the common empty set: nothing to walk */
     enum rvf_status st = check_list(c, first, count, field_off, what, idx);
     if (st != RVF_OK)
         return st;

@@ -3,7 +3,7 @@
  * kvm-pvm every guest instruction is emulated, so the count is the cost):
  *
  *   preload: N distinct blobs of 16..512 bytes into the cap store, then
- *     PUT_CAPS in batches of up to 4096 (what -o preload does): guest
+ *     PUT_CAPS in batches of NUB_PUT_CAPS_BATCH (what -o preload does): guest
  *     instructions per cap and time for each tenth of the run (a cost that
  *     grows with the directory shows up as rising tenths), the whole time
  *     and the store's share of it;
@@ -79,12 +79,12 @@ static int preload(struct nub_sandbox *sb, struct nub_cap_store *st, unsigned n,
                    struct nub_cap_obj ***objs_out)
 {
     struct nub_cap_obj **objs = calloc(n ? n : 1, sizeof(*objs));
-    struct nub_cap_desc *d = calloc(NUB_PUT_CAPS_MAX, sizeof(*d));
+    struct nub_cap_desc *d = calloc(NUB_PUT_CAPS_BATCH, sizeof(*d));
     uint8_t blob[512];
     uint64_t store_ns = 0, t0 = nub_now_ns(), i0 = insns(sb), tp = t0, ip = i0;
     unsigned tenth = n >= 10 ? n / 10 : 1, done = 0, nd = 0;
     int rc = 0;
-    printf("  preload %u caps, PUT_CAPS batches of %u\n", n, NUB_PUT_CAPS_MAX);
+    printf("  preload %u caps, PUT_CAPS batches of %u\n", n, NUB_PUT_CAPS_BATCH);
     for (unsigned k = 0; k < n && rc == 0; k++) {
         size_t len = make_blob(blob, sizeof blob, serial++);
         uint8_t h[16];
@@ -102,7 +102,7 @@ static int preload(struct nub_sandbox *sb, struct nub_cap_store *st, unsigned n,
         d[nd++] = (struct nub_cap_desc){.gpa = objs[k]->gpa, .len = len, .kind = NUB_CAP_BLOB};
         memcpy(d[nd - 1].hash, h, 16);
         bool last = k + 1 == n;
-        if (nd == NUB_PUT_CAPS_MAX || last || (k + 1) % tenth == 0) {
+        if (nd == NUB_PUT_CAPS_BATCH || last || (k + 1) % tenth == 0) {
             char msg[NUB_MAILBOX_MSG];
             uint32_t created_n;
             rc = nub_call_put_caps(sb, d, nd, &created_n, msg);

@@ -5,6 +5,10 @@
 # daemon logs each mount's phases: receive = the FUSE writes, parse, hash,
 # signature, compare, lock, alloc, copy into the guest, guest = the MOUNT
 # call). Says whether the guest ran on hardware KVM or emulated (kvm-pvm).
+# With perf (or strace) installed, the large cp runs twice more: once under
+# `perf record -g` of the daemon (top symbols by self time) and once under
+# `strace -c -f` of the daemon (system calls by time); both slow it down,
+# so the throughput line above them is from the run without a tracer.
 # usage: ctl_bench.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR [BIG_MIB]
 set -u
 NUBFS=${1:?usage}
@@ -83,4 +87,33 @@ t0=$(date +%s%N)
 rm "$MNT/ctl/big.rvf"
 t1=$(date +%s%N)
 echo "rm (unmount): $(ms "$t0" "$t1") ms"
+
+# ---- where the time goes: the same cp under perf, then under strace -c ----------
+if command -v perf > /dev/null; then
+    perf record -q -g -o "$TMP/perf.data" -p "$PID" > /dev/null 2>&1 &
+    PERF=$!
+    sleep 0.5
+    cp "$TMP/big.rvf" "$MNT/ctl/" || fail "cp big.rvf under perf"
+    kill -INT "$PERF"
+    wait "$PERF" 2> /dev/null
+    echo "perf (daemon, cp of big.rvf): top symbols by self time"
+    perf report -q -i "$TMP/perf.data" --no-children --sort dso,symbol --percent-limit 1 \
+        --stdio -g none 2> /dev/null | grep -v "^$" | head -n 20
+    rm "$MNT/ctl/big.rvf"
+else
+    echo "perf: not installed (apt-get install linux-perf), no profile"
+fi
+if command -v strace > /dev/null; then
+    strace -c -f -q -o "$TMP/strace.txt" -p "$PID" &
+    STRACE=$!
+    sleep 0.5
+    cp "$TMP/big.rvf" "$MNT/ctl/" || fail "cp big.rvf under strace"
+    kill -INT "$STRACE"
+    wait "$STRACE" 2> /dev/null
+    echo "strace -c -f (daemon, cp of big.rvf): system calls by time"
+    head -n 12 "$TMP/strace.txt"
+    rm "$MNT/ctl/big.rvf"
+else
+    echo "strace: not installed, no system call profile"
+fi
 stop_nubfs "$MNT"

@@ -7,7 +7,10 @@
 # 1,000 small files, FUSE requests per `cat` of a small cap, and start ->
 # first ls answered. Every figure is the median of RUNS runs, in ms.
 # Usage: tests/bench/meta_bench.sh [BUILD_DIR] [N...]   (default N: 1000 10000 100000)
-# Env: RUNS (default 5); NUBFS_BEFORE=PATH/TO/nubfs adds a column for an
+#   N = 1000000 works too (about 10 minutes of preload on kvm-pvm, ~5 GB of
+#   /dev/shm with FILE_MAX=4096; FILE_MAX=512 needs a fifth of that).
+# Env: RUNS (default 5); FILE_MAX (default 4096): files are 1..FILE_MAX
+# bytes; NUBFS_BEFORE=PATH/TO/nubfs adds a column for an
 # older nubfs in the same run (before/after). Cold rows need root
 # (drop_caches); else "n/a".
 set -euo pipefail
@@ -16,6 +19,7 @@ shift || true
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 100000)
 runs=${RUNS:-5}
+file_max=${FILE_MAX:-4096}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
 before=${NUBFS_BEFORE:-}
@@ -69,18 +73,18 @@ ratio() { if [[ $1 = n/a || $2 = n/a ]] || [ "$(echo "$2 == 0" | bc -l)" = 1 ]; 
 wait_mount() { for _ in $(seq 1 600); do mountpoint -q "$1" && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 umount_one() { fusermount3 -u "$1"; sleep 0.2; }
 
-# make_files DIR N: N files of 1..4096 random bytes (seeded), named by
+# make_files DIR N: N files of 1..FILE_MAX random bytes (seeded), named by
 # their XXH3-128, as caps/ names them; prints nothing.
 make_files() {
   local dir=$1 n=$2
   mkdir -p "$dir"
-  python3 - "$dir" "$n" <<'EOF'
+  python3 - "$dir" "$n" "$file_max" <<'EOF'
 import os, random, sys
-d, n = sys.argv[1], int(sys.argv[2])
+d, n, top = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(n)
 for i in range(n):
     with open(os.path.join(d, "f%08d" % i), "wb") as f:
-        f.write(rnd.randbytes(rnd.randint(1, 4096)))
+        f.write(rnd.randbytes(rnd.randint(1, top)))
 EOF
   (cd "$dir" && find . -maxdepth 1 -type f -name 'f*' -print0 | xargs -0 xxhsum -H2 --) |
     python3 -c '
@@ -145,7 +149,9 @@ for n in "${sizes[@]}"; do
   squashfuse "$work/img-$n.sqfs" "$sq"; mnts+=("$sq")
   squashfuse_ll "$work/img-$n.sqfs" "$sqll"; mnts+=("$sqll")
   wait_mount "$sq"; wait_mount "$sqll"
-  mem=$(( (n * 6144 >> 20) + 256 ))
+  # Guest RAM holds the directory only (caps are in the store): 40 bytes
+  # a slot, load <= 3/4, old and new table during a growth.
+  mem=$(( (n * 128 >> 20) + 256 ))
   t0=$(now)
   "$nubfs" "$nub" -o "preload=$src,guest_mem=${mem}M$eph_new" 2>/dev/null; mnts+=("$nub")
   t1=$(now)
@@ -161,7 +167,9 @@ for n in "${sizes[@]}"; do
   [ "$(ls "$nub/caps" | wc -l)" = "$ncaps" ] || { echo "nubfs shows the wrong number of caps" >&2; exit 1; }
 
   echo
-  echo "== N = $n caps (small files, 1..4096 bytes); nubfs preload took $preload_ms ms"
+  echo "== N = $n caps (small files, 1..$file_max bytes); nubfs preload took $preload_ms ms (guest_mem=${mem}M)"
+  t0=$(now); lsn=$(ls "$nub/caps" | wc -l); t1=$(now)
+  echo "ls caps | wc -l: $lsn in $(( (t1 - t0) / 1000000 )) ms"
   header "operation"
   # Probe lists as absolute paths per peer.
   for ((i = 0; i < ncol; i++)); do

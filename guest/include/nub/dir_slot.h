@@ -23,11 +23,17 @@
 #endif
 #include <xxhash.h>
 
-/* XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1); capacity is a
- * power of two. */
+/* XXH3_64bits_withSeed(hash, 16, seed): a table of any capacity takes
+ * its low bits, so one value serves the old and the new table. */
+static inline uint64_t nub_dir_hash(const uint8_t hash[16], uint64_t seed)
+{
+    return XXH3_64bits_withSeed(hash, 16, seed);
+}
+
+/* nub_dir_hash(hash, seed) & (capacity - 1); capacity is a power of two. */
 static inline uint64_t nub_dir_slot(const uint8_t hash[16], uint64_t seed, uint64_t capacity)
 {
-    return XXH3_64bits_withSeed(hash, 16, seed) & (capacity - 1);
+    return nub_dir_hash(hash, seed) & (capacity - 1);
 }
 
 #endif /* NUB_DIR_SLOT_H */
