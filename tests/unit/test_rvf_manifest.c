@@ -466,7 +466,7 @@ static void test_duplicates(void **state)
 static void test_duplicates_many(void **state)
 {
     (void)state;
-    static char names[300][16];
+    static char names[300][24];
     static struct rvf_region_desc regs[300];
     static uint8_t out[1 << 16];
     const unsigned counts[] = {256, 300};
