@@ -170,6 +170,12 @@ bool nubfs_kept_wants(void *ctx, const uint8_t hash[16])
     return want;
 }
 
+static void dropped(void *ctx, const char *name)
+{
+    (void)ctx;
+    nubfs_log("state: removed caps/%s (only a superseded kept package named it)", name);
+}
+
 void nubfs_kept_superseded(struct nubfs *fs, const char *ctlname, uint64_t order)
 {
     struct nubfs_kept *k = fs->kept;
@@ -177,6 +183,8 @@ void nubfs_kept_superseded(struct nubfs *fs, const char *ctlname, uint64_t order
     if (k == NULL || dfd < 0)
         return;
     bool gone = false;
+    uint8_t(*caps)[16] = NULL; /* the dropped frames' caps */
+    size_t ncaps = 0;
     pthread_mutex_lock(&k->mu);
     for (size_t i = 0; i < k->n;) {
         struct kept_frame *e = &k->v[i];
@@ -184,16 +192,26 @@ void nubfs_kept_superseded(struct nubfs *fs, const char *ctlname, uint64_t order
             i++;
             continue;
         }
-        /* Its caps' files no package holds go at the next start (sweep). */
         nubfs_log("state: kept package %s (pkgs/%s) superseded by a newer %s: its frame removed",
                   e->ctlname, e->file, ctlname);
         unlinkat(dfd, e->file, 0);
+        uint8_t(*v)[16] = e->ncaps ? realloc(caps, (ncaps + e->ncaps) * 16) : NULL;
+        if (v != NULL) { /* none, or no memory: they go at the next start's sweep */
+            memcpy(v[ncaps], e->caps, (size_t)e->ncaps * 16);
+            caps = v;
+            ncaps += e->ncaps;
+        }
         drop_locked(k, i);
         gone = true;
     }
     pthread_mutex_unlock(&k->mu);
     if (gone && fsync(dfd) != 0)
         nubfs_warn("state: fsync of pkgs/: %s", strerror(errno));
+    /* Its caps' files that nothing else holds or wants go now (after the
+     * frame: a crash in between leaves them to the next start's sweep). */
+    if (ncaps > 0 && fs->store != NULL)
+        nub_cap_store_drop_files(fs->store, (const uint8_t(*)[16])caps, ncaps, dropped, fs);
+    free(caps);
 }
 
 size_t nubfs_kept_list(struct nubfs *fs, struct nubfs_kept_item **out)

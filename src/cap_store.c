@@ -881,6 +881,31 @@ unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, co
     return n;
 }
 
+unsigned nub_cap_store_drop_files(struct nub_cap_store *s, const uint8_t (*hashes)[16], size_t n,
+                                  void (*gone)(void *ctx, const char *name), void *ctx)
+{
+    if (s->dirfd < 0)
+        return 0;
+    unsigned k = 0;
+    pthread_mutex_lock(&s->create_mu); /* no file is being made or named */
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&s->mu);
+        bool held = find_locked(s, hashes[i]) != NULL;
+        pthread_mutex_unlock(&s->mu);
+        if (held || (s->o.file_wanted != NULL && s->o.file_wanted(s->o.wanted_ctx, hashes[i])))
+            continue;
+        char hex[33];
+        nub_hash_to_hex(hashes[i], hex);
+        if (unlinkat(s->dirfd, hex, 0) == 0) {
+            k++;
+            if (gone != NULL)
+                gone(ctx, hex);
+        }
+    }
+    pthread_mutex_unlock(&s->create_mu);
+    return k;
+}
+
 int nub_cap_obj_verify(struct nub_cap_obj *o)
 {
     if (nub_cap_obj_intact(o, NULL) != 0)

@@ -161,6 +161,12 @@ int nub_cap_store_sync(struct nub_cap_store *s);
  * gone(ctx, name) for each. Returns how many went. */
 unsigned nub_cap_store_sweep(struct nub_cap_store *s, void (*gone)(void *ctx, const char *name),
                              void *ctx);
+/* Removes the files of these caps from the directory where no object
+ * holds them and file_wanted does not want them (the caps of a package
+ * kept on disk that was dropped); calls gone(ctx, hex) for each.
+ * Returns how many went. */
+unsigned nub_cap_store_drop_files(struct nub_cap_store *s, const uint8_t (*hashes)[16], size_t n,
+                                  void (*gone)(void *ctx, const char *name), void *ctx);
 /* Hashes the object's bytes once and compares with its name (-o verify):
  * 0 they match, -EUCLEAN they do not (remembered: the bytes cannot
  * become right again). */

@@ -5,7 +5,8 @@
 # package that shared its caps goes), the log names it with the reason,
 # stats lists it under "kept"; once its key is trusted again a SIGHUP
 # mounts it (byte for byte), and so does a restart. A newer package of
-# the same name supersedes a kept one.
+# the same name supersedes a kept one (its frame and the cap files only
+# it named go at once).
 # usage: state_kept.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
 NUBFS=$(realpath "${1:?usage}")
@@ -111,4 +112,28 @@ stop_nubfs "$MNT"
 start_nubfs "$NUBFS" "$MNT" "$OPTS"
 check_state "$PACK" "$MNT" "$ST" "$EXP"
 ok "a newer package of the same name supersedes a kept one (its frame goes)"
+stop_nubfs "$MNT"
+
+# ---- superseded: the caps only the kept package named go at once -------------------
+cp "$EX/hello/hello.wasm" "$TMP/"
+head -c 3000 /dev/urandom > "$TMP/uniq.bin"
+cat > "$TMP/uniq.json" <<EOJ
+{"name": "uniq", "version": "1",
+ "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}],
+ "regions": [{"name": "data", "policy": "immutable", "data": "uniq.bin", "owner": "c", "read": ["c"]}]}
+EOJ
+"$PACK" build "$TMP/uniq.json" -o "$TMP/uniq.rvf" --key "$TMP/second.key" > /dev/null || fail "build uniq"
+U=$(xxhsum -H2 "$TMP/uniq.bin" | awk '{print $1}')
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$TMP/uniq.rvf" "$MNT/ctl/u.rvf" || fail "cp uniq.rvf"
+stop_nubfs "$MNT"
+rm "$TMP/trust/second.pub"
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+[ "$(kept)" = 1 ] || fail "stats kept_packages $(kept), want 1"
+[ -f "$ST/caps/$U" ] || fail "the kept package's own cap file went at start"
+cp "$EX/pipeline.rvf" "$MNT/ctl/u.rvf" || fail "cp pipeline.rvf as u.rvf"
+cp "$EX/pipeline.rvf" "$EXP/u.rvf"
+[ -e "$ST/caps/$U" ] && fail "caps/$U, named only by the superseded kept package, is still there"
+check_state "$PACK" "$MNT" "$ST" "$EXP"
+ok "superseded: the kept package's frame and the cap files only it named go at once"
 stop_nubfs "$MNT"
