@@ -20,14 +20,10 @@ EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
 need_tools fusermount3 mountpoint xxhsum cmp python3 timeout
 
-TMP=$(mktemp -d /tmp/nubfs-crash-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
+test_dirs crash
 ST=$TMP/state
 EXP=$TMP/exp
-mkdir -p "$MNT" "$EXP"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+mkdir -p "$EXP"
 OPTS="guest_mem=128M,trust=$EX/keys,state=$ST,test_ops"
 
 # crash_at KIND N CMD...: arms the knob, runs CMD (which must fail: the

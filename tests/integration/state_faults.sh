@@ -15,35 +15,16 @@ EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
 need_tools fusermount3 mountpoint xxhsum cmp python3
 
-TMP=$(mktemp -d /tmp/nubfs-faults-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
+test_dirs faults 'mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"'
 ST=$TMP/state
 EXP=$TMP/exp
-PK=$TMP/pk
-mkdir -p "$MNT" "$EXP" "$PK"
-PID=
-cleanup() {
-    cleanup_nubfs "$MNT"
-    mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+mkdir -p "$EXP"
 
-# blob NAME KIB: a signed package with an immutable region of KIB KiB.
+# blob NAME KIB: a signed package with an immutable region "data" of KIB KiB.
 blob() {
-    cp "$EX/hello/hello.wasm" "$PK/"
     head -c $(($2 * 1024)) /dev/urandom > "$PK/$1.bin"
-    cat > "$PK/$1.json" <<EOJ
-{"name": "$1", "version": "1",
- "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}],
- "regions": [{"name": "data", "policy": "immutable", "data": "$1.bin", "owner": "c", "read": ["c"]}]}
-EOJ
-    "$PACK" build "$PK/$1.json" -o "$PK/$1.rvf" --key "$EX/keys/example.key" >/dev/null 2>&1 ||
-        fail "build $1"
+    blob_pkg "$1" "data=$1.bin"
 }
-# hash_of FILE: its cap name.
-hash_of() { xxhsum -H2 "$1" 2>/dev/null | awk '{print $1}'; }
 
 WASM=$(hash_of "$EX/hello/hello.wasm")
 # ---- a corrupted backing file -------------------------------------------------

@@ -15,14 +15,10 @@ EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
 need_tools fusermount3 mountpoint xxhsum cmp python3
 
-TMP=$(mktemp -d /tmp/nubfs-kept-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
+test_dirs kept
 ST=$TMP/state
 EXP=$TMP/exp
-mkdir -p "$MNT" "$EXP" "$TMP/trust"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+mkdir -p "$EXP" "$TMP/trust"
 OPTS="guest_mem=128M,trust=$TMP/trust,state=$ST"
 
 cp "$EX/keys/example.pub" "$TMP/trust/"
@@ -123,7 +119,7 @@ cat > "$TMP/uniq.json" <<EOJ
  "regions": [{"name": "data", "policy": "immutable", "data": "uniq.bin", "owner": "c", "read": ["c"]}]}
 EOJ
 "$PACK" build "$TMP/uniq.json" -o "$TMP/uniq.rvf" --key "$TMP/second.key" > /dev/null || fail "build uniq"
-U=$(xxhsum -H2 "$TMP/uniq.bin" | awk '{print $1}')
+U=$(hash_of "$TMP/uniq.bin")
 start_nubfs "$NUBFS" "$MNT" "$OPTS"
 cp "$TMP/uniq.rvf" "$MNT/ctl/u.rvf" || fail "cp uniq.rvf"
 stop_nubfs "$MNT"

@@ -16,15 +16,10 @@ EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
 need_tools fusermount3 mountpoint xxhsum cmp python3 stat
 
-TMP=$(mktemp -d /tmp/nubfs-restart-XXXXXX) || fail mktemp
-MNT=$TMP/mnt
+test_dirs restart
 ST=$TMP/state
 EXP=$TMP/exp
-PK=$TMP/pk
-mkdir -p "$MNT" "$EXP" "$PK"
-PID=
-trap 'cleanup_nubfs "$MNT"; rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
+mkdir -p "$EXP"
 OPTS="guest_mem=128M,trust=$EX/keys,state=$ST"
 
 # killed SIG: the daemon gets SIG and goes; the dead mount is cleared.
@@ -129,19 +124,13 @@ stop_nubfs "$MNT"
 # ---- 100 packages -----------------------------------------------------------
 rm -rf "$ST" "$EXP"
 mkdir -p "$EXP"
-cp "$EX/hello/hello.wasm" "$PK/"
 for i in $(seq -w 1 100); do
     # Every 10th has a 96 KiB region (a file of its own), the rest 1 KiB (packed).
     if [ $((10#$i % 10)) = 0 ]; then n=96; else n=1; fi
     head -c $((n * 1024 - 8)) /dev/urandom > "$PK/d$i.bin"
     printf 'pkg %s\n' "$i" >> "$PK/d$i.bin"
-    cat > "$PK/p$i.json" <<EOJ
-{"name": "p$i", "version": "1",
- "components": [{"name": "c", "wasm": "hello.wasm", "entry": ["run"]}],
- "regions": [{"name": "data", "policy": "immutable", "data": "d$i.bin", "owner": "c", "read": ["c"]}]}
-EOJ
-    "$PACK" build "$PK/p$i.json" -o "$EXP/p$i.rvf" --key "$EX/keys/example.key" >/dev/null 2>&1 ||
-        fail "build p$i"
+    blob_pkg "p$i" "data=d$i.bin"
+    mv "$PK/p$i.rvf" "$EXP/"
 done
 start_nubfs "$NUBFS" "$MNT" "$OPTS"
 cp "$EXP"/p*.rvf "$MNT/ctl/" || fail "cp 100 packages"
@@ -157,8 +146,8 @@ rm -rf "$ST"
 mkdir -p "$TMP/pre"
 head -c 200000 /dev/urandom > "$TMP/pre/big"   # a file of its own
 head -c 3000 /dev/urandom > "$TMP/pre/small"   # packed
-B=$(xxhsum -H2 "$TMP/pre/big" | awk '{print $1}')
-S=$(xxhsum -H2 "$TMP/pre/small" | awk '{print $1}')
+B=$(hash_of "$TMP/pre/big")
+S=$(hash_of "$TMP/pre/small")
 PRE="$OPTS,preload=$TMP/pre"
 start_nubfs "$NUBFS" "$MNT" "$PRE"
 [ -f "$ST/caps/$B" ] && [ -f "$ST/caps/$S" ] || fail "preloaded caps have no files in $ST/caps"
