@@ -3,7 +3,8 @@
 # (cmake -S . -B build && cmake --build build), starts nubfs on ./nub-demo
 # (or $1) trusting the example signing key, copies the example packages
 # into ctl/ and shows what that did: the caps and their hashes, the mounts/
-# tree and one info file. Safe to run again: a demo mount left from an
+# tree and one info file, and what the packages' tasks did: pipeline's
+# consumer journal, fanout's two consumers, hello's line in the log. Safe to run again: a demo mount left from an
 # earlier run is unmounted first.
 # Usage: contrib/quickstart.sh [MOUNTPOINT]   (NUBFS_BUILD_DIR=DIR to build elsewhere)
 set -euo pipefail
@@ -44,6 +45,20 @@ say cat mounts/pipeline/info
 cat mounts/pipeline/info
 say cat mounts/pipeline/regions/banner
 cat mounts/pipeline/regions/banner
+# The tasks run in the guest a slice at a time: give them a moment.
+for _ in $(seq 1 100); do
+    [ "$(wc -l < mounts/pipeline/regions/journal)" -ge 10 ] &&
+        [ "$(wc -l < mounts/fanout/regions/journal)" -ge 10 ] && break
+    sleep 0.1
+done
+say cat mounts/pipeline/regions/journal '   # what the consumer got from the producer'
+cat mounts/pipeline/regions/journal
+say cat mounts/fanout/regions/journal '     # the stream, split over two consumers'
+cat mounts/fanout/regions/journal
+say cat mounts/pipeline/tasks
+cat mounts/pipeline/tasks
+say grep "'task hello'" log
+grep 'task hello' log
 say tail -n 4 log
 tail -n 4 log
 

@@ -24,6 +24,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/preload.c
   ${CMAKE_CURRENT_LIST_DIR}/test_knobs.c
   ${CMAKE_CURRENT_LIST_DIR}/recover.c
+  ${CMAKE_CURRENT_LIST_DIR}/scheduler.c
   ${CMAKE_CURRENT_LIST_DIR}/gate.c
   ${CMAKE_CURRENT_LIST_DIR}/trust.c
   ${CMAKE_CURRENT_LIST_DIR}/reload.c

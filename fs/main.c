@@ -89,6 +89,10 @@ static int serve(struct nubfs *fs, struct fuse_session *se, struct fuse_cmdline_
         nubfs_warn("cannot start the cache invalidation thread");
         goto out_unmount;
     }
+    if (nubfs_sched_start(fs) != 0) {
+        nubfs_warn("cannot start the task scheduler thread");
+        goto out_notify;
+    }
     nubfs_log("mounted on %s", co->mountpoint);
     nubfs_daemon_ready(ready_fd);
     {
@@ -114,6 +118,8 @@ static int serve(struct nubfs *fs, struct fuse_session *se, struct fuse_cmdline_
     ret = rc < 0 ? NUBFS_EXIT_FAIL : NUBFS_EXIT_OK;
     nubfs_log("shutting down%s", rc < 0 ? " after an error" : "");
     nubfs_service_notify("STOPPING=1");
+    nubfs_sched_stop(fs);
+out_notify:
     nubfs_notify_stop(fs);
 out_unmount:
     fs->se = NULL;

@@ -251,6 +251,7 @@ static int mount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e, const char *
     }
     nubfs_held_drop(fs, old_name, &old); /* a replaced package's tree, or a stale one */
     nubfs_heap_refresh(fs);
+    nubfs_sched_kick(fs); /* its tasks may run */
     return 0;
 }
 
@@ -320,6 +321,7 @@ int nubfs_unmount_entry(struct nubfs *fs, struct nubfs_ctl_entry *e)
     nubfs_held_drop(fs, name, &m);
     nubfs_knob_exit(fs, false, NUBFS_EXIT_UNMOUNT_DONE);
     nubfs_heap_refresh(fs);
+    nubfs_sched_kick(fs); /* the next slice drops its tasks' run state */
     return 0;
 }
 

@@ -79,6 +79,10 @@ struct nubfs_opts {
     int nonempty;       /* -o nonempty: mount over a nubfs already there */
     char *read_path_s;  /* -o read_path=splice|auto as given */
     int read_path_splice; /* parsed: never passthrough */
+    char *tasks_s;      /* -o tasks=on|off as given */
+    int tasks_off;      /* parsed: mount packages without running their tasks */
+    unsigned task_fuel; /* -o task_fuel=N: fuel of one RUN slice, 0 = default */
+    unsigned task_cpu;  /* -o task_cpu=PERCENT of one core for tasks, 0 = default */
     int show_help, show_version;
     char *source;       /* first of two positionals (fstab/mount.fuse3) */
     char *mountpoint;
@@ -89,6 +93,10 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts);
 void nubfs_opts_free(struct nubfs_opts *opts);
 void nubfs_usage(const char *prog);
 #define NUBFS_DEFAULT_MAX_PACKAGE (256ull << 20)
+/* The task scheduler's defaults (scheduler.c, nubfs(8) TASKS). */
+#define NUBFS_DEFAULT_TASK_FUEL 20000u
+#define NUBFS_MAX_TASK_FUEL 100000000u
+#define NUBFS_DEFAULT_TASK_CPU 50u
 /* -o watchdog=MS: 1 ms to an hour. */
 #define NUBFS_MAX_WATCHDOG_MS 3600000u
 /* "256M" -> bytes (K/M/G/T suffixes, powers of 1024); -EINVAL/-ERANGE. */
@@ -149,6 +157,7 @@ struct nubfs_ctl_table; /* ctl_table.c */
 struct nubfs_notifier;  /* notify.c */
 struct nubfs_state;     /* state.c */
 struct nubfs_kept;      /* state_kept.c */
+struct nubfs_sched;     /* scheduler.c */
 
 struct nubfs {
     struct nub_sandbox *sb;
@@ -174,6 +183,7 @@ struct nubfs {
     struct nubfs_notifier *notifier;
     struct nubfs_state *state; /* NULL with -o ephemeral */
     struct nubfs_kept *kept;   /* frames the options refuse now (state_kept.c) */
+    struct nubfs_sched *sched; /* NULL with -o tasks=off or before serving */
     /* Every change to what is mounted (mount, unmount, replace, rename in
      * ctl/, recovery) holds this for its whole length: guest calls are
      * serialized anyway, and it keeps "mount new, unmount old" atomic as
@@ -315,6 +325,16 @@ void nubfs_reload_stop(struct nubfs *fs);
 char *nubfs_stats_render(struct nubfs *fs, size_t *len);
 /* Refreshes fs->heap_* with a STATS call (change_mu held or no ctl/ yet). */
 void nubfs_heap_refresh(struct nubfs *fs);
+
+/* scheduler.c: the thread that runs the packages' tasks in RUN slices
+ * while any can run. Start once serving (after the replay), stop before
+ * the sandbox goes; with -o tasks=off start only logs. kick: something
+ * changed what may run (a mount, an unmount, a recovery); any thread, any
+ * locks held. json: stats' "tasks" object (a json_t *). */
+int nubfs_sched_start(struct nubfs *fs);
+void nubfs_sched_stop(struct nubfs *fs);
+void nubfs_sched_kick(struct nubfs *fs);
+void *nubfs_sched_json(struct nubfs *fs);
 
 /* notify.c: kernel cache invalidation from a helper thread, waited for
  * (bounded) before the triggering request is answered. */

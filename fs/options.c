@@ -1,6 +1,6 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
  * watchdog=, trust=, state=, ephemeral, allow_unsigned, max_package= and the count limits,
- * store_max=, cap_file_min=, read_path=,
+ * store_max=, cap_file_min=, read_path=, tasks=, task_fuel=, task_cpu=,
  * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
@@ -21,7 +21,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
  * %u of fuse_opt is sscanf's, which takes "-5" as 4294967291 and wraps
  * what does not fit. */
 enum { NUM_WATCHDOG, NUM_CRASH_AFTER, NUM_FAIL_STEP, NUM_COMPONENTS, NUM_REGIONS, NUM_QUEUES,
-       NUM_TASKS, NUM_N };
+       NUM_TASKS, NUM_TASK_FUEL, NUM_TASK_CPU, NUM_N };
 
 /* fuse_opt hands proc the same pointer it fills templates through, so the
  * options must sit at offset 0 of the state. */
@@ -55,6 +55,9 @@ static const struct fuse_opt specs[] = {
     OPT("store_max=%s", store_max_s),
     OPT("cap_file_min=%s", cap_file_min_s),
     OPT("read_path=%s", read_path_s),
+    OPT("tasks=%s", tasks_s),
+    NUM("task_fuel=%s", NUM_TASK_FUEL),
+    NUM("task_cpu=%s", NUM_TASK_CPU),
     NUM("max_components=%s", NUM_COMPONENTS),
     NUM("max_regions=%s", NUM_REGIONS),
     NUM("max_queues=%s", NUM_QUEUES),
@@ -152,6 +155,8 @@ static int check_numbers(struct parse_state *st)
         [NUM_REGIONS] = {"max_regions", &o->max_regions, 1, NUB_MOUNT_MAX_REGIONS},
         [NUM_QUEUES] = {"max_queues", &o->max_queues, 1, NUB_MOUNT_MAX_QUEUES},
         [NUM_TASKS] = {"max_tasks", &o->max_tasks, 1, NUB_MOUNT_MAX_TASKS},
+        [NUM_TASK_FUEL] = {"task_fuel", &o->task_fuel, 100, NUBFS_MAX_TASK_FUEL},
+        [NUM_TASK_CPU] = {"task_cpu", &o->task_cpu, 1, 100},
     };
     for (size_t i = 0; i < NUM_N; i++) {
         const char *s = st->num[i];
@@ -280,6 +285,15 @@ int nubfs_opts_parse(struct fuse_args *args, struct nubfs_opts *opts)
             return -1;
         }
     }
+    /* Whether the packages' tasks run (scheduler.c). */
+    if (opts->tasks_s != NULL) {
+        if (strcmp(opts->tasks_s, "off") == 0) {
+            opts->tasks_off = 1;
+        } else if (strcmp(opts->tasks_s, "on") != 0) {
+            fprintf(stderr, "nubfs: bad tasks=%s: want on or off\n", opts->tasks_s);
+            return -1;
+        }
+    }
     if (expand_paths(opts) != 0)
         return -1;
     char err[160];
@@ -301,6 +315,7 @@ void nubfs_opts_free(struct nubfs_opts *opts)
     free(opts->store_max_s);
     free(opts->cap_file_min_s);
     free(opts->read_path_s);
+    free(opts->tasks_s);
     free(opts->test_forge_cap);
     free(opts->source);
     free(opts->mountpoint);
@@ -341,10 +356,15 @@ void nubfs_usage(const char *prog)
            "    -o read_path=MODE      auto: FUSE passthrough where allowed (default); splice\n"
            "    -o max_components=N, max_regions=N, max_queues=N, max_tasks=N\n"
            "                           per-package limits (defaults 256, 256, 1024, 64)\n"
+           "    -o tasks=on|off        run the packages' WebAssembly tasks (default on)\n"
+           "    -o task_fuel=N         fuel (about WASM instructions) of one slice\n"
+           "                           (default %u)\n"
+           "    -o task_cpu=PERCENT    most of one core the tasks take (default %u)\n"
            "\n"
            "FUSE options (allow_other, default_permissions, ...): see mount.fuse3(8).\n"
            "See nubfs(8).\n",
-           prog, (unsigned long long)(NUB_DEFAULT_MEM >> 20));
+           prog, (unsigned long long)(NUB_DEFAULT_MEM >> 20), NUBFS_DEFAULT_TASK_FUEL,
+           NUBFS_DEFAULT_TASK_CPU);
 }
 
 /* The mount options for one package: the daemon's limits (0 keeps the

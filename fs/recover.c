@@ -229,6 +229,7 @@ int nubfs_recover_locked(struct nubfs *fs)
     nubfs_gate_leave();
     pthread_mutex_unlock(&fs->recover_mu);
     nubfs_heap_refresh(fs);
+    nubfs_sched_kick(fs); /* the re-mounted packages' tasks start over */
     return rc;
 }
 

@@ -125,6 +125,7 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
     json_object_set_new(o, "mounted_at_unix", json_integer((json_int_t)fs->mount_time.tv_sec));
     json_object_set_new(o, "abi_version", json_integer(NUB_ABI_VERSION));
     json_object_set_new(o, "store", nubfs_store_json(fs));
+    json_object_set_new(o, "tasks", nubfs_sched_json(fs));
 
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     json_decref(o);

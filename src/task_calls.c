@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "guest_calls.h"
 
@@ -51,5 +52,33 @@ int nub_call_test_wasm(struct nub_sandbox *sb, const void *module, size_t len,
     out->nresults = b.call.ret[3] > 4 ? 4 : (uint32_t)b.call.ret[3];
     memcpy(out->results, &b.call.ret[4], sizeof out->results);
     out->insns = c1.emulated_insns - c0.emulated_insns;
+    return 0;
+}
+
+int nub_call_run(struct nub_sandbox *sb, uint64_t fuel, uint64_t quantum,
+                 struct nub_call_run_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (fuel == 0)
+        return -EINVAL;
+    struct nub_call c = {.op = NUB_OP_RUN, .args = {fuel, quantum}};
+    struct nub_sandbox_counters c0, c1;
+    nub_sandbox_lock(sb);
+    nub_sandbox_counters(sb, &c0);
+    uint64_t t0 = nub_now_ns();
+    int r = nub_sandbox_call_locked(sb, &c);
+    out->ns = nub_now_ns() - t0;
+    nub_sandbox_counters(sb, &c1);
+    nub_sandbox_unlock(sb);
+    out->insns = c1.emulated_insns - c0.emulated_insns;
+    if (r != 0)
+        return r;
+    if (c.status != NUB_ST_OK)
+        return nub_errno_guest(c.status);
+    out->runnable = c.ret[0];
+    out->fuel_used = c.ret[1];
+    out->blocked = c.ret[2];
+    out->trapped = c.ret[3];
+    out->done = c.ret[4];
     return 0;
 }

@@ -27,4 +27,23 @@ struct nub_call_wasm_result {
 int nub_call_test_wasm(struct nub_sandbox *sb, const void *module, size_t len,
                        const struct nub_test_wasm_req *req, struct nub_call_wasm_result *out);
 
+/* NUB_OP_RUN's answer (abi.h "Tasks"). */
+struct nub_call_run_result {
+    uint64_t runnable;  /* tasks ready or running after the slice */
+    uint64_t fuel_used; /* in this slice */
+    uint64_t blocked;   /* tasks waiting on a queue */
+    uint64_t trapped;   /* tasks that trapped in this slice */
+    uint64_t done;      /* tasks whose entry point returned in this slice */
+    uint64_t ns;        /* wall time of the call, lock waits excluded */
+    uint64_t insns;     /* emulated guest instructions of the call (0 if unknown) */
+};
+
+/* NUB_OP_RUN: one slice of at most `fuel` (> 0), at most `quantum` per
+ * task turn (0 = the slice's). Holds the sandbox lock (exclusive: readers
+ * wait) for that one call only. 0 and *out; -EINVAL (fuel 0, or the guest
+ * refused); -EIO / -ESHUTDOWN if the guest misbehaved (poisoned: the
+ * caller recovers). */
+int nub_call_run(struct nub_sandbox *sb, uint64_t fuel, uint64_t quantum,
+                 struct nub_call_run_result *out);
+
 #endif /* NUB_TASK_CALLS_H */

@@ -77,8 +77,12 @@ expect_ls "$M/hello/components/hello" entry grants module
 [ "$(json "$M/hello/components/hello/entry" 'd["entry"]')" = '["run"]' ] || fail "entry"
 [ "$(json "$M/hello/components/hello/grants" 'd["grants"]')" = \
   '[{"object": "component:hello", "rights": ["read", "execute"]}]' ] || fail "grants: $(cat "$M/hello/components/hello/grants")"
-[ "$(json "$M/hello/tasks" '[(t["entry"], t["component"], t["state"]) for t in d["tasks"]]')" = \
-  '[["run", "hello", "ready"]]' ] || fail "tasks: $(cat "$M/hello/tasks")"
+# Its one task runs (integration.tasks has the rest): ready until the
+# scheduler's next slice, then done.
+case $(json "$M/hello/tasks" '[(t["entry"], t["component"], t["state"]) for t in d["tasks"]]') in
+  '[["run", "hello", "ready"]]' | '[["run", "hello", "done"]]') ;;
+  *) fail "tasks: $(cat "$M/hello/tasks")" ;;
+esac
 [ "$(json "$M/hello/queues" 'd["queues"]')" = '[]' ] || fail "queues"
 for f in tasks queues components/hello/entry components/hello/grants; do
     [ "$(json "$M/hello/$f" 'd["format"]')" = 1 ] || fail "$f: no \"format\": 1"
@@ -99,11 +103,13 @@ expect_ls "$M/pipeline/components" consumer producer
 expect_ls "$M/pipeline/regions" banner buffers journal
 cmp -s "$M/pipeline/regions/banner" "$EX/pipeline/banner.txt" || fail "regions/banner content"
 [ "$(stat -c %s "$M/pipeline/regions/buffers")" = 2048 ] || fail "slab region size"
-[ "$(stat -c %s "$M/pipeline/regions/journal")" = 0 ] || fail "append-only region starts empty"
+# The append-only journal starts empty; the consumer's task appends the
+# producer's messages to it (integration.tasks): nothing else is there.
+grep -qv '^message [0-9]*$' "$M/pipeline/regions/journal" && fail "journal: $(cat "$M/pipeline/regions/journal")"
 [ "$(head -c 2048 "$M/pipeline/regions/buffers" | tr -d '\0' | wc -c)" = 0 ] || fail "slab not zero"
-[ "$(json "$M/pipeline/queues" '[(q["from"], q["to"], q["capacity"], q["max_message"], q["pending"]) for q in d["queues"]]')" = \
-  '[["producer.out", "consumer.in", 64, 64, 0]]' ] || fail "queues: $(cat "$M/pipeline/queues")"
-[ "$(json "$M/pipeline/components/consumer/entry" 'd["entry"]')" = '["run", "reset"]' ] || fail "consumer entry"
+[ "$(json "$M/pipeline/queues" '[(q["from"], q["to"], q["capacity"], q["max_message"]) for q in d["queues"]]')" = \
+  '[["producer.out", "consumer.in", 64, 64]]' ] || fail "queues: $(cat "$M/pipeline/queues")"
+[ "$(json "$M/pipeline/components/consumer/entry" 'd["entry"]')" = '["run"]' ] || fail "consumer entry"
 ( echo x > "$M/pipeline/regions/banner" ) 2>/dev/null && fail "a region is writable"
 ok "install -m 644: mode kept; regions (immutable content, slab zero, append-only empty), queues"
 

@@ -34,6 +34,12 @@ if(NUB_SANITIZE)
   set_tests_properties(integration.replace_readers PROPERTIES ENVIRONMENT NUBFS_REPLACE_SECS=10)
 endif()
 
+# Issue 10: the packages' tasks run (examples, hostile components, rm,
+# tasks=off, recovery).
+add_test(NAME integration.tasks
+         COMMAND ${_it}/tasks.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack> ${NUB_EXAMPLES_DIR})
+set_tests_properties(integration.tasks PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+
 # Issue 9: SIGHUP re-reads trust= (and ~ expansion of trust=).
 add_test(NAME integration.trust_reload
          COMMAND ${_it}/trust_reload.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>

@@ -109,6 +109,12 @@ json() {
 # mounts, the ctl/ listing and the guest heap level.
 state() {
     local m=$1
+    # The tasks first settle (they make and free their instances).
+    local i
+    for i in $(seq 1 300); do
+        [ "$(json "$m/stats" 'd["tasks"]["sleeping"]')" = True ] && break
+        sleep 0.1
+    done
     echo "caps: $(ls "$m/caps" | sort | tr '\n' ' ')"
     echo "mounts: $(ls "$m/mounts" | sort | tr '\n' ' ')"
     echo "ctl: $(ls -a "$m/ctl" | sort | tr '\n' ' ')"
@@ -157,4 +163,17 @@ check_state() {
     got=$(ls -A "$st/pkgs" | sed -n 's/^[0-9a-f]\{16\}\.\(.*\)\.frame$/\1/p' | sort | tr '\n' ' ')
     [ "$got" = "$want" ] || fail "state pkgs/: '$(ls -A "$st/pkgs" | tr '\n' ' ')', want frames of '$want'"
     [ "$(ls -A "$st/pkgs" | wc -l)" = "$(ls "$exp" | wc -l)" ] || fail "pkgs/ holds more than the frames"
+}
+
+# ---- polling ---------------------------------------------------------------
+# wait_until SECS WHAT 'EXPR': evaluates the shell expression EXPR (quote
+# it, so that its $(...) run each time) every 0.1 s until it is true;
+# fails naming WHAT after SECS seconds.
+wait_until() {
+    local _secs=$1 _what=$2 _expr=$3 _end
+    _end=$((SECONDS + _secs))
+    until eval "$_expr"; do
+        [ $SECONDS -lt $_end ] || fail "$_what: not after $_secs s"
+        sleep 0.1
+    done
 }

@@ -249,6 +249,40 @@ static void test_options(void **state)
     fuse_opt_free_args(&args);
 }
 
+/* The task scheduler's options: tasks=on|off, task_fuel=, task_cpu=. */
+static void test_task_options(void **state)
+{
+    (void)state;
+    char *argv[] = {"nubfs", "/mnt", "-o", "tasks=off,task_fuel=5000,task_cpu=20", NULL};
+    struct fuse_args args = FUSE_ARGS_INIT(4, argv);
+    struct nubfs_opts o = {0};
+    assert_int_equal(nubfs_opts_parse(&args, &o), 0);
+    assert_int_equal(o.tasks_off, 1);
+    assert_int_equal(o.task_fuel, 5000);
+    assert_int_equal(o.task_cpu, 20);
+    for (int i = 1; i < args.argc; i++)
+        assert_null(strstr(args.argv[i], "task"));
+    nubfs_opts_free(&o);
+    fuse_opt_free_args(&args);
+
+    char *on[] = {"nubfs", "/mnt", "-o", "tasks=on", NULL};
+    struct fuse_args a2 = FUSE_ARGS_INIT(4, on);
+    assert_int_equal(nubfs_opts_parse(&a2, &o), 0);
+    assert_int_equal(o.tasks_off, 0);
+    assert_int_equal(o.task_fuel, 0); /* the default */
+    nubfs_opts_free(&o);
+    fuse_opt_free_args(&a2);
+
+    const char *bad[] = {"tasks=yes", "task_fuel=99", "task_cpu=0", "task_cpu=101"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *b[] = {"nubfs", "/mnt", "-o", (char *)bad[i], NULL};
+        struct fuse_args a3 = FUSE_ARGS_INIT(4, b);
+        assert_int_equal(nubfs_opts_parse(&a3, &o), -1);
+        nubfs_opts_free(&o);
+        fuse_opt_free_args(&a3);
+    }
+}
+
 /* The hint for a /dev/kvm we may not open: join the kvm group, or make
  * one first where the system has none. */
 static void test_kvm_hint(void **state)
@@ -274,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inode_concurrent, setup, teardown),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_task_options),
         cmocka_unit_test(test_kvm_hint),
     };
     return cmocka_run_group_tests_name("fs_units", tests, NULL, NULL);

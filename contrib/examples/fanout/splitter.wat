@@ -1,11 +1,53 @@
-;; splitter: "run" takes a message of u32 values (ptr, len) and returns a
-;; bit mask of the outputs it goes to: bit 0 when the first value is even,
-;; bit 1 when it is odd, both for an empty message.
+;; splitter: its task "run" makes the stream "message 1" ... "message N"
+;; (N = $count) and splits it over two consumers: odd numbers go to its
+;; port "odd", even ones to "even", each line tagged with where it went
+;; ("message 3 -> odd\n"). Both consumers (pipeline's consumer module)
+;; append what they get to the region "journal". An error value from an
+;; import is a trap.
 (module
+  (import "nub" "port" (func $port (param i32 i32) (result i32)))
+  (import "nub" "send" (func $send (param i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
-  (func (export "run") (param $ptr i32) (param $len i32) (result i32)
-    (if (result i32) (i32.lt_u (local.get $len) (i32.const 4))
-      (then (i32.const 3))
-      (else
-        (i32.add (i32.const 1)
-          (i32.and (i32.load (local.get $ptr)) (i32.const 1)))))))
+  (data (i32.const 0) "odd")
+  (data (i32.const 8) "even")
+  (data (i32.const 32) "message ")
+  (data (i32.const 96) " -> odd\n")
+  (data (i32.const 112) " -> even\n")
+  (global $count i32 (i32.const 10))
+  (func $utoa (param $n i32) (param $p i32) (result i32)
+    (local $t i32)
+    (local.set $t (local.get $n))
+    (loop $count_digits
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $t (i32.div_u (local.get $t) (i32.const 10)))
+      (br_if $count_digits (local.get $t)))
+    (local.set $t (local.get $p))
+    (loop $digit
+      (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+      (i32.store8 (local.get $t)
+        (i32.add (i32.const 48) (i32.rem_u (local.get $n) (i32.const 10))))
+      (local.set $n (i32.div_u (local.get $n) (i32.const 10)))
+      (br_if $digit (local.get $n)))
+    (local.get $p))
+  (func (export "run")
+    (local $odd i32) (local $even i32) (local $i i32) (local $end i32) (local $e i32)
+    (local.set $odd (call $port (i32.const 0) (i32.const 3)))
+    (local.set $even (call $port (i32.const 8) (i32.const 4)))
+    (if (i32.or (i32.lt_s (local.get $odd) (i32.const 0))
+                (i32.lt_s (local.get $even) (i32.const 0)))
+      (then unreachable))
+    (loop $next
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (local.set $end (call $utoa (local.get $i) (i32.const 40)))
+      (local.set $e (i32.and (local.get $i) (i32.const 1)))
+      ;; the tag: " -> odd\n" (8 bytes) or " -> even\n" (9 bytes)
+      (if (local.get $e)
+        (then (i64.store (local.get $end) (i64.load (i32.const 96)))
+              (local.set $end (i32.add (local.get $end) (i32.const 8))))
+        (else (i64.store (local.get $end) (i64.load (i32.const 112)))
+              (i32.store8 offset=8 (local.get $end) (i32.const 10))
+              (local.set $end (i32.add (local.get $end) (i32.const 9)))))
+      (if (call $send (select (local.get $odd) (local.get $even) (local.get $e))
+                      (i32.const 32) (i32.sub (local.get $end) (i32.const 32)))
+        (then unreachable))
+      (br_if $next (i32.lt_u (local.get $i) (global.get $count))))))
