@@ -15,6 +15,13 @@ _Static_assert((int)NUB_WASM_TRAP_HOST == (int)NUB_TASK_TRAP_WASM_LAST,
                "abi.h task traps mirror wasm.h");
 
 #define MAX_ROUNDS 64u /* passes over the tasks per slice (yield loops) */
+/* What a task's first turn costs: decoding, validating and instantiating
+ * its module, which fuel does not meter. Measured on kvm-pvm at about 100k
+ * emulated instructions for a small module, ~18000 fuel at 5.5
+ * instructions per unit (tests/bench/tasks_bench.sh): charged so that a
+ * slice starts only a few tasks and a package of 64 stays far from the
+ * watchdog. The first turn only starts the task; it runs from the next. */
+#define START_FUEL 16000u
 
 struct run_mount_full {
     struct run_mount rm;
@@ -230,10 +237,17 @@ static int start(struct nub_run *r, struct run_task *t, uint64_t fuel)
 /* One turn of at most `fuel`; returns the fuel it used. */
 static uint64_t turn(struct nub_run *r, struct run_task *t, uint64_t fuel, uint64_t *ret)
 {
-    if (t->wt == NULL && start(r, t, fuel) != 0) {
-        if (t->state == NUB_TASK_TRAPPED)
+    if (t->wt == NULL) {
+        const struct nub_mount_rec *rec = run_rec(t);
+        uint64_t cost = START_FUEL;
+        if (rec != NULL && t->comp < rec->ncomponents) {
+            const struct nub_mount_component *c =
+                (const struct nub_mount_component *)nub_mem_ptr(rec->components_gpa) + t->comp;
+            cost += c->wasm_len < (1u << 24) ? c->wasm_len : (1u << 24); /* ~1 a byte */
+        }
+        if (start(r, t, fuel) != 0 && t->state == NUB_TASK_TRAPPED)
             ret[3]++;
-        return 1; /* instantiation is work too: the round moves on */
+        return cost; /* instantiation is work too: the round moves on */
     }
     if (t->wait == RUN_WAIT_YIELD) {
         t->wait = RUN_WAIT_NONE;

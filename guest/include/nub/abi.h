@@ -539,8 +539,9 @@ struct nub_mount_queue {
  * round robin (a cursor survives between calls) until the fuel is spent or
  * none can run; a task blocked on a queue is only looked at again when
  * that queue's head or tail moved. A task's first turn instantiates its
- * component's module (an instance of its own) and calls its entry point
- * with zero arguments. Returns ret[0] tasks runnable now (ready or
+ * component's module (an instance of its own) and sets up the call of its
+ * entry point with zero arguments, which runs from its next turn; that
+ * first turn is charged 16000 + the module's length in fuel (ret[1]). Returns ret[0] tasks runnable now (ready or
  * running), ret[1] fuel used in this slice, ret[2] tasks blocked,
  * ret[3] tasks that trapped in this slice, ret[4] tasks done in it.
  * Task records (below) carry state, trap and fuel; the host reads them. */
