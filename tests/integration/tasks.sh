@@ -7,7 +7,8 @@
 # an access without a grant, a send to an unwired port, a message over
 # max_message, a division by zero) ends trapped or gets its error value
 # while the other tasks keep running and `ls caps` answers promptly; rm
-# while a task runs; -o tasks=off; a guest crash restarts the tasks from
+# while a task runs; 16 tasks start over several slices (a first turn only
+# instantiates); -o tasks=off; a guest crash restarts the tasks from
 # their entry points. Exits 77 if KVM or FUSE is unusable.
 # usage: tasks.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
@@ -143,6 +144,26 @@ sleep 1
 [ "$(tasks_stat slices)" = "$s0" ] || fail "slices still run with nothing runnable ($s0 -> $(tasks_stat slices))"
 [ "$(json "$MNT/stats" 'd["poisoned"]')" = 0 ] || fail "the guest was poisoned"
 ok "rm of a package whose task runs for ever: $t ms; its tasks stopped, the scheduler sleeps"
+
+# ---- many tasks: a first turn only instantiates, a slice starts a couple ----
+python3 - "$PK" <<'PY' || fail "many.wat"
+import json, sys
+pk = sys.argv[1]
+open(pk + "/many.wat", "w").write("(module\n" + "".join('  (func (export "e%d"))\n' % i for i in range(16)) + ")\n")
+json.dump({"name": "many", "version": "1",
+           "components": [{"name": "c", "wasm": "many.wasm", "entry": ["e%d" % i for i in range(16)]}]},
+          open(pk + "/many.json", "w"))
+PY
+wat2wasm "$PK/many.wat" -o "$PK/many.wasm" || fail "wat2wasm many.wat"
+"$PACK" build "$PK/many.json" -o "$TMP/many.rvf" --key "$EX/keys/example.key" > /dev/null ||
+    fail "nubfs-pack build many"
+s0=$(tasks_stat slices)
+cp "$TMP/many.rvf" "$C/" || fail "cp many.rvf"
+wait_until 120 "16 tasks done" '[ "$(json "$M/many/tasks" "sum(t[\"state\"] == \"done\" for t in d[\"tasks\"])")" = 16 ]'
+n=$(( $(tasks_stat slices) - s0 ))
+[ $n -ge 8 ] || fail "16 tasks started in $n slices: more than two a slice"
+ok "16 tasks: started over $n slices (longest slice so far $(tasks_stat max_slice_ms) ms), all done"
+rm "$C/many.rvf" || fail "rm many.rvf"
 
 # ---- recovery: tasks start over ----------------------------------------------------
 python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_crash_mount", b"1")' "$C" ||
