@@ -1,8 +1,10 @@
 /* Recovery, all of it (docs/ARCHITECTURE.md "Recovery"): when a guest call crashed the guest,
  * log why, boot a fresh guest, publish the preloaded files (and a forged
  * test cap) again and re-mount every package ctl/ holds (the daemon keeps
- * their bytes) in their mount order, so the tree keeps its content; then
- * the kernel forgets the caps that did not come back. Mounting, preload
+ * their bytes) in their mount order, so the tree keeps its content (one
+ * that does not mount again leaves ctl/, its frame in the state directory
+ * stays: a kept frame); then the kernel forgets the caps that did not come
+ * back. Mounting, preload
  * and the test knobs only call nubfs_recover / nubfs_recover_locked. */
 #include "ctl.h"
 #include "state.h"
@@ -12,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A package that crashes every fresh guest is dropped by the re-mount;
- * this bounds the reboots one recovery may take. */
+/* A package that crashes every fresh guest is not re-mounted (its frame
+ * is kept, state_pkgs.c); this bounds the reboots one recovery may take. */
 #define RECOVER_ATTEMPTS 3
 
 /* A fresh guest may lack caps the old one had (a package that no longer
@@ -93,6 +95,8 @@ static void remount_all(struct nubfs *fs)
         nubfs_ctl_lock(fs);
         struct nubfs_ctl_entry *e = v[i].e;
         struct nubfs_held gone = {0};
+        uint8_t *frame = NULL; /* a copy of its frame, to keep it */
+        size_t frame_len = 0;
         struct nub_cap_obj **old_objs = NULL;
         uint32_t old_nobjs = 0;
         if (r == 0) {
@@ -108,7 +112,12 @@ static void remount_all(struct nubfs *fs)
             res->objs = NULL;
             ok++;
         } else {
-            /* It cannot come back: it leaves ctl/ and its caps go. */
+            /* It cannot come back now: it leaves ctl/; its frame (if
+             * any) is kept below, before its caps' references go. */
+            if (e->frame != NULL && (frame = malloc(e->frame_len)) != NULL) {
+                memcpy(frame, e->frame, e->frame_len);
+                frame_len = e->frame_len;
+            }
             gone = nubfs_held_take(e);
             nubfs_ctl_remove(fs, e);
         }
@@ -118,16 +127,28 @@ static void remount_all(struct nubfs *fs)
             fs->mc.remounts++;
         } else {
             fs->mc.remount_failures++;
-            nubfs_log("re-mount %s failed, dropped: %s (%s)", v[i].name, res ? res->reason : "",
-                      strerror(-r));
+            char why[sizeof(res->reason) + 160];
+            snprintf(why, sizeof(why), "re-mount after a guest crash failed: %s (%s)",
+                     res && res->reason[0] ? res->reason : "refused", strerror(-r));
+            /* An acknowledged package survives: its frame and cap files
+             * stay (a kept frame: SIGHUP and every start try it again).
+             * Without a frame (ephemeral) it is gone. */
+            bool kept = nubfs_state_pkg_keep(fs, v[i].order, v[i].name, frame, frame_len, why);
+            if (!kept)
+                nubfs_warn("re-mount %s failed, dropped%s: %s (%s)", v[i].name,
+                           nubfs_state_pkgs_fd(fs) < 0 ? " (ephemeral: no frame to keep)" : "",
+                           res && res->reason[0] ? res->reason : "refused", strerror(-r));
             nubfs_held_drop(fs, v[i].name, &gone);
-            /* Gone for good: a restart must not try it again. */
-            int rr = nubfs_state_pkg_remove(fs, v[i].order, v[i].name);
-            if (rr != 0)
-                nubfs_warn("re-mount %s: cannot remove its frame: %s", v[i].name, strerror(-rr));
+            if (!kept) {
+                int rr = nubfs_state_pkg_remove(fs, v[i].order, v[i].name);
+                if (rr != 0)
+                    nubfs_warn("re-mount %s: cannot remove its frame: %s", v[i].name,
+                               strerror(-rr));
+            }
         }
+        free(frame);
         nubfs_buf_unref(v[i].buf);
-        if (r == -EIO) {
+        if (r == -EIO && nub_sandbox_poisoned(fs->sb)) {
             /* This package crashed the fresh guest too: the caller's
              * recovery loop reboots again and re-mounts the rest. */
             for (size_t k = i + 1; k < n; k++)

@@ -45,6 +45,13 @@ int nubfs_state_replay(struct nubfs *fs);
 int nubfs_state_pkg_stage(struct nubfs *fs, uint64_t order, const uint8_t *blob, size_t len);
 int nubfs_state_pkg_commit(struct nubfs *fs, uint64_t order, const char *ctlname);
 void nubfs_state_pkg_discard(struct nubfs *fs, uint64_t order);
+/* A mounted package that did not re-mount after a guest crash
+ * (recover.c): its frame (blob, the entry's) becomes a kept frame, its
+ * file stays, logged with why. Call before its store references go, so
+ * its cap files stay. False: no state directory or no frame (ephemeral),
+ * or no memory; the caller drops it. change_mu held. */
+bool nubfs_state_pkg_keep(struct nubfs *fs, uint64_t order, const char *ctlname,
+                          const uint8_t *blob, size_t len, const char *why);
 /* SIGHUP (reload.c, after trust= is read again): every kept frame is
  * tried again, in order (change_mu NOT held: it takes it). */
 void nubfs_state_retry_kept(struct nubfs *fs);

@@ -6,7 +6,9 @@
  * it is unlinked (and pkgs/ fsynced) before UNMOUNT. At start every frame
  * is mounted again in order before the mount is reported ready; one that
  * is corrupt, misses a cap or no longer mounts is removed and logged, as
- * is every file no frame accounts for (the cap store's sweep). */
+ * is every file no frame accounts for (the cap store's sweep). A package
+ * that does not re-mount after a guest crash keeps its frame
+ * (nubfs_state_pkg_keep: a kept frame, state_kept.c). */
 #include "state.h"
 
 #include <dirent.h>
@@ -464,6 +466,25 @@ static void not_mounted(struct nubfs *fs, int dfd, const struct found *fo, bool 
     nubfs_warn("state: package %s (pkgs/%s) not re-mounted, its frame removed: %s", fo->ctlname,
                fo->file, why);
     unlinkat(dfd, fo->file, 0);
+}
+
+bool nubfs_state_pkg_keep(struct nubfs *fs, uint64_t order, const char *ctlname,
+                          const uint8_t *blob, size_t len, const char *why)
+{
+    if (nubfs_state_pkgs_fd(fs) < 0 || blob == NULL || nubfs_kept_init(fs) != 0)
+        return false;
+    struct nubfs_frame f;
+    if (nubfs_frame_decode(blob, len, UINT64_MAX, &f) != 0)
+        return false;
+    char file[NAME_MAX + 1];
+    frame_name(order, ctlname, file);
+    bool kept = nubfs_kept_put(fs, order, file, ctlname, &f, why) == 0;
+    nubfs_frame_free(&f);
+    if (kept)
+        nubfs_warn("state: package %s (pkgs/%s) kept, not mounted: %s; a SIGHUP or a restart "
+                   "tries it again",
+                   ctlname, file, why);
+    return kept;
 }
 
 static void swept(void *ctx, const char *name)

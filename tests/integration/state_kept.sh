@@ -6,7 +6,10 @@
 # stats lists it under "kept"; once its key is trusted again a SIGHUP
 # mounts it (byte for byte), and so does a restart. A newer package of
 # the same name supersedes a kept one (its frame and the cap files only
-# it named go at once).
+# it named go at once). A package that does not re-mount after a guest
+# crash (its cap file truncated behind the daemon's back) is kept too:
+# frame and cap file stay, logged, in stats; repaired, SIGHUP and a
+# restart mount it again.
 # usage: state_kept.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
 NUBFS=$(realpath "${1:?usage}")
@@ -133,3 +136,63 @@ cp "$EX/pipeline.rvf" "$EXP/u.rvf"
 check_state "$PACK" "$MNT" "$ST" "$EXP"
 ok "superseded: the kept package's frame and the cap files only it named go at once"
 stop_nubfs "$MNT"
+
+# ---- a package that does not re-mount after a guest crash is kept ------------------
+# Its cap file truncated behind the daemon's back: the start adopts the
+# cap as damaged and mounts the package, but the re-mount after a guest
+# crash (the hidden test_write_cap knob) cannot read the cap back.
+head -c 5000 /dev/urandom > "$PK/dmg.bin"
+blob_pkg dmg data=dmg.bin
+D=$(hash_of "$PK/dmg.bin")
+W=$(hash_of "$EX/hello/hello.wasm")
+# crash_damaged: a start with caps/$D truncated, then a guest crash.
+crash_damaged() {
+    truncate -s 100 "$ST/caps/$D"
+    start_nubfs "$NUBFS" "$MNT" "$OPTS,test_ops"
+    [ -e "$MNT/ctl/dmg.rvf" ] || fail "dmg.rvf with a damaged cap not mounted at start"
+    python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_write_cap", sys.argv[2].encode())' \
+        "$MNT/ctl" "$W" || fail "test_write_cap: the recovery failed"
+    grep -q "guest rebooted" "$MNT/log" || fail "the guest did not crash and reboot"
+    [ "$(kept)" = 1 ] || fail "stats kept_packages $(kept) after the recovery, want 1"
+}
+# restart_repaired: caps/$D repaired, a restart mounts dmg.rvf byte for byte.
+restart_repaired() {
+    cp "$PK/dmg.bin" "$ST/caps/$D"
+    start_nubfs "$NUBFS" "$MNT" "$OPTS"
+    [ "$(kept)" = 0 ] || fail "stats kept_packages $(kept) after a restart, want 0"
+    cmp -s "$MNT/ctl/dmg.rvf" "$PK/dmg.rvf" || fail "ctl/dmg.rvf after a restart: not byte for byte"
+    check_state "$PACK" "$MNT" "$ST" "$EXP"
+    stop_nubfs "$MNT"
+}
+start_nubfs "$NUBFS" "$MNT" "$OPTS"
+cp "$PK/dmg.rvf" "$MNT/ctl/" || fail "cp dmg.rvf"
+stop_nubfs "$MNT"
+FRAME=$(ls "$ST/pkgs" | grep '\.dmg\.frame$') || fail "no frame of dmg.rvf"
+crash_damaged
+[ -e "$MNT/ctl/dmg.rvf" ] && fail "dmg.rvf re-mounted with a damaged cap"
+[ -f "$ST/pkgs/$FRAME" ] || fail "the frame of dmg.rvf was deleted by the recovery"
+[ -f "$ST/caps/$D" ] || fail "the cap file of dmg.rvf was deleted by the recovery"
+grep -q "state: package dmg.rvf (pkgs/$FRAME) kept, not mounted: re-mount after a guest crash failed" "$MNT/log" ||
+    fail "no log line names the kept package: $(grep -a 'state:\|re-mount' "$MNT/log")"
+[ "$(json "$MNT/stats" 'd["kept"][0]["name"]')" = dmg.rvf ] || fail "stats kept: $(json "$MNT/stats" 'd["kept"]')"
+for f in $(ls "$EXP"); do
+    cmp -s "$MNT/ctl/$f" "$EXP/$f" || fail "ctl/$f after the recovery: not byte for byte"
+done
+ok "a package that fails its re-mount after a guest crash: kept (frame, cap file), logged, in stats; the others re-mounted"
+
+# The cause removed (the cap file's bytes back): SIGHUP mounts it, and a restart.
+cp "$PK/dmg.bin" "$ST/caps/$D"
+hup 1
+cmp -s "$MNT/ctl/dmg.rvf" "$PK/dmg.rvf" || fail "ctl/dmg.rvf after SIGHUP: not byte for byte"
+[ "$(kept)" = 0 ] || fail "stats kept_packages $(kept) after SIGHUP, want 0"
+stop_nubfs "$MNT"
+cp "$PK/dmg.rvf" "$EXP/"
+restart_repaired
+ok "the cap file repaired: SIGHUP mounts the kept package, a restart too, byte for byte"
+
+# Kept across an unmount: the same crash, the daemon stopped, the file repaired.
+crash_damaged
+stop_nubfs "$MNT"
+[ -f "$ST/pkgs/$FRAME" ] || fail "the kept frame of dmg.rvf did not survive the unmount"
+restart_repaired
+ok "... and kept across an unmount: the repaired cap file and a restart mount it, byte for byte"
