@@ -89,13 +89,17 @@ t1=$(date +%s%N)
 echo "rm (unmount): $(ms "$t0" "$t1") ms"
 
 # ---- where the time goes: the same cp under perf, then under strace -c ----------
-if command -v perf > /dev/null; then
-    perf record -q -g -o "$TMP/perf.data" -p "$PID" > /dev/null 2>&1 &
-    PERF=$!
+# traced TOOL ARGS...: one cp of big.rvf while TOOL ARGS -p $PID records the daemon.
+traced() {
+    "$@" -p "$PID" > /dev/null 2>&1 &
+    local t=$!
     sleep 0.5
-    cp "$TMP/big.rvf" "$MNT/ctl/" || fail "cp big.rvf under perf"
-    kill -INT "$PERF"
-    wait "$PERF" 2> /dev/null
+    cp "$TMP/big.rvf" "$MNT/ctl/" || fail "cp big.rvf under $1"
+    kill -INT "$t"
+    wait "$t" 2> /dev/null
+}
+if command -v perf > /dev/null; then
+    traced perf record -q -g -o "$TMP/perf.data"
     echo "perf (daemon, cp of big.rvf): top symbols by self time"
     perf report -q -i "$TMP/perf.data" --no-children --sort dso,symbol --percent-limit 1 \
         --stdio -g none 2> /dev/null | grep -v "^$" | head -n 20
@@ -104,12 +108,7 @@ else
     echo "perf: not installed (apt-get install linux-perf), no profile"
 fi
 if command -v strace > /dev/null; then
-    strace -c -f -q -o "$TMP/strace.txt" -p "$PID" &
-    STRACE=$!
-    sleep 0.5
-    cp "$TMP/big.rvf" "$MNT/ctl/" || fail "cp big.rvf under strace"
-    kill -INT "$STRACE"
-    wait "$STRACE" 2> /dev/null
+    traced strace -c -f -q -o "$TMP/strace.txt"
     echo "strace -c -f (daemon, cp of big.rvf): system calls by time"
     head -n 12 "$TMP/strace.txt"
     rm "$MNT/ctl/big.rvf"

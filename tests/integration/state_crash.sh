@@ -14,10 +14,8 @@
 #   removal:     1 frame unlinked + fsynced, 2 UNMOUNT done, 3 caps gone
 # usage: state_crash.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint xxhsum cmp python3 timeout
 
 test_dirs crash

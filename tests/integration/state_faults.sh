@@ -9,10 +9,8 @@
 # daemons on one directory: state.sh.)
 # usage: state_faults.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint xxhsum cmp python3
 
 test_dirs faults 'mountpoint -q "$TMP/small" 2>/dev/null && umount "$TMP/small"'

@@ -12,10 +12,8 @@
 # restart mount it again.
 # usage: state_kept.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint xxhsum cmp python3
 
 test_dirs kept

@@ -10,10 +10,8 @@
 # at every start.
 # usage: state_restart.sh NUBFS NUBFS-PACK EXAMPLES   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint xxhsum cmp python3 stat
 
 test_dirs restart

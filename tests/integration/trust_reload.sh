@@ -7,10 +7,8 @@
 # with HOME set here, so nubfs's own `~` expansion is what finds it.
 # usage: trust_reload.sh NUBFS NUBFS_PACK EXAMPLES_DIR   (77 without KVM/FUSE)
 set -u
-NUBFS=$(realpath "${1:?usage}")
-PACK=$(realpath "${2:?usage}")
-EX=$(realpath "${3:?usage}")
 . "$(dirname "$0")/lib.sh"
+NUBFS=$(realpath "${1:?usage}") PACK=$(realpath "${2:?usage}") EX=$(realpath "${3:?usage}")
 need_tools fusermount3 mountpoint python3 cmp
 [ -f "$EX/hello.rvf" ] && [ -f "$EX/hello/hello.json" ] || fail "examples not built"
 
