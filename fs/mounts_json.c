@@ -185,6 +185,8 @@ static const char *trap_name(uint32_t t)
         return "start function out of fuel";
     case NUB_TASK_TRAP_ENTRY:
         return "entry point is not an exported function";
+    case NUB_TASK_TRAP_FUEL:
+        return "out of fuel";
     }
     return "unknown";
 }

@@ -83,6 +83,8 @@ struct nubfs_opts {
     int tasks_off;      /* parsed: mount packages without running their tasks */
     unsigned task_fuel; /* -o task_fuel=N: fuel of one RUN slice, 0 = default */
     unsigned task_cpu;  /* -o task_cpu=PERCENT of one core for tasks, 0 = default */
+    uint64_t task_fuel_max; /* -o task_fuel_max=N: a task's fuel between queue waits,
+                               0 = no limit (set to the default when not given) */
     int show_help, show_version;
     char *source;       /* first of two positionals (fstab/mount.fuse3) */
     char *mountpoint;
@@ -97,6 +99,12 @@ void nubfs_usage(const char *prog);
 #define NUBFS_DEFAULT_TASK_FUEL 20000u
 #define NUBFS_MAX_TASK_FUEL 100000000u
 #define NUBFS_DEFAULT_TASK_CPU 50u
+/* The most fuel a task uses without waiting on a queue: ~1e9 WASM
+ * instructions, seconds of computing on hardware KVM (room for a real
+ * batch job), hours on kvm-pvm; a task that spins meanwhile costs only
+ * its share of task_cpu (nubfs(8) TASKS). */
+#define NUBFS_DEFAULT_TASK_FUEL_MAX 1000000000ull
+#define NUBFS_MAX_TASK_FUEL_MAX 1000000000000ull
 /* -o watchdog=MS: 1 ms to an hour. */
 #define NUBFS_MAX_WATCHDOG_MS 3600000u
 /* "256M" -> bytes (K/M/G/T suffixes, powers of 1024); -EINVAL/-ERANGE. */

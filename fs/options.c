@@ -1,6 +1,7 @@
 /* Command line: our own -o options (kernel=, guest_mem=, preload=,
  * watchdog=, trust=, state=, ephemeral, allow_unsigned, max_package= and the count limits,
  * store_max=, cap_file_min=, read_path=, tasks=, task_fuel=, task_cpu=,
+ * task_fuel_max=,
  * hidden test knobs), -h/-V, and up to two positionals (mount.fuse3 passes a
  * source before the mountpoint). Everything else stays in args for
  * fuse_parse_cmdline (-f, -d, -s) and fuse_session_new (allow_other, ...). */
@@ -21,7 +22,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
  * %u of fuse_opt is sscanf's, which takes "-5" as 4294967291 and wraps
  * what does not fit. */
 enum { NUM_WATCHDOG, NUM_CRASH_AFTER, NUM_FAIL_STEP, NUM_COMPONENTS, NUM_REGIONS, NUM_QUEUES,
-       NUM_TASKS, NUM_TASK_FUEL, NUM_TASK_CPU, NUM_N };
+       NUM_TASKS, NUM_TASK_FUEL, NUM_TASK_CPU, NUM_TASK_FUEL_MAX, NUM_N };
 
 /* fuse_opt hands proc the same pointer it fills templates through, so the
  * options must sit at offset 0 of the state. */
@@ -58,6 +59,7 @@ static const struct fuse_opt specs[] = {
     OPT("tasks=%s", tasks_s),
     NUM("task_fuel=%s", NUM_TASK_FUEL),
     NUM("task_cpu=%s", NUM_TASK_CPU),
+    NUM("task_fuel_max=%s", NUM_TASK_FUEL_MAX),
     NUM("max_components=%s", NUM_COMPONENTS),
     NUM("max_regions=%s", NUM_REGIONS),
     NUM("max_queues=%s", NUM_QUEUES),
@@ -146,7 +148,8 @@ static int check_numbers(struct parse_state *st)
     const struct {
         const char *name;
         unsigned *v;
-        unsigned long min, max;
+        unsigned long long min, max;
+        uint64_t *v64; /* instead of v */
     } n[NUM_N] = {
         [NUM_WATCHDOG] = {"watchdog", &o->watchdog_ms, 1, NUBFS_MAX_WATCHDOG_MS},
         [NUM_CRASH_AFTER] = {"test_crash_after", &o->test_crash_after, 0, 1000000},
@@ -157,7 +160,10 @@ static int check_numbers(struct parse_state *st)
         [NUM_TASKS] = {"max_tasks", &o->max_tasks, 1, NUB_MOUNT_MAX_TASKS},
         [NUM_TASK_FUEL] = {"task_fuel", &o->task_fuel, 100, NUBFS_MAX_TASK_FUEL},
         [NUM_TASK_CPU] = {"task_cpu", &o->task_cpu, 1, 100},
+        [NUM_TASK_FUEL_MAX] = {"task_fuel_max", NULL, 0, NUBFS_MAX_TASK_FUEL_MAX,
+                               &o->task_fuel_max},
     };
+    o->task_fuel_max = NUBFS_DEFAULT_TASK_FUEL_MAX;
     for (size_t i = 0; i < NUM_N; i++) {
         const char *s = st->num[i];
         if (s == NULL)
@@ -170,11 +176,14 @@ static int check_numbers(struct parse_state *st)
             good = v >= n[i].min && v <= n[i].max;
         }
         if (!good) {
-            fprintf(stderr, "nubfs: bad %s=%s: want a whole number from %lu to %lu\n", n[i].name,
-                    s, n[i].min, n[i].max);
+            fprintf(stderr, "nubfs: bad %s=%s: want a whole number from %llu to %llu\n",
+                    n[i].name, s, n[i].min, n[i].max);
             return -1;
         }
-        *n[i].v = (unsigned)v;
+        if (n[i].v64 != NULL)
+            *n[i].v64 = v;
+        else
+            *n[i].v = (unsigned)v;
     }
     return 0;
 }
@@ -360,11 +369,13 @@ void nubfs_usage(const char *prog)
            "    -o task_fuel=N         fuel (about WASM instructions) of one slice\n"
            "                           (default %u)\n"
            "    -o task_cpu=PERCENT    most of one core the tasks take (default %u)\n"
+           "    -o task_fuel_max=N     most fuel a task uses without waiting on a queue\n"
+           "                           (default %llu; 0: no limit)\n"
            "\n"
            "FUSE options (allow_other, default_permissions, ...): see mount.fuse3(8).\n"
            "See nubfs(8).\n",
            prog, (unsigned long long)(NUB_DEFAULT_MEM >> 20), NUBFS_DEFAULT_TASK_FUEL,
-           NUBFS_DEFAULT_TASK_CPU);
+           NUBFS_DEFAULT_TASK_CPU, NUBFS_DEFAULT_TASK_FUEL_MAX);
 }
 
 /* The mount options for one package: the daemon's limits (0 keeps the

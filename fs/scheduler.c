@@ -5,9 +5,11 @@
  * the sandbox lock, bounded by fuel (-o task_fuel) and the watchdog, so a
  * reader of guest memory or a mount waits at most one slice. Between
  * slices it sleeps long enough to keep the guest's share of one core under
- * -o task_cpu. A slice that crashes the guest is recovered from here
- * (nubfs_recover: the packages are mounted again, their tasks start over
- * from their entry points); three crashes in a row park the scheduler
+ * -o task_cpu; a task that used -o task_fuel_max without waiting on a
+ * queue is ended by the guest (trapped, "out of fuel"). A slice that
+ * crashes the guest is recovered from here (nubfs_recover: the packages
+ * are mounted again, their tasks start over from their entry points);
+ * three crashes in a row park the scheduler
  * until the next kick. Traps are logged by the guest itself ("guest: task
  * PKG/COMPONENT.ENTRY trapped: REASON"). */
 #include "nubfs.h"
@@ -116,7 +118,7 @@ static void *sched_main(void *arg)
             break;
         struct nub_call_run_result res;
         /* Several turns per slice: a quarter of it each. */
-        int r = nub_call_run(fs->sb, fuel, fuel / 4, &res);
+        int r = nub_call_run(fs->sb, fuel, fuel / 4, fs->opts.task_fuel_max, &res);
         add(&s->slices, 1);
         add(&s->run_ns, res.ns);
         add(&s->insns, res.insns);
@@ -236,6 +238,7 @@ void *nubfs_sched_json(struct nubfs *fs)
     json_object_set_new(o, "cpu_limit",
                         json_integer(fs->opts.task_cpu ? fs->opts.task_cpu
                                                        : NUBFS_DEFAULT_TASK_CPU));
+    json_object_set_new(o, "fuel_max", json_integer((json_int_t)fs->opts.task_fuel_max));
     uint64_t slices = s ? get(&s->slices) : 0, run_ns = s ? get(&s->run_ns) : 0;
     uint64_t up = s ? nub_now_ns() - s->started_ns : 0;
     json_object_set_new(o, "slices", json_integer((json_int_t)slices));

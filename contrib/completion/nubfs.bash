@@ -8,7 +8,7 @@
 # nubfs's own -o options (nubfs --help, nubfs(8) OPTIONS), then the common
 # FUSE ones (mount.fuse3(8)). A trailing '=' means a value follows.
 _nubfs_o_opts="kernel= guest_mem= preload= watchdog= trust= state= ephemeral verify allow_unsigned nonempty max_package=
-store_max= cap_file_min= read_path= tasks= task_fuel= task_cpu=
+store_max= cap_file_min= read_path= tasks= task_fuel= task_cpu= task_fuel_max=
 max_components= max_regions= max_queues= max_tasks= allow_other allow_root auto_unmount
 default_permissions fsname= subtype= max_read= clone_fd max_threads= max_idle_threads="
 

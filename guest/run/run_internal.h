@@ -24,6 +24,7 @@ struct run_task {
     uint32_t state;               /* enum nub_task_state (mirrored to the record) */
     uint32_t trap;                /* enum nub_task_trap */
     uint64_t fuel_used;
+    uint64_t run_fuel;            /* since its start or its last queue wait */
     struct nub_wasm_module *mod;
     struct nub_wasm_instance *inst;
     struct nub_wasm_task *wt;

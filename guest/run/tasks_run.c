@@ -139,6 +139,7 @@ static const char *trap_text(uint32_t trap)
     case NUB_TASK_TRAP_NOMEM: return "out of memory";
     case NUB_TASK_TRAP_START_FUEL: return "start function out of fuel";
     case NUB_TASK_TRAP_ENTRY: return "entry point is not an exported function";
+    case NUB_TASK_TRAP_FUEL: return "out of fuel";
     default: return nub_wasm_trap_str((enum nub_wasm_trap)trap);
     }
 }
@@ -234,8 +235,11 @@ static int start(struct nub_run *r, struct run_task *t, uint64_t fuel)
     return 0;
 }
 
-/* One turn of at most `fuel`; returns the fuel it used. */
-static uint64_t turn(struct nub_run *r, struct run_task *t, uint64_t fuel, uint64_t *ret)
+/* One turn of at most `fuel`, and of at most what is left of `max` (the
+ * fuel a task may use without waiting on a queue, 0 = no limit); returns
+ * the fuel it used. */
+static uint64_t turn(struct nub_run *r, struct run_task *t, uint64_t fuel, uint64_t max,
+                     uint64_t *ret)
 {
     if (t->wt == NULL) {
         const struct nub_mount_rec *rec = run_rec(t);
@@ -253,10 +257,18 @@ static uint64_t turn(struct nub_run *r, struct run_task *t, uint64_t fuel, uint6
         t->wait = RUN_WAIT_NONE;
         nub_wasm_resume(t->wt, NULL);
     }
+    if (max != 0 && t->run_fuel >= max) { /* the limit was lowered */
+        end_task(r, t, NUB_TASK_TRAPPED, NUB_TASK_TRAP_FUEL, NULL);
+        ret[3]++;
+        return 1;
+    }
+    if (max != 0 && fuel > max - t->run_fuel)
+        fuel = max - t->run_fuel;
     uint64_t before = nub_wasm_task_fuel_used(t->wt);
     enum nub_wasm_status st = nub_wasm_run(t->wt, fuel);
     uint64_t used = nub_wasm_task_fuel_used(t->wt) - before;
     t->fuel_used += used;
+    t->run_fuel += used;
     switch (st) {
     case NUB_WASM_DONE:
         end_task(r, t, NUB_TASK_DONE, 0, NULL);
@@ -267,11 +279,18 @@ static uint64_t turn(struct nub_run *r, struct run_task *t, uint64_t fuel, uint6
         ret[3]++;
         break;
     case NUB_WASM_OUT_OF_FUEL:
+        if (max != 0 && t->run_fuel >= max) {
+            end_task(r, t, NUB_TASK_TRAPPED, NUB_TASK_TRAP_FUEL, NULL);
+            ret[3]++;
+            break;
+        }
         t->state = NUB_TASK_RUNNING;
         publish(t);
         break;
     case NUB_WASM_SUSPENDED:
         t->state = t->wait == RUN_WAIT_YIELD ? NUB_TASK_READY : NUB_TASK_BLOCKED;
+        if (t->state == NUB_TASK_BLOCKED)
+            t->run_fuel = 0; /* it waits for a queue: a new run starts */
         publish(t);
         break;
     }
@@ -299,6 +318,7 @@ enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *
                              size_t msg_cap)
 {
     uint64_t budget = args[0], quantum = args[1] && args[1] < budget ? args[1] : budget;
+    uint64_t max = args[2];
     if (budget == 0) {
         nub_fmt(msg, msg_cap, "RUN: fuel must be > 0");
         return NUB_ST_INVAL;
@@ -316,7 +336,7 @@ enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *
                 if (!runnable(t))
                     continue;
                 uint64_t f = budget - used < quantum ? budget - used : quantum;
-                used += turn(r, t, f, ret);
+                used += turn(r, t, f, max, ret);
                 ran = 1;
             }
             if (used >= budget)

@@ -8,7 +8,7 @@ NUBFS=${1:?usage}
 
 out=$("$NUBFS" --help) || fail "--help exited $?"
 echo "$out" | grep -q 'preload=DIR' || fail "--help does not list preload="
-for o in trust=DIR allow_unsigned max_package=SIZE max_tasks=N tasks=on task_fuel=N task_cpu=PERCENT; do
+for o in trust=DIR allow_unsigned max_package=SIZE max_tasks=N tasks=on task_fuel=N task_cpu=PERCENT task_fuel_max=N; do
     echo "$out" | grep -q "$o" || fail "--help does not list $o"
 done
 "$NUBFS" -h | grep -q '^usage:' || fail "-h"
@@ -67,6 +67,9 @@ usage_error "max_queues over the format" -o max_queues=1025
 usage_error "task_fuel under 100" -o task_fuel=99
 usage_error "task_fuel over the limit" -o task_fuel=100000001
 usage_error "task_cpu over 100" -o task_cpu=101
+for v in -5 99999999999999999999 12abc '' 1000000000001; do
+    usage_error "task_fuel_max out of range" -o "task_fuel_max=$v"
+done
 usage_error "tasks neither on nor off" -o tasks=maybe
 usage_error "tasks without a value" -o tasks=
 usage_error "test_crash_after negative" -o test_ops,test_crash_after=-1
@@ -75,7 +78,7 @@ usage_error "test_fail_step negative" -o test_ops,test_fail_step=-2
 usage_error "guest_mem too large" -o guest_mem=65G
 usage_error "max_package negative" -o max_package=-1
 # The same values in range get past the options (to the pre-flight: 69).
-NUBFS_KVM_DEVICE=/nonexistent/kvm "$NUBFS" /tmp -o watchdog=1,max_components=1,max_regions=256,max_queues=1024,max_tasks=64,tasks=off,task_fuel=100,task_cpu=100 2>/dev/null; rc=$?
+NUBFS_KVM_DEVICE=/nonexistent/kvm "$NUBFS" /tmp -o watchdog=1,max_components=1,max_regions=256,max_queues=1024,max_tasks=64,tasks=off,task_fuel=100,task_cpu=100,task_fuel_max=0 2>/dev/null; rc=$?
 [ $rc = 69 ] || fail "options in range: exit $rc, want 69 (the pre-flight)"
 ok "usage errors (unknown options, every numeric option's range): exit 2, one line, quick, before the pre-flight"
 

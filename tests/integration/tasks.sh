@@ -9,7 +9,9 @@
 # while the other tasks keep running and `ls caps` answers promptly; rm
 # while a task runs; 16 tasks start over several slices (a first turn only
 # instantiates); -o tasks=off; a guest crash restarts the tasks from
-# their entry points. Exits 77 if KVM or FUSE is unusable.
+# their entry points; with a small -o task_fuel_max the infinite loop ends
+# trapped "out of fuel" while tasks that wait on queues go on. Exits 77 if
+# KVM or FUSE is unusable.
 # usage: tasks.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
 set -u
 NUBFS=${1:?usage}
@@ -188,3 +190,30 @@ sleep 1
 [ "$(tasks_stat slices)" = 0 ] || fail "tasks=off: $(tasks_stat slices) slices"
 stop_nubfs "$MNT"
 ok "tasks=off: mounted, every task ready, the journal empty, no slice run"
+
+# ---- task_fuel_max: the infinite loop ends trapped, waiting tasks do not ----
+# Above, with the default (10^9) the loop ran on; here a budget it
+# reaches in a few slices. Tasks that wait on their queues are not hit
+# (unit.mount test_run_fuel_max: one that uses more than the limit in all,
+# between waits).
+MAXF=30000
+start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,task_fuel_max=$MAXF"
+[ "$(tasks_stat fuel_max)" = $MAXF ] || fail "stats tasks.fuel_max: $(tasks_stat fuel_max)"
+cp "$TMP/hostile.rvf" "$C/" || fail "cp hostile.rvf (task_fuel_max)"
+wait_until 120 "spin trapped out of fuel" '[ "$(task_state $H spin)" = "trapped out of fuel" ]'
+grep -q "guest: task hostile/bad.spin trapped: out of fuel" "$MNT/log" ||
+    fail "log: no 'out of fuel' trap line for spin"
+f=$(task_fuel $H spin)
+[ "$f" -ge $MAXF ] && [ "$f" -lt $((MAXF + 20000)) ] || fail "spin trapped after $f fuel, limit $MAXF"
+[ "$(task_state $H sink)" = "blocked None" ] || fail "sink: $(task_state $H sink)"
+[ "$(task_state $H recurse)" = "trapped call stack exhausted" ] || fail "recurse: $(task_state $H recurse)"
+cp "$EX/pipeline.rvf" "$C/" || fail "cp pipeline.rvf (task_fuel_max)"
+expected_lines 10 > "$TMP/want"
+wait_until 60 "the journal beside the limit" 'cmp -s "$M/pipeline/regions/journal" "$TMP/want"'
+wait_until 30 "consumer blocked" '[ "$(task_state pipeline run consumer)" = "blocked None" ]'
+cf=$(json "$M/pipeline/tasks" "[t['fuel_used'] for t in d['tasks'] if t['component'] == 'consumer'][0]")
+ls "$MNT/caps" > /dev/null || fail "ls caps"
+[ "$(json "$MNT/stats" 'd["poisoned"]')" = 0 ] || fail "the guest was poisoned"
+stop_nubfs "$MNT"
+ok "task_fuel_max=$MAXF: the infinite loop ended trapped 'out of fuel' after $f fuel (logged); the sink stays blocked; the pipeline filled its journal, its consumer ($cf fuel in all) blocked, not trapped"
+

@@ -607,6 +607,17 @@ static void test_run_tasks(void **state)
 }
 
 
+/* The test package with run_imports.wat as the producer's module. */
+static void build_run_imports(struct fx *f)
+{
+    static uint8_t mod[4096];
+    FILE *fp = fopen(NUB_TEST_RUN_IMPORTS, "rb");
+    assert_non_null(fp);
+    size_t n = fread(mod, 1, sizeof mod, fp);
+    fclose(fp);
+    build(&f->pkg, &(struct knobs){.wasm_a = mod, .wasm_a_len = n});
+}
+
 /* The nub imports against the package's grants (run_imports.wat: any
  * unexpected result traps): "run" sends, appends, reads, is refused
  * without grants, logs and yields, then returns; "main" fills the queue
@@ -615,12 +626,7 @@ static void test_run_imports(void **state)
 {
     struct fx *f = *state;
     init(f);
-    static uint8_t mod[4096];
-    FILE *fp = fopen(NUB_TEST_RUN_IMPORTS, "rb");
-    assert_non_null(fp);
-    size_t n = fread(mod, 1, sizeof mod, fp);
-    fclose(fp);
-    build(&f->pkg, &(struct knobs){.wasm_a = mod, .wasm_a_len = n});
+    build_run_imports(f);
     uint64_t h = mount_ok(f, &f->pkg, NULL);
     const struct nub_mount_rec *r = rec_of(f, h);
     const struct nub_mount_task *t = nub_mem_ptr(r->tasks_gpa);
@@ -647,6 +653,66 @@ static void test_run_imports(void **state)
     assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
     assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
     assert_int_equal(f->mb.ret[2], 0);
+    consistent(f);
+}
+
+/* RUN args[2], the fuel a task may use without waiting on a queue: a
+ * task that loops for ever ends TRAPPED "out of fuel" just past it; one
+ * that blocks on its queue between bursts goes on, though it uses more
+ * than that in all. */
+static void test_run_fuel_max(void **state)
+{
+    struct fx *f = *state;
+    init(f);
+    /* (func (export "run") (export "main") (loop (br 0))) */
+    static const uint8_t spin[] = {
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00,
+        0x03, 0x02, 0x01, 0x00, 0x07, 0x0e, 0x02, 0x03, 'r',  'u',  'n',  0x00, 0x00, 0x04,
+        'm',  'a',  'i',  'n',  0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c,
+        0x00, 0x0b, 0x0b};
+    build(&f->pkg, &(struct knobs){.wasm_a = spin, .wasm_a_len = sizeof spin});
+    uint64_t h = mount_ok(f, &f->pkg, NULL);
+    const struct nub_mount_rec *r = rec_of(f, h);
+    const struct nub_mount_task *t = nub_mem_ptr(r->tasks_gpa);
+    uint64_t trapped = 0;
+    for (int i = 0; i < 100 && trapped < 2; i++) {
+        const uint64_t args[NUB_MAILBOX_ARGS] = {5000, 1000, 3000};
+        assert_int_equal(call_args(f, NUB_OP_RUN, args, NULL), NUB_ST_OK);
+        trapped += f->mb.ret[3];
+    }
+    assert_int_equal(trapped, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(t[i].state, NUB_TASK_TRAPPED);
+        assert_int_equal(t[i].trap, NUB_TASK_TRAP_FUEL);
+        assert_true(t[i].fuel_used >= 3000 && t[i].fuel_used < 3100);
+    }
+    assert_int_equal(t[2].state, NUB_TASK_DONE); /* the other component's */
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
+
+    /* run_imports.wat's "main" fills its queue and blocks, again after
+     * every slot a receive frees. */
+    build_run_imports(f);
+    h = mount_ok(f, &f->pkg, NULL);
+    r = rec_of(f, h);
+    t = nub_mem_ptr(r->tasks_gpa);
+    const struct nub_mount_queue *q = nub_mem_ptr(r->queues_gpa);
+    struct nub_ring *ring = nub_mem_ptr(q[0].ring_gpa);
+    assert_int_equal(call(f, NUB_OP_RUN, 200000, 1000, 0, NULL), NUB_ST_OK);
+    assert_int_equal(t[1].state, NUB_TASK_BLOCKED);
+    uint64_t f0 = t[1].fuel_used;
+    ring->head++;
+    assert_int_equal(call(f, NUB_OP_RUN, 200000, 0, 0, NULL), NUB_ST_OK);
+    uint64_t burst = t[1].fuel_used - f0;
+    assert_true(burst > 0);
+    for (int i = 0; i < 20; i++) {
+        ring->head++;
+        const uint64_t args[NUB_MAILBOX_ARGS] = {200000, 0, 2 * burst};
+        assert_int_equal(call_args(f, NUB_OP_RUN, args, NULL), NUB_ST_OK);
+        assert_int_equal(t[1].state, NUB_TASK_BLOCKED);
+    }
+    assert_true(t[1].fuel_used - f0 > 4 * burst); /* more than the limit in all */
+    assert_int_equal(call(f, NUB_OP_UNMOUNT, h, 0, 0, NULL), NUB_ST_OK);
+    assert_int_equal(call(f, NUB_OP_RUN, 1000, 0, 0, NULL), NUB_ST_OK);
     consistent(f);
 }
 
@@ -1301,6 +1367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_placement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_imports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_fuel_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_import_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -534,7 +534,9 @@ struct nub_mount_queue {
 /* ---- Tasks ----------------------------------------------------------------
  * NUB_OP_RUN args[0] = fuel of the slice (> 0; about one unit per WASM
  * instruction), args[1] = most fuel one task gets per turn (0 = the
- * slice's). The guest first drops the run state of mounts that are gone
+ * slice's), args[2] = most fuel a task may use without waiting on a queue
+ * (from its start, or since it last blocked in a send or receive; 0 = no
+ * limit): past it the task ends TRAPPED with NUB_TASK_TRAP_FUEL. The guest first drops the run state of mounts that are gone
  * (their tasks stop here, at a slice boundary), then takes runnable tasks
  * round robin (a cursor survives between calls) until the fuel is spent or
  * none can run; a task blocked on a queue is only looked at again when
@@ -563,6 +565,7 @@ enum nub_task_trap {
     NUB_TASK_TRAP_NOMEM = 33,       /* guest heap exhausted for its instance */
     NUB_TASK_TRAP_START_FUEL = 34,  /* start function ran past its fuel */
     NUB_TASK_TRAP_ENTRY = 35,       /* entry point not an exported function */
+    NUB_TASK_TRAP_FUEL = 36,        /* ran past RUN args[2] without waiting */
 };
 
 struct nub_mount_task {
