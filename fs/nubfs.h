@@ -207,6 +207,7 @@ struct nubfs {
     unsigned test_fail_step;
     int test_crash_mount;
     unsigned test_exit_mount, test_exit_unmount; /* the crash matrix (0: off) */
+    unsigned test_crash_run; /* RUN slices left that crash the guest (atomic) */
     uint64_t verify_failures; /* -o verify refusals (atomic; stats) */
     uint64_t replayed, replay_ns; /* packages the start re-mounted from the state directory */
     bool test_forged; /* test_forge_cap published (re-published on reboot) */
@@ -297,6 +298,9 @@ int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, s
 /* test_crash_after: called after the nth preloaded file; true if it
  * crashed the guest (the caller recovers). */
 bool nubfs_knobs_preloaded(struct nubfs *fs, size_t n);
+/* user.nubfs.test_crash_run: whether the scheduler's next RUN slice is to
+ * crash the guest (abi.h NUB_RUN_F_TEST_CRASH); takes one from the count. */
+bool nubfs_knob_crash_run(struct nubfs *fs);
 /* -o test_forge_cap=HEX after boot and preload: junk bytes PUT under that
  * hash; sets fs->test_forged, and nubfs_republish does it again in a
  * rebooted guest. 0 or -errno (message logged). */

@@ -118,7 +118,8 @@ static void *sched_main(void *arg)
             break;
         struct nub_call_run_result res;
         /* Several turns per slice: a quarter of it each. */
-        int r = nub_call_run(fs->sb, fuel, fuel / 4, fs->opts.task_fuel_max, &res);
+        uint64_t flags = nubfs_knob_crash_run(fs) ? NUB_RUN_F_TEST_CRASH : 0;
+        int r = nub_call_run(fs->sb, fuel, fuel / 4, fs->opts.task_fuel_max, flags, &res);
         add(&s->slices, 1);
         add(&s->run_ns, res.ns);
         add(&s->insns, res.insns);
@@ -129,6 +130,11 @@ static void *sched_main(void *arg)
             add(&s->crashes, 1);
             nubfs_warn("tasks: a RUN slice crashed the guest; recovering (tasks start over)");
             nubfs_recover(fs);
+            /* The recovery's own kick (its re-mounts) is taken here: a
+             * park waits for a mount or rm after it. */
+            pthread_mutex_lock(&s->mu);
+            seen = s->kicks;
+            pthread_mutex_unlock(&s->mu);
             more = ++crashes < CRASHES_MAX;
             if (!more)
                 nubfs_warn("tasks: %u slices in a row crashed the guest; parked until the next "

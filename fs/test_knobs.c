@@ -14,6 +14,10 @@
  *                        the next mounts / removals (ctl.h NUBFS_EXIT_*),
  *                        so a test can restart on the state directory at
  *                        every step (the crash matrix, state_crash.sh)
+ *   user.nubfs.test_crash_run=N (xattr only): the next N RUN slices of the
+ *                        scheduler crash the guest inside the slice (abi.h
+ *                        NUB_RUN_F_TEST_CRASH): recovered, tasks start
+ *                        over; three in a row park the scheduler
  *   user.nubfs.test_write_cap=HEX (xattr only): the guest stores into that
  *                        cap's bytes (a read-only slot): the sandbox is
  *                        poisoned and recovered like any crash; the
@@ -50,6 +54,12 @@ int nubfs_knob_check(const char *knob, unsigned long v, char *err, size_t errlen
     }
     if (strcmp(knob, "test_crash_mount") == 0 || strcmp(knob, "test_crash_after") == 0)
         return 0; /* a flag (any nonzero value sets it), a count */
+    if (strcmp(knob, "test_crash_run") == 0) {
+        if (v <= 100)
+            return 0;
+        snprintf(err, errlen, "test_crash_run=%lu: want 0..100", v);
+        return -EINVAL;
+    }
     if (strcmp(knob, "test_exit_mount") == 0 || strcmp(knob, "test_exit_unmount") == 0) {
         unsigned max = knob[10] == 'm' ? NUBFS_EXIT_MOUNT_MAX : NUBFS_EXIT_UNMOUNT_MAX;
         if (v <= max)
@@ -142,11 +152,26 @@ int nubfs_knob_setxattr(struct nubfs *fs, const char *name, const char *value, s
         fs->test_exit_mount = (unsigned)n;
     else if (strcmp(knob, "test_exit_unmount") == 0)
         fs->test_exit_unmount = (unsigned)n;
+    else if (strcmp(knob, "test_crash_run") == 0)
+        __atomic_store_n(&fs->test_crash_run, (unsigned)n, __ATOMIC_RELAXED);
     else
         fs->test_crash_mount = n != 0;
     pthread_mutex_unlock(&fs->change_mu);
     nubfs_log("test knob %s = %lu", name, n);
+    if (strcmp(knob, "test_crash_run") == 0)
+        nubfs_sched_kick(fs); /* a parked scheduler takes it too */
     return 0;
+}
+
+bool nubfs_knob_crash_run(struct nubfs *fs)
+{
+    if (!fs->opts.test_ops)
+        return false;
+    unsigned n = __atomic_load_n(&fs->test_crash_run, __ATOMIC_RELAXED);
+    while (n > 0 && !__atomic_compare_exchange_n(&fs->test_crash_run, &n, n - 1, false,
+                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+    return n > 0;
 }
 
 /* test_crash_mount: the guest triple-faults between the copy and MOUNT,

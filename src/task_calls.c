@@ -56,12 +56,12 @@ int nub_call_test_wasm(struct nub_sandbox *sb, const void *module, size_t len,
 }
 
 int nub_call_run(struct nub_sandbox *sb, uint64_t fuel, uint64_t quantum, uint64_t task_max,
-                 struct nub_call_run_result *out)
+                 uint64_t flags, struct nub_call_run_result *out)
 {
     memset(out, 0, sizeof *out);
     if (fuel == 0)
         return -EINVAL;
-    struct nub_call c = {.op = NUB_OP_RUN, .args = {fuel, quantum, task_max}};
+    struct nub_call c = {.op = NUB_OP_RUN, .args = {fuel, quantum, task_max, flags}};
     struct nub_sandbox_counters c0, c1;
     nub_sandbox_lock(sb);
     nub_sandbox_counters(sb, &c0);

@@ -40,11 +40,12 @@ struct nub_call_run_result {
 
 /* NUB_OP_RUN: one slice of at most `fuel` (> 0), at most `quantum` per
  * task turn (0 = the slice's), a task trapped once it used `task_max`
- * without waiting on a queue (0 = no limit). Holds the sandbox lock (exclusive: readers
+ * without waiting on a queue (0 = no limit); flags: abi.h NUB_RUN_F_* (the
+ * test crash needs a guest booted with test ops). Holds the sandbox lock (exclusive: readers
  * wait) for that one call only. 0 and *out; -EINVAL (fuel 0, or the guest
  * refused); -EIO / -ESHUTDOWN if the guest misbehaved (poisoned: the
  * caller recovers). */
 int nub_call_run(struct nub_sandbox *sb, uint64_t fuel, uint64_t quantum, uint64_t task_max,
-                 struct nub_call_run_result *out);
+                 uint64_t flags, struct nub_call_run_result *out);
 
 #endif /* NUB_TASK_CALLS_H */

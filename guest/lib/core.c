@@ -223,8 +223,15 @@ static enum nub_status dispatch(struct nub_core *c, uint32_t op, const uint64_t 
     }
     case NUB_OP_UNMOUNT:
         return nub_unmount_call(&c->mounts, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
-    case NUB_OP_RUN:
-        return nub_run_call(&c->run, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
+    case NUB_OP_RUN: {
+        uint64_t crash = args[3] & NUB_RUN_F_TEST_CRASH;
+        if (crash && !(c->bi->flags & NUB_BOOT_F_TEST_OPS))
+            return fail(c, NUB_ST_INVAL, "RUN: test crash refused: test ops are disabled");
+        st = nub_run_call(&c->run, args, c->mb->ret, c->mb->msg, sizeof c->mb->msg);
+        if (crash) /* in the slice, its tasks' state changed: the host recovers */
+            nub_arch_test_op(NUB_OP_TEST_TRIPLE_FAULT, 0, c->bi, c->mb->msg, sizeof c->mb->msg);
+        return st;
+    }
     default:
         return op_release(c, hash);
     }

@@ -323,6 +323,10 @@ enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *
         nub_fmt(msg, msg_cap, "RUN: fuel must be > 0");
         return NUB_ST_INVAL;
     }
+    if (args[3] & ~(uint64_t)NUB_RUN_F_TEST_CRASH) {
+        nub_fmt(msg, msg_cap, "RUN: unknown flags 0x%llx", (unsigned long long)args[3]);
+        return NUB_ST_INVAL;
+    }
     sync(r);
     uint64_t used = 0;
     for (uint32_t round = 0; round < MAX_ROUNDS && used < budget; round++) {

@@ -9,7 +9,9 @@
 # while the other tasks keep running and `ls caps` answers promptly; rm
 # while a task runs; 16 tasks start over several slices (a first turn only
 # instantiates); -o tasks=off; a guest crash restarts the tasks from
-# their entry points; with a small -o task_fuel_max the infinite loop ends
+# their entry points, also after a crash inside a RUN slice (the hidden
+# test_crash_run knob), and three such crashes in a row park the
+# scheduler until an rm; with a small -o task_fuel_max the infinite loop ends
 # trapped "out of fuel" while tasks that wait on queues go on. Exits 77 if
 # KVM or FUSE is unusable.
 # usage: tasks.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR
@@ -176,6 +178,45 @@ expected_lines 10 > "$TMP/want"
 wait_until 60 "the re-mounted pipeline's journal" 'cmp -s "$M/pipeline/regions/journal" "$TMP/want"'
 wait_until 30 "hello ran again" '[ "$(grep -c "guest: task hello/hello: Hello" "$MNT/log")" = 2 ]'
 ok "a guest crash: the re-mounted packages' tasks started over (a fresh journal with the 10 messages, hello's line again)"
+
+# ---- a crash inside a RUN slice: recovered, tasks start over, three park ----
+# The hidden knob user.nubfs.test_crash_run=N: the next N slices end with
+# a triple fault in the guest (abi.h NUB_RUN_F_TEST_CRASH).
+crash_run() {
+    python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.nubfs.test_crash_run", sys.argv[2].encode())' \
+        "$C" "$1" || fail "setxattr test_crash_run=$1"
+}
+hellos() { grep -c "guest: task hello/hello: Hello" "$MNT/log"; }
+r0=$(json "$MNT/stats" 'd["reboots"]') c0=$(tasks_stat crashes) h0=$(hellos)
+crash_run 1
+wait_until 60 "the crashed slice recovered" '[ "$(tasks_stat crashes)" = $((c0 + 1)) ]'
+[ "$(json "$MNT/stats" 'd["reboots"]')" = $((r0 + 1)) ] || fail "reboots: $(json "$MNT/stats" 'd["reboots"]')"
+grep -q 'tasks: a RUN slice crashed the guest; recovering (tasks start over)' "$MNT/log" ||
+    fail "log: no line for the crashed slice"
+wait_until 60 "hello ran again after the crashed slice" '[ "$(hellos)" -gt $h0 ]'
+wait_until 60 "the journal refilled" 'cmp -s "$M/pipeline/regions/journal" "$TMP/want"'
+ls "$MNT/caps" > /dev/null || fail "ls caps after the crashed slice"
+for p in hello pipeline fanout; do cat "$M/$p/info" > /dev/null || fail "cat mounts/$p/info"; done
+ok "a RUN slice crashed the guest: recovered (reboot $((r0 + 1))), hello logged again, the pipeline refilled a fresh journal, caps/ and mounts/ read"
+
+r0=$(json "$MNT/stats" 'd["reboots"]') c0=$(tasks_stat crashes)
+crash_run 3
+wait_until 90 "three crashed slices" '[ "$(tasks_stat crashes)" = $((c0 + 3)) ]'
+grep -q 'tasks: 3 slices in a row crashed the guest; parked until the next mount or rm' "$MNT/log" ||
+    fail "log: no park line"
+wait_until 30 "the re-mounted pipeline" '[ -e "$M/pipeline/regions/journal" ]'
+s0=$(tasks_stat slices)
+sleep 1.5
+[ "$(tasks_stat slices)" = "$s0" ] || fail "parked, yet slices ran ($s0 -> $(tasks_stat slices))"
+[ "$(tasks_stat sleeping)" = True ] || fail "parked: tasks.sleeping $(tasks_stat sleeping)"
+[ "$(stat -c %s "$M/pipeline/regions/journal")" = 0 ] || fail "parked, yet the journal grew"
+[ "$(json "$M/pipeline/tasks" '[t["state"] for t in d["tasks"]]')" = '["ready", "ready"]' ] ||
+    fail "parked: $(cat "$M/pipeline/tasks")"
+ls "$MNT/caps" > /dev/null || fail "ls caps while parked"
+[ "$(json "$MNT/stats" 'd["reboots"]')" = $((r0 + 3)) ] || fail "reboots: $(json "$MNT/stats" 'd["reboots"]')"
+rm "$C/hello.rvf" || fail "rm hello.rvf (the kick)"
+wait_until 60 "the journal refilled after the park" 'cmp -s "$M/pipeline/regions/journal" "$TMP/want"'
+ok "three crashed slices in a row: recovered each time, then the scheduler parked (no slice in 1.5 s, tasks ready, an empty journal, ls caps answers); an rm woke it and the journal filled"
 stop_nubfs "$MNT"
 
 # ---- tasks=off ---------------------------------------------------------------------

@@ -536,7 +536,8 @@ struct nub_mount_queue {
  * instruction), args[1] = most fuel one task gets per turn (0 = the
  * slice's), args[2] = most fuel a task may use without waiting on a queue
  * (from its start, or since it last blocked in a send or receive; 0 = no
- * limit): past it the task ends TRAPPED with NUB_TASK_TRAP_FUEL. The guest first drops the run state of mounts that are gone
+ * limit): past it the task ends TRAPPED with NUB_TASK_TRAP_FUEL; args[3] =
+ * flags, NUB_RUN_F_TEST_CRASH or 0 (any other bit: NUB_ST_INVAL). The guest first drops the run state of mounts that are gone
  * (their tasks stop here, at a slice boundary), then takes runnable tasks
  * round robin (a cursor survives between calls) until the fuel is spent or
  * none can run; a task blocked on a queue is only looked at again when
@@ -547,6 +548,10 @@ struct nub_mount_queue {
  * running), ret[1] fuel used in this slice, ret[2] tasks blocked,
  * ret[3] tasks that trapped in this slice, ret[4] tasks done in it.
  * Task records (below) carry state, trap and fuel; the host reads them. */
+/* Test only (refused with NUB_ST_INVAL unless NUB_BOOT_F_TEST_OPS): after
+ * the slice's turns the guest triple-faults, so the host recovers from a
+ * crash inside a RUN slice. */
+#define NUB_RUN_F_TEST_CRASH 0x1u
 enum nub_task_state {
     NUB_TASK_READY = 1,    /* not started yet, or yielded */
     NUB_TASK_RUNNING = 2,  /* started, preempted at the end of its fuel */
