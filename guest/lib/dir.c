@@ -4,8 +4,9 @@
  * every call has a 5 s watchdog, so no call may rehash the whole table
  * (~140 instructions per entry: 49k caps already took too long). Instead:
  *
- *   - When an insert would pass load 3/4, a table of twice the capacity is
- *     allocated (fresh heap memory is zero: no guest loop) and becomes the
+ *   - When an insert would pass load 1/2 (nub_dir_max_count), a table of
+ *     twice the capacity is allocated (fresh heap memory is zero: no
+ *     guest loop) and becomes the
  *     "new" table; the previous one becomes the "old" table. Inserts go to
  *     the new table only; lookups, refcount changes and deletions go to
  *     whichever table holds the hash (new first). A hash is never in both.
@@ -31,16 +32,18 @@
  * new capacity, O <= C/2 the old one, left the old slots not yet scanned
  * (at most O - 1), debt the slots owed by inserts since the last tick and
  * K = NUB_DIR_MIGRATE_PER_INSERT. Invariant (checked by nub_dir_check):
- *     left <= debt + K * (3C/4 - count).
- *   - At a growth by put: count = 3O/4 (the first insert past 3/4 of O),
- *     C = 2O, so the right side is >= K * 3O/4 >= O > left for K >= 4/3.
- *     At a growth by nub_dir_reserve: count <= 3O/4 and C >= 2O, same.
+ *     left <= debt + K * (C/2 - count).
+ *   - At a growth by put: count = O/2 (the first insert past 1/2 of O),
+ *     C = 2O, so the right side is >= K * O/2 >= O > left for K >= 2.
+ *     At a growth by nub_dir_reserve: count <= O/2 and C >= 2O, same.
+ *     (K = 4 ends a migration half way to the next growth: K = 2 keeps
+ *     two tables, and lookups in both, for longer and measured slower.)
  *   - An insert raises count by 1 and either scans K slots (left drops by
  *     K, or the migration ends) or raises debt by K: the right side drops
  *     by no more than left does. A deletion lowers count: it grows. A tick
  *     scans min(left, debt + PER_CALL) slots and zeroes debt: again left
  *     drops by at least what the right side drops (or the migration ends).
- * The next growth is due when an insert finds count = 3C/4; the invariant
+ * The next growth is due when an insert finds count = C/2; the invariant
  * then says left <= debt. Debt only exists between the puts of a
  * reservation and the tick that ends its call, and a reservation never
  * grows in a put, so in the guest a due growth finds the migration over.
@@ -61,7 +64,7 @@
  * (a new entry goes in front of the first resident whose home is not
  * before its own, and the rest of the run moves up one slot). That gives
  * the smallest longest distance any placement of the same hashes could
- * (~30 at load 3/4 and 2^26 slots, against ~300 for first-come
+ * (~30 at load 3/4 and 2^26 slots, less at 1/2, against ~300 for first-come
  * placement), and the lookups stay plain linear probes.
  * Backward-shift deletion keeps that order and only shortens distances;
  * undoing puts in reverse order still restores the layout exactly. An
@@ -69,7 +72,7 @@
  * home changes nothing (a dry run walks first) and:
  *   - a fresh put grows the table early (the new table is empty, so the
  *     entry lands at home); the schedule above holds a fortiori, since
- *     count < 3C/4 at such a growth. If growth is not possible now (a
+ *     count < C/2 at such a growth. If growth is not possible now (a
  *     migration or reservation under way, or the maximum capacity) the
  *     put is refused with NUB_ST_QUOTA;
  *   - a migrated entry stays where it is in the old table and the scan
@@ -124,6 +127,15 @@ static void publish(const struct nub_dir *d)
     *(struct nub_dir_header *)nub_mem_ptr(d->header_gpa) = header_of(d);
 }
 
+/* After a put or release: inside a reservation the header is published
+ * once, by its commit or rollback (the host reads it only between calls),
+ * not once per cap. */
+static void changed(const struct nub_dir *d)
+{
+    if (!d->reserved)
+        publish(d);
+}
+
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed)
 {
     *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed};
@@ -156,21 +168,26 @@ static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t h64,
 {
     uint64_t mask = cap - 1, s = h64 & mask;
     uint64_t limit = cap < MAX_PROBE ? cap : MAX_PROBE;
-    /* The first 8 bytes as one word (an inlined 8-byte copy: any
-     * alignment) settle all but the match: a probe costs a few emulated
-     * instructions, not a memcmp call. */
-    uint64_t head, other;
+    /* The hash as two words (inlined 8-byte copies: any alignment): a
+     * probe costs a few emulated instructions, not a memcmp call. */
+    uint64_t head, tail, other;
     __builtin_memcpy(&head, hash, 8);
-    for (uint64_t i = 0; i < limit; i++, s = (s + 1) & mask) {
-        ++*n;
+    __builtin_memcpy(&tail, hash + 8, 8);
+    uint64_t i = 0;
+    for (; i < limit; i++, s = (s + 1) & mask) {
         if (!used(&t[s]) || dist_of(&t[s]) < i)
-            return 0;
+            break;
         __builtin_memcpy(&other, t[s].hash, 8);
-        if (other == head && memcmp(t[s].hash, hash, 16) == 0) {
+        if (other != head)
+            continue;
+        __builtin_memcpy(&other, t[s].hash + 8, 8);
+        if (other == tail) {
+            *n += i + 1;
             *slot = s;
             return 1;
         }
     }
+    *n += i < limit ? i + 1 : i;
     return 0;
 }
 
@@ -180,32 +197,43 @@ static int find_in(const struct nub_dir_entry *t, uint64_t cap, uint64_t h64,
  * residents from there up to the run's first empty slot move up one.
  * Sets *at (where the entry goes) and *empty; 0 if the entry or a moved
  * resident would end MAX_PROBE or more slots from home. Nothing changes.
- * A table is never full (load <= 3/4) unless guest memory was corrupted;
- * the walk is bounded by the capacity either way. */
-static int rh_plan(struct nub_dir *d, const struct nub_dir_entry *t, uint64_t cap, uint64_t home,
-                   uint64_t *at, uint64_t *empty)
+ * A table is never full (load <= 1/2) unless guest memory was corrupted;
+ * the walk is bounded by the capacity either way. *work += slots looked
+ * at (a local count: a store through d inside the loop would make the
+ * compiler reload everything, as entries and d share uint64_t fields). */
+static int rh_plan(const struct nub_dir_entry *t, uint64_t cap, uint64_t home, uint64_t *at,
+                   uint64_t *empty, uint64_t *work)
 {
-    uint64_t mask = cap - 1, s = home;
-    int placed = 0;
-    for (uint64_t dist = 0; dist < cap; dist++, s = (s + 1) & mask) {
-        d->work++;
-        if (!placed && dist >= MAX_PROBE)
-            return 0;
+    uint64_t mask = cap - 1, s = home, dist = 0;
+    for (; dist < cap; dist++, s = (s + 1) & mask) {
+        if (dist >= MAX_PROBE)
+            goto refused;
         if (!used(&t[s])) {
-            if (!placed)
-                *at = s;
-            *empty = s;
-            return 1;
+            *at = *empty = s;
+            goto done;
         }
-        uint64_t r = dist_of(&t[s]);
-        if (!placed && r <= dist) {
-            placed = 1;
-            *at = s;
-        }
-        if (placed && r + 1 >= MAX_PROBE)
-            return 0; /* this resident would move too far */
+        if (dist_of(&t[s]) <= dist)
+            break;
     }
+    if (dist == cap)
+        goto corrupt;
+    *at = s; /* placed in front of this resident; the rest moves up */
+    for (; dist < cap; dist++, s = (s + 1) & mask) {
+        if (!used(&t[s])) {
+            *empty = s;
+            goto done;
+        }
+        if (dist_of(&t[s]) + 1 >= MAX_PROBE)
+            goto refused; /* this resident would move too far */
+    }
+corrupt:
     nub_panic("directory: no free slot in %llu (corrupt flags)", (unsigned long long)cap);
+refused:
+    *work += dist + 1;
+    return 0;
+done:
+    *work += dist + 1;
+    return 1;
 }
 
 /* Puts a copy of e (absent from the table) into the table at gpa by Robin
@@ -216,16 +244,19 @@ static int insert_in(struct nub_dir *d, uint64_t gpa, uint64_t cap, const struct
                      uint64_t h64)
 {
     struct nub_dir_entry *t = table(gpa);
-    uint64_t mask = cap - 1, at, empty, home = h64 & mask;
-    if (!rh_plan(d, t, cap, home, &at, &empty))
+    uint64_t mask = cap - 1, at, empty, home = h64 & mask, work = 0;
+    if (!rh_plan(t, cap, home, &at, &empty, &work)) {
+        d->work += work;
         return 0;
+    }
     for (uint64_t s = empty; s != at; s = (s - 1) & mask) {
-        d->work++;
+        work++;
         t[s] = t[(s - 1) & mask];
-        set_dist(&t[s], dist_of(&t[s]) + 1);
+        t[s].flags = (uint16_t)(t[s].flags + (1u << NUB_DIR_DIST_SHIFT)); /* < MAX_PROBE: planned */
     }
     t[at] = *e;
     set_dist(&t[at], (at - home) & mask);
+    d->work += work;
     return 1;
 }
 
@@ -261,14 +292,12 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
 }
 
 /* Moves a copy of old entry e into the new table: 0 if the probe bound
- * does not let it in now (nothing changed). */
+ * does not let it in now (nothing changed). Not looked up there first: a
+ * hash is in at most one table (every put looks in both; nub_dir_check
+ * verifies it, -10), and the probe cost one lookup per migrated entry. */
 static int place(struct nub_dir *d, const struct nub_dir_entry *e)
 {
-    uint64_t s;
-    uint64_t h64 = nub_dir_hash(e->hash, d->seed);
-    if (find_in(table(d->entries_gpa), d->capacity, h64, e->hash, &s, &d->work))
-        nub_panic("directory: migrated hash already in the new table");
-    return insert_in(d, d->entries_gpa, d->capacity, e, h64);
+    return insert_in(d, d->entries_gpa, d->capacity, e, nub_dir_hash(e->hash, d->seed));
 }
 
 /* Scans up to n old slots downwards, moving used ones to the new table.
@@ -278,18 +307,24 @@ static void migrate_slots(struct nub_dir *d, uint64_t n)
 {
     struct nub_dir_entry *old = table(d->old_gpa);
     uint64_t mask = d->old_capacity - 1;
-    for (; n && d->mig_left && d->old_count; n--) {
-        struct nub_dir_entry *e = &old[d->mig_next];
-        d->work++;
+    /* Locals, written back at the end (see rh_plan on aliasing). */
+    uint64_t next = d->mig_next, left = d->mig_left, count = d->old_count, work = 0;
+    for (; n && left && count; n--) {
+        struct nub_dir_entry *e = &old[next];
+        work++;
         if (used(e)) {
             if (!place(d, e))
-                return; /* stalled: see the top of this file */
-            memset(e, 0, sizeof *e);
-            d->old_count--;
+                break; /* stalled: see the top of this file */
+            *e = (struct nub_dir_entry){0};
+            count--;
         }
-        d->mig_next = (d->mig_next - 1) & mask;
-        d->mig_left--;
+        next = (next - 1) & mask;
+        left--;
     }
+    d->mig_next = next;
+    d->mig_left = left;
+    d->old_count = count;
+    d->work += work;
     /* e0 stays empty and nothing is inserted into the old table, so the
      * scan meets every old entry: anything left is corruption. */
     if (d->old_count && !d->mig_left)
@@ -381,25 +416,28 @@ static enum nub_status grow_for(struct nub_dir *d, const uint8_t hash[16], enum 
     return NUB_ST_OK;
 }
 
-enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
-                            uint64_t len, uint16_t kind, uint32_t *refcount, int *existed)
+/* One more reference on the entry w found. */
+static enum nub_status add_ref(struct nub_dir *d, struct nub_dir_entry *e, uint64_t len,
+                               uint32_t *refcount)
 {
-    struct where w;
-    if (find(d, hash, &w, &d->work)) {
-        if (w.e->len != len)
-            return NUB_ST_EXISTS;
-        if (w.e->refcount == UINT32_MAX)
-            return NUB_ST_OVERFLOW;
-        w.e->refcount++;
-        d->generation++;
-        publish(d);
-        *refcount = w.e->refcount;
-        *existed = 1;
-        return NUB_ST_OK;
-    }
+    if (e->len != len)
+        return NUB_ST_EXISTS;
+    if (e->refcount == UINT32_MAX)
+        return NUB_ST_OVERFLOW;
+    e->refcount++;
+    d->generation++;
+    changed(d);
+    *refcount = e->refcount;
+    return NUB_ST_OK;
+}
+
+/* Inserts hash, absent from both tables, h64 = nub_dir_hash(hash). */
+static enum nub_status insert_fresh(struct nub_dir *d, const uint8_t hash[16], uint64_t h64,
+                                    uint64_t data_gpa, uint64_t len, uint16_t kind)
+{
     if (d->total_bytes + len < d->total_bytes)
         return NUB_ST_OVERFLOW;
-    if ((d->count + 1) * 4 > d->capacity * 3) {
+    if (d->count + 1 > nub_dir_max_count(d->capacity)) {
         enum nub_status st = grow_for(d, hash, NUB_ST_STATE);
         if (st != NUB_ST_OK)
             return st;
@@ -409,13 +447,13 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
                               .refcount = 1,
                               .kind = kind,
                               .flags = NUB_DIR_F_USED};
-    memcpy(e.hash, hash, 16);
-    if (!insert_in(d, d->entries_gpa, d->capacity, &e, w.h64)) {
+    __builtin_memcpy(e.hash, hash, 16);
+    if (!insert_in(d, d->entries_gpa, d->capacity, &e, h64)) {
         /* Too far from home (top of this file): grow early, or refuse. */
         enum nub_status st = grow_for(d, hash, NUB_ST_QUOTA);
         if (st != NUB_ST_OK)
             return st;
-        if (!insert_in(d, d->entries_gpa, d->capacity, &e, w.h64)) /* empty table */
+        if (!insert_in(d, d->entries_gpa, d->capacity, &e, h64)) /* empty table */
             nub_panic("directory: no room for an entry in a fresh table");
     }
     d->count++;
@@ -425,10 +463,41 @@ enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t 
     else if (d->old_gpa)
         migrate(d, K_INSERT);
     d->generation++;
-    publish(d);
-    *refcount = 1;
-    *existed = 0;
+    changed(d);
     return NUB_ST_OK;
+}
+
+enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
+                            uint64_t len, uint16_t kind, uint32_t *refcount, int *existed)
+{
+    struct where w;
+    if (find(d, hash, &w, &d->work)) {
+        *existed = 1;
+        return add_ref(d, w.e, len, refcount);
+    }
+    enum nub_status st = insert_fresh(d, hash, w.h64, data_gpa, len, kind);
+    if (st == NUB_ST_OK) {
+        *refcount = 1;
+        *existed = 0;
+    }
+    return st;
+}
+
+enum nub_status nub_dir_ref(struct nub_dir *d, const uint8_t hash[16], uint64_t len,
+                            uint32_t *refcount, uint64_t *h64)
+{
+    struct where w;
+    if (!find(d, hash, &w, &d->work)) {
+        *h64 = w.h64;
+        return NUB_ST_NOENT;
+    }
+    return add_ref(d, w.e, len, refcount);
+}
+
+enum nub_status nub_dir_insert(struct nub_dir *d, const uint8_t hash[16], uint64_t h64,
+                               uint64_t data_gpa, uint64_t len, uint16_t kind)
+{
+    return insert_fresh(d, hash, h64, data_gpa, len, kind);
 }
 
 /* Empties slot `hole` of table t, then walks the cluster after it and
@@ -474,7 +543,7 @@ enum nub_status nub_dir_release(struct nub_dir *d, const uint8_t hash[16], uint3
         *left = 0;
     }
     d->generation++;
-    publish(d);
+    changed(d);
     return NUB_ST_OK;
 }
 
@@ -493,6 +562,40 @@ void nub_dir_tick(struct nub_dir *d)
     publish(d);
 }
 
+/* The growth of a reservation: room for `fresh` more entries. */
+static enum nub_status reserve_room(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m)
+{
+    if (fresh > NUB_DIR_MAX_CAPACITY)
+        return NUB_ST_QUOTA;
+    uint64_t need = d->count + fresh; /* both <= 2^26 */
+    if (need <= nub_dir_max_count(d->capacity))
+        return NUB_ST_OK;
+    if (m->grown_gpa)
+        nub_panic("directory: a reservation grows once");
+    uint64_t cap = d->capacity * 2, gpa;
+    while (need > nub_dir_max_count(cap) && cap <= NUB_DIR_MAX_CAPACITY)
+        cap *= 2;
+    enum nub_status st = alloc_table(d, cap, &gpa);
+    if (st != NUB_ST_OK)
+        return st;
+    if (d->old_gpa) {
+        /* Kept allocated until commit, so a rollback can restore the
+         * heap level exactly. */
+        migrate_slots(d, d->mig_left);
+        if (d->old_count) { /* stalled on the probe bound */
+            nub_heap_free(d->heap, gpa, NUB_OWNER_KERNEL);
+            d->generation++; /* entries may have moved between tables */
+            publish(d);
+            return NUB_ST_QUOTA;
+        }
+        m->retired_capacity = d->old_capacity;
+        m->retired_gpa = end_migration(d);
+    }
+    start_growth(d, gpa, cap, empty_from(d, 0));
+    m->grown_gpa = gpa;
+    return NUB_ST_OK;
+}
+
 enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m)
 {
     if (d->reserved)
@@ -504,40 +607,25 @@ enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_di
                                .old_count = d->old_count,
                                .mig_next = d->mig_next,
                                .mig_left = d->mig_left,
-                               .debt = d->debt};
-    if (fresh > NUB_DIR_MAX_CAPACITY)
-        return NUB_ST_QUOTA;
-    uint64_t need = d->count + fresh; /* both <= 2^26 */
-    if (need * 4 > d->capacity * 3) {
-        uint64_t cap = d->capacity * 2, gpa;
-        while (need * 4 > cap * 3 && cap <= NUB_DIR_MAX_CAPACITY)
-            cap *= 2;
-        enum nub_status st = alloc_table(d, cap, &gpa);
-        if (st != NUB_ST_OK)
-            return st;
-        if (d->old_gpa) {
-            /* Kept allocated until commit, so a rollback can restore the
-             * heap level exactly. */
-            migrate_slots(d, d->mig_left);
-            if (d->old_count) { /* stalled on the probe bound */
-                nub_heap_free(d->heap, gpa, NUB_OWNER_KERNEL);
-                d->generation++; /* entries may have moved between tables */
-                publish(d);
-                return NUB_ST_QUOTA;
-            }
-            m->retired_capacity = d->old_capacity;
-            m->retired_gpa = end_migration(d);
-        }
-        start_growth(d, gpa, cap, empty_from(d, 0));
-        m->grown_gpa = gpa;
-    }
-    d->reserved = 1;
-    return NUB_ST_OK;
+                               .debt = d->debt,
+                               .count = d->count};
+    enum nub_status st = reserve_room(d, fresh, m);
+    if (st == NUB_ST_OK)
+        d->reserved = 1;
+    return st;
+}
+
+enum nub_status nub_dir_reserve_more(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m)
+{
+    if (!d->reserved || d->count != m->count)
+        nub_panic("directory: reserve_more outside a reservation or after a new entry");
+    return reserve_room(d, fresh, m);
 }
 
 void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m)
 {
     d->reserved = 0;
+    publish(d);
     if (m->retired_gpa)
         nub_heap_free(d->heap, m->retired_gpa, NUB_OWNER_KERNEL);
     m->retired_gpa = 0;
@@ -613,11 +701,12 @@ static int check_table(const struct nub_dir *d, const struct nub_dir_entry *t, u
 
 int nub_dir_check(const struct nub_dir *d)
 {
+    /* Inside a reservation the header is published at its end. */
     const struct nub_dir_header want = header_of(d); /* all uint64_t: no padding */
-    if (memcmp(nub_mem_ptr(d->header_gpa), &want, sizeof want) != 0)
+    if (!d->reserved && memcmp(nub_mem_ptr(d->header_gpa), &want, sizeof want) != 0)
         return -1;
     if (d->capacity < NUB_DIR_MIN_CAPACITY || d->capacity > NUB_DIR_MAX_CAPACITY ||
-        (d->capacity & (d->capacity - 1)) || d->count * 4 > d->capacity * 3)
+        (d->capacity & (d->capacity - 1)) || d->count > nub_dir_max_count(d->capacity))
         return -2;
     uint64_t count = 0, bytes = 0, old_count = 0;
     int rc = check_table(d, table(d->entries_gpa), d->capacity, &count, &bytes);
@@ -649,7 +738,7 @@ int nub_dir_check(const struct nub_dir *d)
             if (used(&old[(d->mig_next + i) & (oc - 1)]))
                 return -11;
         /* On schedule to end before the next growth (top of file). */
-        if (d->mig_left > d->debt + K_INSERT * (d->capacity / 4 * 3 - d->count))
+        if (d->mig_left > d->debt + K_INSERT * (nub_dir_max_count(d->capacity) - d->count))
             return -12;
     }
     if (count + old_count != d->count || bytes != d->total_bytes)

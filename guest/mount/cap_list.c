@@ -33,10 +33,10 @@ static uint8_t seg_type(uint16_t kind)
     }
 }
 
-/* The first 8 bytes of a hash as a big-endian number: hashes compare
- * (memcmp order) as these do, unless they are equal. Inline loads, so a
- * step of a search costs a few emulated instructions, not a call. */
-static uint64_t head(const uint8_t *h)
+/* 8 bytes of a hash as a big-endian number: hashes compare (memcmp
+ * order) as their two halves do. Inline loads, so a step of a search or
+ * of the order check costs a few emulated instructions, not a call. */
+static uint64_t be64_at(const uint8_t *h)
 {
     uint64_t v;
     __builtin_memcpy(&v, h, 8);
@@ -46,19 +46,12 @@ static uint64_t head(const uint8_t *h)
 /* <0, 0, >0 as hash a is below, equal to, above hash b. */
 static int hash_cmp(const uint8_t *a, const uint8_t *b)
 {
-    uint64_t x = head(a), y = head(b);
-    if (x != y)
-        return x < y ? -1 : 1;
-    return memcmp(a + 8, b + 8, 8);
-}
-
-/* <0, 0, >0 as (hash, segment) of a is below, equal to, above b's. */
-static int order(const struct nub_cap_desc *a, const struct nub_cap_desc *b)
-{
-    int r = hash_cmp(a->hash, b->hash);
-    if (r != 0)
-        return r;
-    return a->segment < b->segment ? -1 : a->segment > b->segment;
+    uint64_t x = be64_at(a), y = be64_at(b);
+    if (x == y) {
+        x = be64_at(a + 8);
+        y = be64_at(b + 8);
+    }
+    return x < y ? -1 : x > y;
 }
 
 enum nub_status mount_caps_parse(struct mctx *c, uint64_t block)
@@ -103,10 +96,9 @@ enum nub_status mount_caps_parse(struct mctx *c, uint64_t block)
     struct rvf_segment *segs = nub_mem_ptr(c->scratch_gpa);
     c->wasm_segs = nub_mem_ptr(c->scratch_gpa + mf_off / 2);
     c->nwasm = 0;
-    struct nub_cap_desc prev;
     for (uint32_t i = 0; i < h.ncaps; i++) {
         struct nub_cap_desc d;
-        memcpy(&d, &in[i], sizeof d); /* the block is host-writable: copy, then check */
+        __builtin_memcpy(&d, &in[i], sizeof d); /* the block is host-writable: copy, then check */
         uint8_t type = seg_type(d.kind);
         if (type == 0 || d.reserved0 || d.reserved)
             return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap %u: kind %u or reserved fields bad", i,
@@ -117,14 +109,22 @@ enum nub_status mount_caps_parse(struct mctx *c, uint64_t block)
                               (unsigned long long)d.gpa, (unsigned long long)d.len);
         if (type == RVF_SEG_MANIFEST && i != h.manifest)
             return mount_fail(c, NUB_ST_BADMSG, "package: more than one manifest");
-        if (i > 0 && order(&prev, &d) >= 0)
-            return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list not sorted at %u", i);
-        prev = d;
-        segs[i] = (struct rvf_segment){.offset = d.segment, .payload_offset = d.gpa,
-                                       .payload_len = d.len, .type = type};
-        memcpy(segs[i].hash, d.hash, 16);
+        /* (hash, segment) strictly above the previous cap's, which
+         * segs[i - 1] holds (already copied and checked). */
+        if (i > 0) {
+            int r = hash_cmp(segs[i - 1].hash, d.hash);
+            if (r > 0 || (r == 0 && segs[i - 1].offset >= d.segment))
+                return mount_fail(c, NUB_ST_INVAL, "MOUNT: cap list not sorted at %u", i);
+        }
+        struct rvf_segment *sg = &segs[i];
+        sg->offset = d.segment;
+        sg->payload_offset = d.gpa;
+        sg->payload_len = d.len;
+        sg->timestamp_ns = 0;
+        sg->type = type;
+        __builtin_memcpy(sg->hash, d.hash, 16);
         if (type == RVF_SEG_WASM)
-            c->wasm_segs[c->nwasm++] = segs[i];
+            c->wasm_segs[c->nwasm++] = *sg;
     }
 
     /* Where each first hash byte begins (the list is sorted): a lookup
@@ -154,18 +154,32 @@ const struct rvf_segment *mount_find_seg(const struct mctx *c, const uint8_t *ha
     const struct rvf_segment *s = c->pkg.segs;
     if (!c->caps_mode)
         return rvf_find_segment(s, c->pkg.nsegs, hash, type);
-    /* The first entry not below hash, then the equal ones in order; only
-     * the entries that share hash's first byte can be it. */
-    uint32_t lo = c->first_of[hash[0]], hi = c->first_of[hash[0] + 1];
-    while (lo < hi) {
+    /* Only the entries that share hash's first byte can be it. A bucket
+     * holds ~ncaps / 256 entries: a small one is walked; a large one (a
+     * package can choose its hashes' first bytes) is binary-searched down
+     * to a few entries below the first one not below hash. */
+    uint32_t lo = c->first_of[hash[0]], hi = c->first_of[hash[0] + 1], end = hi;
+    while (hi - lo > 4) {
         uint32_t mid = lo + (hi - lo) / 2;
         if (hash_cmp(s[mid].hash, hash) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (; lo < c->pkg.nsegs && hash_cmp(s[lo].hash, hash) == 0; lo++)
-        if (type == 0 || s[lo].type == type)
-            return &s[lo];
+    uint64_t head, tail;
+    __builtin_memcpy(&head, hash, 8);
+    __builtin_memcpy(&tail, hash + 8, 8);
+    /* Then in order: entries below hash, the equal ones, stop above. */
+    for (; lo < end; lo++) {
+        uint64_t x, y;
+        __builtin_memcpy(&x, s[lo].hash, 8);
+        __builtin_memcpy(&y, s[lo].hash + 8, 8);
+        if (x == head && y == tail) {
+            if (type == 0 || s[lo].type == type)
+                return &s[lo];
+        } else if (hash_cmp(s[lo].hash, hash) > 0) {
+            break;
+        }
+    }
     return NULL;
 }

@@ -1,7 +1,8 @@
-/* The directory's part of a mount's all or nothing (step 4). Before the
- * first cap is published, the directory reserves room for every cap the
- * package may add, counted as if all were new (nub_dir_reserve: any
- * growth happens there, never in the puts that follow). A failed mount
+/* The directory's part of a mount's all or nothing (step 4). A
+ * reservation opens before the first cap gains a reference; once the caps
+ * already present hold theirs, it makes room for exactly the absent ones
+ * (nub_dir_reserve_more: any growth happens there, never in the inserts
+ * that follow). A failed mount
  * releases its caps in reverse order and rolls the reservation back: the
  * table it grew into is freed and the previous one is current again, with
  * no entry moved (the directory does no migration work until the call's
@@ -10,18 +11,17 @@
 #include "mount_internal.h"
 #include "nub/guest_log.h"
 
-enum nub_status mount_dir_reserve(struct mctx *c)
+enum nub_status mount_dir_reserve(struct mctx *c, uint32_t fresh)
 {
-    /* Room as if every cap were new: looking each up first cost a probe
-     * per cap (~100 emulated instructions). Over-counting is harmless:
-     * at most one growth a little early (and a package is at most
-     * NUB_MOUNT_MAX_CAPS caps). */
-    enum nub_status st = nub_dir_reserve(c->m->dir, c->rec.ncaps, &c->dir_mark);
+    struct nub_dir *d = c->m->dir;
+    enum nub_status st = c->dir_reserved ? nub_dir_reserve_more(d, fresh, &c->dir_mark)
+                                         : nub_dir_reserve(d, fresh, &c->dir_mark);
+    if (st == NUB_ST_OK)
+        c->dir_reserved = 1;
     if (st == NUB_ST_NOMEM)
         return mount_fail(c, st, "caps: no memory to grow the directory");
     if (st != NUB_ST_OK)
         return mount_fail(c, st, "caps: directory at its maximum size");
-    c->dir_reserved = 1;
     return NUB_ST_OK;
 }
 

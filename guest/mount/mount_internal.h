@@ -55,7 +55,8 @@ struct mctx {
     /* progress, for the rollback */
     int records_made;
     uint32_t regions_made;
-    uint32_t caps_made;
+    uint32_t caps_refd;          /* caps[0..caps_refd) looked up, present ones referenced */
+    uint32_t caps_made;          /* caps[0..caps_made) all hold a reference */
     uint32_t caps_new;
     uint32_t queues_made;
     int dir_reserved;            /* dir_mark holds an open directory reservation */
@@ -70,7 +71,8 @@ enum nub_status mount_failv(char *msg, size_t cap, enum nub_status st, const cha
     __attribute__((format(printf, 4, 5)));
 
 /* dst: a char[NUB_MOUNT_NAME_LEN] field, written in full (NUL-padded);
- * src is cut at 63 characters. */
+ * src (a name the manifest parser checked: NUL-terminated) is cut at 63
+ * characters. */
 void mount_copy_name(char *dst, const char *src);
 
 /* Parser status -> mount status: a limit is a quota, anything else the
@@ -115,10 +117,11 @@ uint32_t mount_caps_pinned(const struct nub_dir *d, const struct nub_mount_cap *
                            uint64_t pkg_gpa, uint64_t pkg_len);
 
 /* dir_undo.c: the directory's part of step 4's all or nothing. reserve
- * makes room for the package's new caps before any is published (so no
- * put grows the table), commit keeps it, undo gives it back after the
- * caps were released (heap level as before). */
-enum nub_status mount_dir_reserve(struct mctx *c);
+ * opens the reservation (the first call) or makes room for `fresh` new
+ * caps in it (the second, before any is inserted: so no insert grows the
+ * table), commit keeps it, undo gives it back after the caps were
+ * released (heap level as before). */
+enum nub_status mount_dir_reserve(struct mctx *c, uint32_t fresh);
 void mount_dir_commit(struct mctx *c);
 void mount_dir_undo(struct mctx *c);
 

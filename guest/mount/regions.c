@@ -37,7 +37,7 @@ static enum nub_status make_one(struct mctx *c, uint32_t i, struct nub_mount_reg
         if (s->payload_len > max)
             return mount_fail(c, NUB_ST_QUOTA, "region %s: %llu bytes, limit %llu", r.name,
                               (unsigned long long)s->payload_len, (unsigned long long)max);
-        memcpy(out->init_hash, r.init_hash, sizeof out->init_hash);
+        __builtin_memcpy(out->init_hash, r.init_hash, sizeof out->init_hash);
         out->gpa = mount_payload_gpa(c, s);
         out->size = out->length = s->payload_len;
         return NUB_ST_OK;

@@ -100,7 +100,8 @@ static enum rvf_status get_string(struct ctx *c, uint32_t so, uint64_t field_off
     uint32_t room = m->str_size - so;
     uint32_t n = 0;
     /* Bounded: at most RVF_NAME_MAX + 1 bytes looked at. */
-    while (n < room && n <= RVF_NAME_MAX && s[n] != 0) {
+    uint32_t lim = room < RVF_NAME_MAX + 1 ? room : RVF_NAME_MAX + 1;
+    while (n < lim && s[n] != 0) {
         if (!name_char(s[n]))
             return mf_fail(c, RVF_E_STRING, m->str_off + so + n, what, idx,
                            "name has a character outside [A-Za-z0-9._-]");
@@ -139,12 +140,10 @@ static uint32_t list_item(const struct rvf_manifest *m, uint32_t i)
 }
 
 /* Component index set: every item < ncomponents, strictly increasing. */
-static enum rvf_status check_set(struct ctx *c, uint32_t first, uint32_t count,
-                                 uint64_t field_off, const char *what,
-                                 int64_t idx)
+static enum rvf_status check_set_walk(struct ctx *c, uint32_t first, uint32_t count,
+                                      uint64_t field_off, const char *what,
+                                      int64_t idx)
 {
-    if (count == 0 && first <= c->m->nlist)
-        return RVF_OK; /* the common empty set: nothing to walk */
     enum rvf_status st = check_list(c, first, count, field_off, what, idx);
     if (st != RVF_OK)
         return st;
@@ -159,6 +158,16 @@ static enum rvf_status check_set(struct ctx *c, uint32_t first, uint32_t count,
                            "access set not strictly increasing");
     }
     return RVF_OK;
+}
+
+/* The common empty set needs no call (a region has two sets). */
+static inline enum rvf_status check_set(struct ctx *c, uint32_t first, uint32_t count,
+                                        uint64_t field_off, const char *what,
+                                        int64_t idx)
+{
+    if (count == 0 && first <= c->m->nlist)
+        return RVF_OK;
+    return check_set_walk(c, first, count, field_off, what, idx);
 }
 
 static bool set_has(const struct rvf_manifest *m, uint32_t first,

@@ -219,7 +219,7 @@ static void test_growth_keeps_entries(void **state)
     assert_int_equal(hd->old_capacity, 0); /* 5000 is well past the last growth */
     assert_int_equal(hd->count, N);
     assert_true(hd->capacity >= 8192 && (hd->capacity & (hd->capacity - 1)) == 0);
-    assert_true(hd->count * 4 <= hd->capacity * 3);
+    assert_true(hd->count <= nub_dir_max_count(hd->capacity));
     for (uint64_t i = 0; i < N; i++) {
         make_hash(h, i);
         const struct nub_dir_entry *e = nub_dir_lookup(&f->d, h);
@@ -241,7 +241,7 @@ static void test_growth_keeps_entries(void **state)
 static void test_backward_shift_deletion(void **state)
 {
     struct fx *f = *state;
-    enum { N = 47 }; /* < 3/4 of 64: the table never grows */
+    enum { N = 32 }; /* <= 1/2 of 64: the table never grows */
     static uint8_t keys[N][16];
     int n = 0;
     for (uint64_t i = 0; n < N; i++) {
@@ -550,7 +550,7 @@ static void test_growth_without_ticks(void **state)
             boundary(f);
     }
     verify_all(f, N, present);
-    assert_int_equal(f->d.capacity, 4096);
+    assert_int_equal(f->d.capacity, 8192); /* 3000 > 4096 / 2 */
 }
 
 /* A broken schedule (here: a reservation's debt lost before its tick) is
@@ -563,7 +563,7 @@ static void test_off_schedule_refused(void **state)
         put_call(f, n++);
     f->d.debt = 0;
     struct nub_dir_mark m;
-    uint64_t fresh = f->d.capacity / 4 * 3 - f->d.count;
+    uint64_t fresh = nub_dir_max_count(f->d.capacity) - f->d.count;
     assert_int_equal(nub_dir_reserve(&f->d, fresh, &m), NUB_ST_OK);
     assert_int_equal(m.grown_gpa, 0);
     uint8_t h[16];
@@ -628,7 +628,7 @@ static void reserved_unput(struct fx *f, uint64_t from, uint64_t to, uint64_t sh
 static void test_reserve_rollback_exact(void **state)
 {
     struct fx *f = *state;
-    enum { N0 = 47, FRESH = 100 };
+    enum { N0 = 32, FRESH = 90 };
     uint8_t present[N0 + FRESH] = {0};
     for (uint64_t i = 0; i < N0; i++) {
         put_call(f, i);
@@ -640,7 +640,7 @@ static void test_reserve_rollback_exact(void **state)
     memcpy(before, nub_mem_ptr(gpa), sizeof before);
     struct nub_dir_mark m;
     assert_int_equal(nub_dir_reserve(&f->d, FRESH, &m), NUB_ST_OK);
-    assert_int_equal(f->d.capacity, 256); /* (47 + 100) * 4 / 3 -> 256 in one step */
+    assert_int_equal(f->d.capacity, 256); /* (32 + 90) * 2 -> 256 in one step */
     reserved_puts(f, N0, N0 + FRESH, 10);
     nub_dir_tick(&f->d); /* no migration inside a reservation */
     assert_int_equal(f->d.old_count, N0);
@@ -684,7 +684,7 @@ static void open_migration(struct fx *f, uint64_t n, uint8_t *present)
 static void test_reserve_during_migration_rollback(void **state)
 {
     struct fx *f = *state;
-    enum { N0 = 100, FRESH = 300 };
+    enum { N0 = 80, FRESH = 300 }; /* 80: the growth at 65 is still migrating */
     static uint8_t present[N0 + FRESH];
     memset(present, 0, sizeof present);
     open_migration(f, N0, present);
@@ -714,7 +714,7 @@ static void test_reserve_during_migration_rollback(void **state)
 static void test_reserve_during_migration_commit(void **state)
 {
     struct fx *f = *state;
-    enum { N0 = 100, FRESH = 300 };
+    enum { N0 = 80, FRESH = 300 }; /* 80: the growth at 65 is still migrating */
     static uint8_t present[N0 + FRESH];
     memset(present, 0, sizeof present);
     open_migration(f, N0, present);
@@ -739,19 +739,19 @@ static void test_reserve_during_migration_commit(void **state)
 static void test_reserve_too_small(void **state)
 {
     struct fx *f = *state;
-    for (uint64_t i = 0; i < 48; i++)
+    for (uint64_t i = 0; i < 32; i++)
         put_call(f, i);
     struct nub_dir_mark m;
     assert_int_equal(nub_dir_reserve(&f->d, 0, &m), NUB_ST_OK);
     uint8_t h[16];
     uint32_t refs;
     int existed;
-    make_hash(h, 48);
+    make_hash(h, 32);
     assert_int_equal(nub_dir_put(&f->d, h, 0, 0, 0, &refs, &existed), NUB_ST_STATE);
     assert_int_equal(f->d.capacity, 64);
     nub_dir_rollback(&f->d, &m);
     assert_int_equal(nub_dir_check(&f->d), 0);
-    put_call(f, 48); /* outside the reservation it grows */
+    put_call(f, 32); /* outside the reservation it grows */
     assert_int_equal(f->d.capacity, 128);
 }
 
@@ -847,10 +847,10 @@ static void pb_verify(struct fx *f, const struct pb *p)
     assert_int_equal(listed, live);
 }
 
-/* 200 ordinary caps, ticked until no migration is left: 512 slots. */
+/* 150 ordinary caps, ticked until no migration is left: 512 slots. */
 static void pb_base(struct fx *f, struct pb *p)
 {
-    for (uint64_t i = 0; i < 200; i++) {
+    for (uint64_t i = 0; i < 150; i++) {
         assert_int_equal(pb_put(f, p, pb_new(p, 0, 0)), NUB_ST_OK);
         nub_dir_tick(&f->d);
     }
@@ -885,7 +885,7 @@ static void test_probe_bound_grows_early(void **state)
         uint64_t i = pb_new(&p, 1024, k % 2 ? 100 : 612);
         assert_int_equal(pb_put(f, &p, i), NUB_ST_OK);
         if (f->d.capacity != cap) {
-            assert_true((count + 1) * 4 <= cap * 3); /* not due by load */
+            assert_true(count + 1 <= nub_dir_max_count(cap)); /* not due by load */
             early++;
         }
         nub_dir_tick(&f->d);
@@ -986,7 +986,7 @@ static void test_probe_bound_in_reservation(void **state)
     uint64_t count = f->d.count, first = p.n;
     struct nub_dir_mark m;
     assert_int_equal(nub_dir_reserve(&f->d, 100, &m), NUB_ST_OK);
-    assert_int_equal(m.grown_gpa, 0); /* 300 fit in 512 by load */
+    assert_int_equal(m.grown_gpa, 0); /* 250 fit in 512 by load */
     enum nub_status st = NUB_ST_OK;
     while (st == NUB_ST_OK) {
         uint64_t gen = f->d.generation;
@@ -1002,7 +1002,10 @@ static void test_probe_bound_in_reservation(void **state)
     uint64_t fitted = p.n - 1 - first;
     assert_true(fitted > NUB_DIR_MAX_PROBE / 2 && fitted <= NUB_DIR_MAX_PROBE);
     assert_int_equal(f->d.capacity, 512);
-    pb_verify(f, &p);
+    /* The guest's view only: inside a reservation the header the host
+     * reads is published by its end (the rollback). */
+    for (uint64_t i = 0; i < p.n; i++)
+        assert_true((nub_dir_lookup(&f->d, p.h[i]) != NULL) == p.present[i]);
     for (uint64_t i = p.n - 1; i-- > first;)
         pb_release(f, &p, i);
     nub_dir_rollback(&f->d, &m);

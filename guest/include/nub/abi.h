@@ -197,7 +197,7 @@ struct nub_mailbox {
 };
 
 /* ---- Cap directory -------------------------------------------------------
- * Open addressing, linear probing, capacity a power of two, load <= 3/4,
+ * Open addressing, linear probing, capacity a power of two, load <= 1/2,
  * backward-shift deletion (no tombstones). The home slot of a hash is
  * XXH3_64bits_withSeed(hash, 16, hasher_seed) & (capacity - 1).
  *

@@ -9,7 +9,7 @@
  * copy, mounts keep package bytes in place).
  *
  * Growth is incremental (abi.h): no call ever rehashes the whole table.
- * When an insert would pass load 3/4 the guest allocates a table twice as
+ * When an insert would pass load 1/2 (nub_dir_max_count) the guest allocates a table twice as
  * large and keeps the previous one as the "old" table; every mutating call
  * then moves a bounded number of old slots (nub_dir_tick) until the old
  * table is empty and freed. Why that always finishes before the next
@@ -23,9 +23,21 @@
 #include "nub/guest_heap.h"
 
 /* Old slots moved per new entry inserted and per mutating call (tick).
- * The proof in dir.c needs MIGRATE_PER_INSERT >= 4/3. */
+ * The proof in dir.c needs MIGRATE_PER_INSERT >= 1 / maximum load = 2. */
 #define NUB_DIR_MIGRATE_PER_INSERT 4u
 #define NUB_DIR_MIGRATE_PER_CALL 16u
+
+/* The most entries a table of `capacity` slots holds: load 1/2. At 3/4
+ * (the rule until issue 8 item 10) a Robin Hood insert walked ~8 slots to
+ * the run's end and moved ~3 residents; at 1/2 it is ~2.5 and ~1, which
+ * is most of a MOUNT's per-cap directory work. The cost is memory: 80 to
+ * 160 bytes of table per cap instead of 53 to 107, so the 256 MiB default
+ * guest holds 2^20 caps in a 2^21-slot table (84 MB) before the growth to
+ * 2^22 (which would need 168 + 84 MB at once), where 3/4 held 1.5 M. */
+static inline uint64_t nub_dir_max_count(uint64_t capacity)
+{
+    return capacity / 2;
+}
 
 struct nub_dir {
     struct nub_heap *heap;
@@ -55,6 +67,7 @@ struct nub_dir_mark {
     uint64_t grown_gpa;     /* table the reservation allocated, or 0 */
     uint64_t retired_gpa;   /* old table emptied by the reservation, still */
     uint64_t retired_capacity; /* allocated until commit (for the heap level) */
+    uint64_t count;         /* entries at nub_dir_reserve */
 };
 
 /* Allocates the header and a table of NUB_DIR_MIN_CAPACITY slots from the
@@ -67,7 +80,7 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
 
 /* Adds one reference to hash. If it is new, inserts {data_gpa, len, kind}
  * with refcount 1 into the new table (starting a growth first if the load
- * would pass 3/4, or if Robin Hood placement would put an entry
+ * would pass 1/2, or if Robin Hood placement would put an entry
  * NUB_DIR_MAX_PROBE or more slots from home) and sets *existed = 0. If it
  * exists with the same len: refcount + 1, *existed = 1 (data_gpa is not
  * stored; the caller drops its copy). Errors, with nothing changed:
@@ -82,6 +95,19 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
  * old slots (inside a reservation: owes them to the next tick). */
 enum nub_status nub_dir_put(struct nub_dir *d, const uint8_t hash[16], uint64_t data_gpa,
                             uint64_t len, uint16_t kind, uint32_t *refcount, int *existed);
+
+/* nub_dir_put in two halves, for a caller that looks every cap up first
+ * and reserves room only for the absent ones (MOUNT). nub_dir_ref: if
+ * hash is present, one more reference as nub_dir_put (NUB_ST_OK, or
+ * EXISTS / OVERFLOW with nothing changed); if absent, NUB_ST_NOENT and
+ * *h64 = nub_dir_hash(hash, seed). nub_dir_insert: inserts hash, which
+ * the caller knows to be absent (nub_dir_ref said so and no put of an
+ * equal hash came since: the directory does not look again), refcount 1,
+ * with nub_dir_put's errors for a new entry. */
+enum nub_status nub_dir_ref(struct nub_dir *d, const uint8_t hash[16], uint64_t len,
+                            uint32_t *refcount, uint64_t *h64);
+enum nub_status nub_dir_insert(struct nub_dir *d, const uint8_t hash[16], uint64_t h64,
+                               uint64_t data_gpa, uint64_t len, uint16_t kind);
 
 /* Drops one reference. *left = references remaining. When it reaches 0 the
  * entry is removed from its table (backward-shift deletion) and copied to
@@ -106,6 +132,13 @@ void nub_dir_tick(struct nub_dir *d);
  * with nothing changed and no reservation open. */
 enum nub_status nub_dir_reserve(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m);
 
+/* Inside a reservation in which no new entry was put yet (references on
+ * present ones may have been added): room for `fresh` more, as
+ * nub_dir_reserve would have made it (at most one growth per
+ * reservation). On an error the reservation stays open (commit or
+ * rollback still follows) and nothing but migration progress changed. */
+enum nub_status nub_dir_reserve_more(struct nub_dir *d, uint64_t fresh, struct nub_dir_mark *m);
+
 /* Ends a reservation that stays: frees what it retired. */
 void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m);
 
@@ -115,7 +148,8 @@ void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m);
  * advances). O(1): no entry moves. Panics if a put was not released. */
 void nub_dir_rollback(struct nub_dir *d, const struct nub_dir_mark *m);
 
-/* 0 if the published header matches the guest's view, every entry is
+/* 0 if the published header matches the guest's view (outside a
+ * reservation: inside one it is published by the commit or rollback), every entry is
  * findable from its home slot in its own table without crossing an empty
  * slot and fewer than NUB_DIR_MAX_PROBE slots from it (-16; -26 in the old
  * table), every run of used slots is in Robin Hood order (homes never
