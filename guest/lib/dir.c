@@ -297,7 +297,16 @@ struct nub_dir_entry *nub_dir_lookup(const struct nub_dir *d, const uint8_t hash
  * verifies it, -10), and the probe cost one lookup per migrated entry. */
 static int place(struct nub_dir *d, const struct nub_dir_entry *e)
 {
-    return insert_in(d, d->entries_gpa, d->capacity, e, nub_dir_hash(e->hash, d->seed));
+    uint64_t h64 = nub_dir_hash(e->hash, d->seed);
+    struct nub_dir_entry *t = table(d->entries_gpa);
+    uint64_t home = h64 & (d->capacity - 1);
+    if (!used(&t[home])) { /* the common case in a table filling up from empty */
+        t[home] = *e;
+        t[home].flags = NUB_DIR_F_USED; /* distance 0 */
+        d->work++;
+        return 1;
+    }
+    return insert_in(d, d->entries_gpa, d->capacity, e, h64);
 }
 
 /* Scans up to n old slots downwards, moving used ones to the new table.
@@ -448,7 +457,11 @@ static enum nub_status insert_fresh(struct nub_dir *d, const uint8_t hash[16], u
                               .kind = kind,
                               .flags = NUB_DIR_F_USED};
     __builtin_memcpy(e.hash, hash, 16);
-    if (!insert_in(d, d->entries_gpa, d->capacity, &e, h64)) {
+    struct nub_dir_entry *home = &table(d->entries_gpa)[h64 & (d->capacity - 1)];
+    if (!used(home)) { /* distance 0, nothing to move: most inserts at load <= 1/2 */
+        *home = e;
+        d->work++;
+    } else if (!insert_in(d, d->entries_gpa, d->capacity, &e, h64)) {
         /* Too far from home (top of this file): grow early, or refuse. */
         enum nub_status st = grow_for(d, hash, NUB_ST_QUOTA);
         if (st != NUB_ST_OK)
