@@ -25,7 +25,7 @@ struct run_task {
     uint32_t trap;                /* enum nub_task_trap */
     uint64_t fuel_used;
     uint64_t run_fuel;            /* since its start or its last queue wait */
-    struct nub_wasm_module *mod;
+    struct nub_wasm_module *mod;  /* its component's (run_mount.mods), borrowed */
     struct nub_wasm_instance *inst;
     struct nub_wasm_task *wt;
     struct nub_wasm_func **imports;
@@ -37,11 +37,20 @@ struct run_task {
     uint64_t wait_seen;
 };
 
+/* A component's module, decoded and validated once for all its tasks (the
+ * first task to start decodes it) and freed when the last of them ends. */
+struct run_comp {
+    struct nub_wasm_module *mod;
+    uint32_t pending; /* its tasks not ended yet */
+};
+
 struct run_mount {
     uint64_t handle;
     uint32_t slot;
     uint32_t ntasks;
+    uint32_t ncomps;
     struct run_task *tasks;
+    struct run_comp *comps; /* ncomps */
 };
 
 /* The task limits (man/nubfs-rvf.5 "Limits"). */

@@ -537,17 +537,21 @@ struct nub_mount_queue {
  * slice's), args[2] = most fuel a task may use without waiting on a queue
  * (from its start, or since it last blocked in a send or receive; 0 = no
  * limit): past it the task ends TRAPPED with NUB_TASK_TRAP_FUEL; args[3] =
- * flags, NUB_RUN_F_TEST_CRASH or 0 (any other bit: NUB_ST_INVAL). The guest first drops the run state of mounts that are gone
- * (their tasks stop here, at a slice boundary), then takes runnable tasks
- * round robin (a cursor survives between calls) until the fuel is spent or
- * none can run; a task blocked on a queue is only looked at again when
- * that queue's head or tail moved. A task's first turn instantiates its
- * component's module (an instance of its own) and sets up the call of its
- * entry point with zero arguments, which runs from its next turn; that
- * first turn is charged 16000 + the module's length in fuel (ret[1]). Returns ret[0] tasks runnable now (ready or
- * running), ret[1] fuel used in this slice, ret[2] tasks blocked,
- * ret[3] tasks that trapped in this slice, ret[4] tasks done in it.
- * Task records (below) carry state, trap and fuel; the host reads them. */
+ * flags, NUB_RUN_F_TEST_CRASH or 0 (any other bit: NUB_ST_INVAL). The
+ * guest first drops the run state of mounts that are gone (their tasks
+ * stop here, at a slice boundary), then takes runnable tasks round robin
+ * (a cursor survives between calls) until the fuel is spent or none can
+ * run; a task blocked on a queue is only looked at again when that
+ * queue's head or tail moved. A task's first turn instantiates its
+ * component's module (an instance of its own; the tasks of a component
+ * share one decoded module) and sets up the call of its entry point with
+ * zero arguments, which runs from its next turn; that first turn is
+ * charged 16000 + the module's length in fuel (ret[1]) if it decodes the
+ * module, 4000 + a quarter of its length if another task of the component
+ * did. Returns ret[0] tasks runnable now (ready or running), ret[1] fuel
+ * used in this slice, ret[2] tasks blocked, ret[3] tasks that trapped in
+ * this slice, ret[4] tasks done in it. Task records (below) carry state,
+ * trap and fuel; the host reads them. */
 /* Test only (refused with NUB_ST_INVAL unless NUB_BOOT_F_TEST_OPS): after
  * the slice's turns the guest triple-faults, so the host recovers from a
  * crash inside a RUN slice. */
