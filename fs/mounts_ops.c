@@ -475,6 +475,15 @@ static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
         fuse_reply_readlink(req, target);
 }
 
+/* A region's file handle: the cap an immutable region's open took (NULL:
+ * a live region, read from the package mounted at each read), and
+ * whether the open counts on the inode's passthrough backing
+ * (region_pt.c). */
+struct region_fh {
+    struct nub_cap_obj *obj;
+    bool pt;
+};
+
 /* Opening a region: it must be in the package mounted now. An immutable
  * one's bytes are a cap: the handle holds that cap (*obj), so one open
  * file reads one version however often the package is replaced meanwhile
@@ -519,17 +528,25 @@ static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
     }
     unsigned kind = mnt_kind(ino);
     if (kind == MK_REGION) {
-        struct nub_cap_obj *obj = NULL;
-        int rc = region_open(fs, ino, &obj);
+        struct region_fh *h = calloc(1, sizeof(*h));
+        if (h == NULL) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        int rc = region_open(fs, ino, &h->obj);
         if (rc != 0) {
+            free(h);
             fuse_reply_err(req, -rc);
             return;
         }
-        fi->fh = (uint64_t)(uintptr_t)obj; /* 0: read live from guest memory */
-        fi->direct_io = 1;  /* the content is live: no page cache */
-        fi->noflush = 1;    /* read-only: a flush has nothing to do */
-        if (fuse_reply_open(req, fi) != 0)
-            nub_cap_obj_close(obj); /* interrupted: no release comes */
+        fi->fh = (uint64_t)(uintptr_t)h;
+        fi->noflush = 1; /* read-only: a flush has nothing to do */
+        /* Passthrough of the cap's own file where it can; else the
+         * content is read by the daemon, live: no page cache. */
+        if (nubfs_region_pt_open(req, ino, h->obj, fi, &h->pt) != 0) {
+            nub_cap_obj_close(h->obj); /* interrupted: no release comes */
+            free(h);
+        }
         return;
     }
     struct mview v;
@@ -563,8 +580,9 @@ static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t
             fuse_reply_err(req, EBADF);
         return;
     }
-    if (fi->fh != 0) { /* an immutable region: the cap it was opened with */
-        nubfs_reply_obj(req, (const struct nub_cap_obj *)(uintptr_t)fi->fh, (uint64_t)off, size);
+    const struct region_fh *h = (const struct region_fh *)(uintptr_t)fi->fh;
+    if (h != NULL && h->obj != NULL) { /* an immutable region: the cap it was opened with */
+        nubfs_reply_obj(req, h->obj, (uint64_t)off, size);
         return;
     }
     struct mview v;
@@ -595,9 +613,15 @@ static void mounts_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
                            struct fuse_file_info *fi)
 {
     (void)fs;
-    if (mnt_kind(ino) == MK_REGION)
-        nub_cap_obj_close((struct nub_cap_obj *)(uintptr_t)fi->fh);
-    else if (fi->fh != 0)
+    if (mnt_kind(ino) == MK_REGION) {
+        struct region_fh *h = (struct region_fh *)(uintptr_t)fi->fh;
+        if (h != NULL) {
+            if (h->pt)
+                nubfs_region_pt_release(ino);
+            nub_cap_obj_close(h->obj);
+            free(h);
+        }
+    } else if (fi->fh != 0)
         nubfs_snapshot_release(fi);
     fuse_reply_err(req, 0);
 }

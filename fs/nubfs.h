@@ -275,6 +275,34 @@ uint64_t nubfs_pt_opens(void);
  * has a file of its own and passthrough is on, else keep_cache for the
  * spliced reads. fuse_reply_open's result. */
 int nubfs_pt_reply_open(fuse_req_t req, struct nub_cap_obj *obj, struct fuse_file_info *fi);
+/* obj's backing id for passthrough, registered on first use; 0 when it
+ * has none (no file of its own, empty) or passthrough is off. */
+int nubfs_pt_backing_id(struct nub_cap_obj *obj);
+/* Replies to an open (fi->fh set, nonzero) with FOPEN_PASSTHROUGH and
+ * this backing id (fi->direct_io as the caller set it: with it, reads
+ * still come to the daemon; keep_cache cleared). fuse_reply_open's
+ * result. */
+int nubfs_pt_reply_with(fuse_req_t req, struct fuse_file_info *fi, int backing_id);
+
+/* region_pt.c: opens of regions under mounts/. A region's inode is the
+ * same across replaces of its package, so its opens may hold different
+ * caps, while the kernel allows one backing file per inode as long as
+ * passthrough files are open on it (and then refuses any other open).
+ * Replies to the open of region inode ino whose handle fi->fh (nonzero)
+ * reads obj (the immutable region's cap; NULL: a live region): by
+ * passthrough of obj's file when it has one and the inode holds no other
+ * backing; with the backing the inode holds and reads served by the
+ * daemon when it holds another (a replace while a file of the previous
+ * version is open: mmap then shows that version's bytes); else spliced
+ * (direct_io). *pt is set (before the reply) when the open counts on the
+ * inode's backing: nubfs_region_pt_release(ino) at its release.
+ * fuse_reply_open's result (nonzero: no release comes, nothing held). */
+int nubfs_region_pt_open(fuse_req_t req, fuse_ino_t ino, struct nub_cap_obj *obj,
+                         struct fuse_file_info *fi, bool *pt);
+void nubfs_region_pt_release(fuse_ino_t ino);
+/* stats: region opens by passthrough, by the daemon under an inode that
+ * holds another version's backing, spliced. */
+void nubfs_region_pt_counts(uint64_t *pt, uint64_t *served, uint64_t *spliced);
 /* The store's release hook: closes the object's backing id. */
 void nubfs_pt_release_obj(void *ctx, struct nub_cap_obj *obj);
 /* stats' "store" object (a json_t *). */

@@ -181,8 +181,9 @@ static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
             set_off(why);
         }
         if (pt.state == PT_ON)
-            nubfs_log("reads: passthrough for caps with a file of their own (%s); "
-                      "smaller caps spliced from their pack", pt.reason);
+            nubfs_log("reads: passthrough for caps with a file of their own, under caps/ "
+                      "and as immutable regions under mounts/ (%s); smaller caps spliced "
+                      "from their pack", pt.reason);
         else
             nubfs_log("reads: spliced, not passthrough: %s", pt.reason);
     }
@@ -227,9 +228,10 @@ uint64_t nubfs_pt_opens(void)
     return __atomic_load_n(&pt.opens, __ATOMIC_RELAXED);
 }
 
-/* The object's backing id, registered on first use; 0 if it has none. */
-static int backing_id(struct nub_cap_obj *obj)
+int nubfs_pt_backing_id(struct nub_cap_obj *obj)
 {
+    if (obj == NULL || !obj->own_file || obj->len == 0 || !nubfs_pt_on())
+        return 0;
     int id = __atomic_load_n(&obj->backing_id, __ATOMIC_ACQUIRE);
     if (id > 0)
         return id;
@@ -253,23 +255,26 @@ static int backing_id(struct nub_cap_obj *obj)
     return id;
 }
 
-int nubfs_pt_reply_open(fuse_req_t req, struct nub_cap_obj *obj, struct fuse_file_info *fi)
+int nubfs_pt_reply_with(fuse_req_t req, struct fuse_file_info *fi, int backing_id)
 {
-    int id = 0;
-    if (obj != NULL && obj->own_file && obj->len > 0 && nubfs_pt_on())
-        id = backing_id(obj);
-    if (id <= 0) {
-        fi->keep_cache = 1; /* the bytes behind a hash never change */
-        return fuse_reply_open(req, fi);
-    }
     fi->keep_cache = 0;
     pending.fh = fi->fh;
-    pending.backing_id = id;
+    pending.backing_id = backing_id;
     int rc = fuse_reply_open(req, fi);
     pending.fh = 0;
     if (rc == 0)
         __atomic_add_fetch(&pt.opens, 1, __ATOMIC_RELAXED);
     return rc;
+}
+
+int nubfs_pt_reply_open(fuse_req_t req, struct nub_cap_obj *obj, struct fuse_file_info *fi)
+{
+    int id = nubfs_pt_backing_id(obj);
+    if (id <= 0) {
+        fi->keep_cache = 1; /* the bytes behind a hash never change */
+        return fuse_reply_open(req, fi);
+    }
+    return nubfs_pt_reply_with(req, fi, id);
 }
 
 void nubfs_pt_release_obj(void *ctx, struct nub_cap_obj *obj)

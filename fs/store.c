@@ -127,5 +127,10 @@ void *nubfs_store_json(struct nubfs *fs)
     json_object_set_new(o, "read_path", json_string(pt ? "passthrough" : "splice"));
     json_object_set_new(o, "read_path_reason", json_string(nubfs_pt_reason()));
     json_object_set_new(o, "passthrough_opens", num(nubfs_pt_opens()));
+    uint64_t rpt, rserved, rspliced;
+    nubfs_region_pt_counts(&rpt, &rserved, &rspliced);
+    json_object_set_new(o, "region_passthrough_opens", num(rpt));
+    json_object_set_new(o, "region_served_opens", num(rserved));
+    json_object_set_new(o, "region_spliced_opens", num(rspliced));
     return o;
 }

@@ -261,12 +261,22 @@ void nub_cap_obj_unref(struct nub_cap_obj *o)
         teardown(s, o, true);
 }
 
-struct nub_cap_obj *nub_cap_obj_ref(struct nub_cap_obj *o)
+static struct nub_cap_obj *add_ref(struct nub_cap_obj *o, int dopens)
 {
     pthread_mutex_lock(&o->store->mu);
-    adjust_locked(o->store, o, +1, 0);
+    adjust_locked(o->store, o, +1, dopens);
     pthread_mutex_unlock(&o->store->mu);
     return o;
+}
+
+struct nub_cap_obj *nub_cap_obj_ref(struct nub_cap_obj *o)
+{
+    return add_ref(o, 0);
+}
+
+struct nub_cap_obj *nub_cap_obj_open_ref(struct nub_cap_obj *o)
+{
+    return add_ref(o, +1);
 }
 
 void nub_cap_obj_close(struct nub_cap_obj *o)

@@ -174,6 +174,9 @@ int nub_cap_obj_verify(struct nub_cap_obj *o);
 
 struct nub_cap_obj *nub_cap_obj_ref(struct nub_cap_obj *o);
 void nub_cap_obj_unref(struct nub_cap_obj *o);
+/* One more reference counted as an open file handle (on behalf of open
+ * files), dropped with nub_cap_obj_close. */
+struct nub_cap_obj *nub_cap_obj_open_ref(struct nub_cap_obj *o);
 /* Drops a reference nub_cap_store_open took. */
 void nub_cap_obj_close(struct nub_cap_obj *o);
 /* Sets the backing id if none is set yet; returns the one in force. */

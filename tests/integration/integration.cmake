@@ -21,7 +21,7 @@ set_tests_properties(integration.caps integration.lifecycle integration.recovery
                      integration.fuse_opts PROPERTIES RUN_SERIAL TRUE)
 
 # ctl/ and mounts/: need the example packages and nubfs-pack.
-foreach(t ctl ctl_errors ctl_stress other_users log_sinks negative_cache ctl_rename cap_lifetime cap_space
+foreach(t ctl ctl_errors ctl_stress other_users log_sinks negative_cache ctl_rename cap_lifetime cap_space region_reads
           recovery_readers full_guest replace_readers)
   add_test(NAME integration.${t}
            COMMAND ${_it}/${t}.sh $<TARGET_FILE:nubfs> $<TARGET_FILE:nubfs-pack>
