@@ -151,15 +151,16 @@ static int check_numbers(struct parse_state *st)
         unsigned long long min, max;
         uint64_t *v64; /* instead of v */
     } n[NUM_N] = {
-        [NUM_WATCHDOG] = {"watchdog", &o->watchdog_ms, 1, NUBFS_MAX_WATCHDOG_MS},
-        [NUM_CRASH_AFTER] = {"test_crash_after", &o->test_crash_after, 0, 1000000},
-        [NUM_FAIL_STEP] = {"test_fail_step", &o->test_fail_step, 0, 255},
-        [NUM_COMPONENTS] = {"max_components", &o->max_components, 1, NUB_MOUNT_MAX_COMPONENTS},
-        [NUM_REGIONS] = {"max_regions", &o->max_regions, 1, NUB_MOUNT_MAX_REGIONS},
-        [NUM_QUEUES] = {"max_queues", &o->max_queues, 1, NUB_MOUNT_MAX_QUEUES},
-        [NUM_TASKS] = {"max_tasks", &o->max_tasks, 1, NUB_MOUNT_MAX_TASKS},
-        [NUM_TASK_FUEL] = {"task_fuel", &o->task_fuel, 100, NUBFS_MAX_TASK_FUEL},
-        [NUM_TASK_CPU] = {"task_cpu", &o->task_cpu, 1, 100},
+        [NUM_WATCHDOG] = {"watchdog", &o->watchdog_ms, 1, NUBFS_MAX_WATCHDOG_MS, NULL},
+        [NUM_CRASH_AFTER] = {"test_crash_after", &o->test_crash_after, 0, 1000000, NULL},
+        [NUM_FAIL_STEP] = {"test_fail_step", &o->test_fail_step, 0, 255, NULL},
+        [NUM_COMPONENTS] = {"max_components", &o->max_components, 1, NUB_MOUNT_MAX_COMPONENTS,
+                            NULL},
+        [NUM_REGIONS] = {"max_regions", &o->max_regions, 1, NUB_MOUNT_MAX_REGIONS, NULL},
+        [NUM_QUEUES] = {"max_queues", &o->max_queues, 1, NUB_MOUNT_MAX_QUEUES, NULL},
+        [NUM_TASKS] = {"max_tasks", &o->max_tasks, 1, NUB_MOUNT_MAX_TASKS, NULL},
+        [NUM_TASK_FUEL] = {"task_fuel", &o->task_fuel, 100, NUBFS_MAX_TASK_FUEL, NULL},
+        [NUM_TASK_CPU] = {"task_cpu", &o->task_cpu, 1, 100, NULL},
         [NUM_TASK_FUEL_MAX] = {"task_fuel_max", NULL, 0, NUBFS_MAX_TASK_FUEL_MAX,
                                &o->task_fuel_max},
     };
