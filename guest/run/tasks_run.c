@@ -111,10 +111,17 @@ static void mount_drop(struct nub_run *r, uint32_t slot)
     r->rm[slot] = NULL;
 }
 
-/* Run state for every live mount, none for the others. */
+/* Run state for every live mount, none for the others; looked at again
+ * only when the table's generation moved (or a heap-full retry waits). */
 static void sync(struct nub_run *r)
 {
+    if (r->synced && r->synced_gen == r->mounts->generation)
+        return;
+    int retry = 0;
     uint32_t cap = r->mounts->capacity < NUB_MOUNT_SLOTS ? r->mounts->capacity : NUB_MOUNT_SLOTS;
+    for (uint32_t s = cap; s < NUB_MOUNT_SLOTS; s++)
+        if (r->rm[s] != NULL)
+            mount_drop(r, s);
     for (uint32_t s = 0; s < cap; s++) {
         const struct nub_mount_rec *rec = slot_rec(r, s);
         int live = rec_ok(rec);
@@ -133,6 +140,7 @@ static void sync(struct nub_run *r)
                 r->env.free(r->env.ctx, tasks, sizeof(struct run_task) * rec->ntasks);
             if (f != NULL)
                 r->env.free(r->env.ctx, f, sizeof *f);
+            retry = 1;
             continue; /* heap full: tried again next slice */
         }
         f->run = r;
@@ -147,6 +155,12 @@ static void sync(struct nub_run *r)
         }
         r->rm[s] = &f->rm;
     }
+    r->nlive = 0;
+    for (uint32_t s = 0; s < NUB_MOUNT_SLOTS; s++)
+        if (r->rm[s] != NULL)
+            r->live[r->nlive++] = (uint16_t)s;
+    r->synced_gen = r->mounts->generation;
+    r->synced = !retry;
 }
 
 /* Mirror the task's state into its record, which the host reads. */
@@ -366,10 +380,13 @@ enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *
     }
     sync(r);
     uint64_t used = 0;
-    for (uint32_t round = 0; round < MAX_ROUNDS && used < budget; round++) {
+    uint32_t n = r->nlive, j0 = 0; /* the first live slot at or after the cursor */
+    while (j0 < n && r->live[j0] < r->cursor)
+        j0++;
+    for (uint32_t round = 0; round < MAX_ROUNDS && used < budget && n > 0; round++) {
         int ran = 0;
-        for (uint32_t k = 0; k < NUB_MOUNT_SLOTS && used < budget; k++) {
-            uint32_t s = (r->cursor + k) % NUB_MOUNT_SLOTS;
+        for (uint32_t k = 0; k < n && used < budget; k++) {
+            uint32_t s = r->live[(j0 + k) % n];
             struct run_mount *rm = r->rm[s];
             for (uint32_t i = 0; rm != NULL && i < rm->ntasks && used < budget; i++) {
                 struct run_task *t = &rm->tasks[i];
@@ -386,9 +403,9 @@ enum nub_status nub_run_call(struct nub_run *r, const uint64_t *args, uint64_t *
         if (!ran)
             break;
     }
-    for (uint32_t s = 0; s < NUB_MOUNT_SLOTS; s++)
-        for (uint32_t i = 0; r->rm[s] != NULL && i < r->rm[s]->ntasks; i++) {
-            struct run_task *t = &r->rm[s]->tasks[i];
+    for (uint32_t j = 0; j < n; j++)
+        for (uint32_t i = 0; i < r->rm[r->live[j]]->ntasks; i++) {
+            struct run_task *t = &r->rm[r->live[j]]->tasks[i];
             wake(t);
             ret[0] += runnable(t);
             ret[2] += t->state == NUB_TASK_BLOCKED;

@@ -19,6 +19,13 @@ struct nub_run {
     struct nub_wasm_env env;
     struct run_mount *rm[NUB_MOUNT_SLOTS]; /* by mount table slot */
     uint32_t cursor;                       /* slot the next round starts at */
+    /* The slots with run state, ascending, as of the mount table's
+     * generation synced_gen (a mount or unmount changes it): a slice
+     * walks these, not every slot. */
+    uint16_t live[NUB_MOUNT_SLOTS];
+    uint32_t nlive;
+    uint64_t synced_gen;
+    int synced; /* 0: look at the table at the next slice */
 };
 
 void nub_run_init(struct nub_run *r, struct nub_heap *h, struct nub_mounts *m);
