@@ -10,6 +10,9 @@
 # `strace -c -f` of the daemon (system calls by time); both slow it down,
 # so the throughput line above them is from the run without a tracer.
 # usage: ctl_bench.sh PATH/TO/nubfs PATH/TO/nubfs-pack EXAMPLES_DIR [BIG_MIB]
+# CTL_BENCH_OPTS=tasks=off (more -o options for the small-package daemon)
+# shows the latency without hello's task: its first RUN slice holds the
+# sandbox lock that the listing waits for.
 set -u
 NUBFS=${1:?usage}
 PACK=${2:?usage}
@@ -34,7 +37,7 @@ fi
 ms() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f\n", (b - a) / 1e6}'; }
 
 # ---- latency: cp of a small package until its caps are listed ------------------
-start_nubfs "$NUBFS" "$MNT" "guest_mem=256M,trust=$EX/keys"
+start_nubfs "$NUBFS" "$MNT" "guest_mem=256M,trust=$EX/keys${CTL_BENCH_OPTS:+,$CTL_BENCH_OPTS}"
 want=$("$PACK" inspect --json "$EX/hello.rvf" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["segments"][1]["hash"])')
 : > "$TMP/lat"
