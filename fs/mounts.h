@@ -67,4 +67,18 @@ char *mnt_json_tasks(const struct mview *v, size_t *len, int *err);
 char *mnt_json_grants(const struct mview *v, uint32_t comp, size_t *len, int *err);
 char *mnt_json_entry(const struct mview *v, uint32_t comp, size_t *len, int *err);
 
+/* region_open.c: the open files of immutable regions, by inode, so that
+ * fstat of one answers after its package went (the GETATTR names only
+ * the inode). A region file handle embeds one; add at open, del at
+ * release. nubfs_region_open_attr: the attributes of the inode's newest
+ * open file, as of its open; -ENOENT if none is open. */
+struct nubfs_region_open {
+    struct nubfs_region_open *next, *prev;
+    fuse_ino_t ino;
+    struct stat st;
+};
+void nubfs_region_open_add(struct nubfs_region_open *o, fuse_ino_t ino, const struct stat *st);
+void nubfs_region_open_del(struct nubfs_region_open *o);
+int nubfs_region_open_attr(fuse_ino_t ino, struct stat *st);
+
 #endif /* NUBFS_MOUNTS_H */

@@ -476,13 +476,23 @@ static void mounts_readlink(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino)
 }
 
 /* A region's file handle: the cap an immutable region's open took (NULL:
- * a live region, read from the package mounted at each read), and
- * whether the open counts on the inode's passthrough backing
- * (region_pt.c). */
+ * a live region, read from the package mounted at each read), whether
+ * the open counts on the inode's passthrough backing (region_pt.c), and
+ * (immutable, listed) its entry in region_open.c, whose attributes fstat
+ * answers after the package went. */
 struct region_fh {
     struct nub_cap_obj *obj;
-    bool pt;
+    bool pt, listed;
+    struct nubfs_region_open open;
 };
+
+static void region_fh_free(struct region_fh *h)
+{
+    if (h->listed)
+        nubfs_region_open_del(&h->open);
+    nub_cap_obj_close(h->obj);
+    free(h);
+}
 
 /* Opening a region: it must be in the package mounted now. An immutable
  * one's bytes are a cap: the handle holds that cap (*obj), so one open
@@ -539,14 +549,18 @@ static void mounts_open(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, struct
             fuse_reply_err(req, -rc);
             return;
         }
+        struct stat st;
+        if (h->obj != NULL && node_attr(fs, ino, &st) == 0) {
+            st.st_size = (off_t)h->obj->len; /* the bytes this file reads */
+            nubfs_region_open_add(&h->open, ino, &st);
+            h->listed = true;
+        }
         fi->fh = (uint64_t)(uintptr_t)h;
         fi->noflush = 1; /* read-only: a flush has nothing to do */
         /* Passthrough of the cap's own file where it can; else the
          * content is read by the daemon, live: no page cache. */
-        if (nubfs_region_pt_open(req, ino, h->obj, fi, &h->pt) != 0) {
-            nub_cap_obj_close(h->obj); /* interrupted: no release comes */
-            free(h);
-        }
+        if (nubfs_region_pt_open(req, ino, h->obj, fi, &h->pt) != 0)
+            region_fh_free(h); /* interrupted: no release comes */
         return;
     }
     struct mview v;
@@ -605,6 +619,10 @@ static void mounts_read(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_t
 static int mounts_getattr(struct nubfs *fs, fuse_ino_t ino, struct stat *st, double *timeout)
 {
     int rc = node_attr(fs, ino, st);
+    /* Its package went: an open file of it answers, as an unlinked file
+     * does (region_open.c). */
+    if (rc == -ENOENT && mnt_kind(ino) == MK_REGION && nubfs_region_open_attr(ino, st) == 0)
+        rc = 0;
     *timeout = rc == 0 && S_ISDIR(st->st_mode) ? NUBFS_MNT_TIMEOUT : 0;
     return rc;
 }
@@ -618,8 +636,7 @@ static void mounts_release(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino,
         if (h != NULL) {
             if (h->pt)
                 nubfs_region_pt_release(ino);
-            nub_cap_obj_close(h->obj);
-            free(h);
+            region_fh_free(h);
         }
     } else if (fi->fh != 0)
         nubfs_snapshot_release(fi);
