@@ -16,7 +16,9 @@
  * the hot paths: getattr, open, read, readdir's peek, a lookup of a cap
  * the kernel already holds and a forget that leaves a reference take the
  * read side of one rwlock (the counts are atomics); only a new inode, the
- * last forget and a growth take the write side. */
+ * last forget and a growth take the write side. A FORGET_MULTI batch
+ * (nubfs_ino_forget_many) takes the write side once per FORGET_CHUNK
+ * inodes instead of both sides once per inode. */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -228,18 +230,47 @@ int nubfs_ino_hash(uint64_t ino, uint8_t hash[16])
     return n ? 0 : -ENOENT;
 }
 
-/* Unlinks node n (write lock held). */
-static void unlink_node(struct ino_node *n)
+/* Unlinks node n, found at *at in its inode chain (write lock held):
+ * one walk of its hash chain, none of its inode chain. */
+static void unlink_at(struct ino_node **at, struct ino_node *n)
 {
-    struct ino_node **p = &g_ino.by_ino[slot_ino(n->ino)];
-    while (*p != n)
-        p = &(*p)->next_ino;
-    *p = n->next_ino;
-    p = &g_ino.by_hash[slot_hash(n->hash)];
+    *at = n->next_ino;
+    struct ino_node **p = &g_ino.by_hash[slot_hash(n->hash)];
     while (*p != n)
         p = &(*p)->next_hash;
     *p = n->next_hash;
     g_ino.count--;
+}
+
+/* The link in the inode chain that points at ino's node, or NULL (write
+ * lock held). */
+static struct ino_node **find_link(uint64_t ino)
+{
+    if (g_ino.nbuckets == 0)
+        return NULL;
+    for (struct ino_node **p = &g_ino.by_ino[slot_ino(ino)]; *p != NULL; p = &(*p)->next_ino)
+        if ((*p)->ino == ino)
+            return p;
+    return NULL;
+}
+
+/* Drops nlookup references of ino (write lock held); the node, if that was
+ * its last, is unlinked and returned for the caller to free. */
+static struct ino_node *drop_locked(uint64_t ino, uint64_t nlookup)
+{
+    if (!(ino & NUBFS_INO_CAP_BIT) || nlookup == 0)
+        return NULL; /* fixed inodes are never dropped */
+    struct ino_node **at = find_link(ino);
+    if (at == NULL)
+        return NULL;
+    struct ino_node *n = *at;
+    uint64_t cur = __atomic_load_n(&n->nlookup, __ATOMIC_RELAXED);
+    if (nlookup < cur) {
+        __atomic_store_n(&n->nlookup, cur - nlookup, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    unlink_at(at, n);
+    return n;
 }
 
 void nubfs_ino_forget(uint64_t ino, uint64_t nlookup)
@@ -263,12 +294,36 @@ void nubfs_ino_forget(uint64_t ino, uint64_t nlookup)
     /* The node may have been looked up again (or dropped by another
      * forget) meanwhile: find it afresh and drop it only if still unused. */
     pthread_rwlock_wrlock(&g_ino.mu);
-    n = find(ino);
-    if (n != NULL && __atomic_load_n(&n->nlookup, __ATOMIC_RELAXED) == 0) {
-        unlink_node(n);
-        free(n);
-    }
+    struct ino_node **at = find_link(ino);
+    n = at != NULL ? *at : NULL;
+    if (n != NULL && __atomic_load_n(&n->nlookup, __ATOMIC_RELAXED) == 0)
+        unlink_at(at, n);
+    else
+        n = NULL;
     pthread_rwlock_unlock(&g_ino.mu);
+    free(n);
+}
+
+/* At most this many forgets under one hold of the write lock, so that a
+ * batch of a million (drop_caches, memory pressure) lets lookups and
+ * getattrs in between. */
+#define FORGET_CHUNK 256
+
+void nubfs_ino_forget_many(const struct fuse_forget_data *f, size_t count)
+{
+    struct ino_node *gone[FORGET_CHUNK];
+    for (size_t i = 0; i < count;) {
+        size_t ngone = 0, end = count - i > FORGET_CHUNK ? i + FORGET_CHUNK : count;
+        pthread_rwlock_wrlock(&g_ino.mu);
+        for (; i < end; i++) {
+            struct ino_node *n = drop_locked(f[i].ino, f[i].nlookup);
+            if (n != NULL)
+                gone[ngone++] = n;
+        }
+        pthread_rwlock_unlock(&g_ino.mu);
+        for (size_t k = 0; k < ngone; k++)
+            free(gone[k]);
+    }
 }
 
 int nubfs_inodes_hashes(uint8_t (**out)[16], size_t *count)

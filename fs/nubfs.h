@@ -143,6 +143,9 @@ uint64_t nubfs_ino_peek(const uint8_t hash[16]);
 /* Hash of a cap inode the kernel holds; -ENOENT if unknown. */
 int nubfs_ino_hash(uint64_t ino, uint8_t hash[16]);
 void nubfs_ino_forget(uint64_t ino, uint64_t nlookup);
+/* The same for each of f[0, count) (FORGET_MULTI): the write lock once per
+ * chunk of them, not both locks once each. */
+void nubfs_ino_forget_many(const struct fuse_forget_data *f, size_t count);
 size_t nubfs_inodes_count(void);
 /* Snapshot of the hashes of every cap inode the kernel holds (malloc'd). */
 int nubfs_inodes_hashes(uint8_t (**out)[16], size_t *count);

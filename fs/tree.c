@@ -306,8 +306,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
     COUNT(NUBFS_REQ_FORGET);
-    for (size_t i = 0; i < count; i++)
-        nubfs_ino_forget(forgets[i].ino, forgets[i].nlookup);
+    nubfs_ino_forget_many(forgets, count);
     fuse_reply_none(req);
 }
 

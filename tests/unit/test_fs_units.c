@@ -1,6 +1,6 @@
 /* Unit tests of the daemon's pure parts: the cap inode map (stable inodes
  * from hashes, prefix collisions, lookup counting, growth to many entries,
- * concurrent lookups and forgets) and option parsing. */
+ * batched forgets, concurrent lookups and forgets) and option parsing. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -159,6 +159,59 @@ static void test_inode_many(void **state)
     free(inos);
 }
 
+static void test_inode_forget_many(void **state)
+{
+    (void)state;
+    /* One FORGET_MULTI batch, longer than a lock chunk, mixing what the
+     * kernel may send: the last references of some caps, part of another's,
+     * the same inode twice, more than is held, zero, a fixed inode and an
+     * inode the map never gave out. Only the caps with nothing left go. */
+    enum { N = 1000 };
+    uint64_t inos[N];
+    uint8_t h[16], back[16];
+    for (uint64_t i = 0; i < N; i++) {
+        hash_of(h, i);
+        for (uint64_t k = 0; k < 1 + i % 3; k++) /* i % 3 + 1 references */
+            assert_int_equal(nubfs_ino_ref(h, &inos[i]), 0);
+    }
+    struct fuse_forget_data *f = calloc(2 * N + 4, sizeof(*f));
+    assert_non_null(f);
+    size_t n = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        switch (i % 3) {
+        case 0: f[n++] = (struct fuse_forget_data){inos[i], 1}; break;  /* its last */
+        case 1: f[n++] = (struct fuse_forget_data){inos[i], 1}; break;  /* one of two */
+        case 2: /* three, as two entries, the second more than is left */
+            f[n++] = (struct fuse_forget_data){inos[i], 1};
+            f[n++] = (struct fuse_forget_data){inos[i], 7};
+            break;
+        }
+    }
+    f[n++] = (struct fuse_forget_data){inos[1], 0};
+    f[n++] = (struct fuse_forget_data){NUBFS_INO_CAPS, 3};
+    f[n++] = (struct fuse_forget_data){NUBFS_INO_CAP_BIT | 12345, 1};
+    f[n++] = (struct fuse_forget_data){inos[0], 1}; /* gone already: ignored */
+    nubfs_ino_forget_many(f, n);
+    for (uint64_t i = 0; i < N; i++) {
+        hash_of(h, i);
+        assert_int_equal(nubfs_ino_hash(inos[i], back), i % 3 == 1 ? 0 : -ENOENT);
+    }
+    assert_int_equal(nubfs_inodes_count(), (N + 1) / 3);
+    /* The survivors still count one reference each, and come back with
+     * the same inode; an empty batch changes nothing. */
+    nubfs_ino_forget_many(f, 0);
+    n = 0;
+    for (uint64_t i = 1; i < N; i += 3)
+        f[n++] = (struct fuse_forget_data){inos[i], 1};
+    nubfs_ino_forget_many(f, n);
+    assert_int_equal(nubfs_inodes_count(), 0);
+    hash_of(h, 4);
+    uint64_t ino;
+    assert_int_equal(nubfs_ino_ref(h, &ino), 0);
+    assert_int_equal(ino, inos[4]);
+    free(f);
+}
+
 /* Threads looking up and forgetting the same small set of caps: every
  * reference taken is given back, so the map ends empty, and an inode
  * never maps to another hash meanwhile. */
@@ -178,7 +231,12 @@ static void *race(void *arg)
             return (void *)1;
         if (nubfs_ino_hash(ino, back) != 0 || memcmp(back, h, 16) != 0)
             return (void *)1;
-        nubfs_ino_forget(ino, 1);
+        if (seed & 1) {
+            nubfs_ino_forget(ino, 1);
+        } else {
+            struct fuse_forget_data f = {ino, 1};
+            nubfs_ino_forget_many(&f, 1);
+        }
     }
     return NULL;
 }
@@ -305,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inode_prefix_collision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_probe_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_forget_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_concurrent, setup, teardown),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_options),
