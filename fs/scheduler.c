@@ -5,12 +5,17 @@
  * the sandbox lock, bounded by fuel (-o task_fuel) and the watchdog, so a
  * reader of guest memory or a mount waits at most one slice. Between
  * slices it sleeps long enough to keep the guest's share of one core under
- * -o task_cpu; a task that used -o task_fuel_max without waiting on a
- * queue is ended by the guest (trapped, "out of fuel"). A slice that
- * crashes the guest is recovered from here (nubfs_recover: the packages
- * are mounted again, their tasks start over from their entry points);
- * three crashes in a row park the scheduler
- * until the next kick. Traps are logged by the guest itself ("guest: task
+ * -o task_cpu. After a kick (a mount, an rm, a recovery) the next slice
+ * waits until READER_GRACE_NS have passed without one (at most
+ * GRACES_MAX such waits in a row): a `cp pkg.rvf ctl/` is usually followed at
+ * once by reads of what it published (`ls caps`), and those go before the
+ * package's first slice, which can hold the sandbox for tens of ms under
+ * emulation (its tasks decode their module). A task that used
+ * -o task_fuel_max without waiting on a queue is ended by the guest
+ * (trapped, "out of fuel"). A slice that crashes the guest is recovered
+ * from here (nubfs_recover: the packages are mounted again, their tasks
+ * start over from their entry points); three crashes in a row park the
+ * scheduler until the next kick. Traps are logged by the guest itself ("guest: task
  * PKG/COMPONENT.ENTRY trapped: REASON"). */
 #include "nubfs.h"
 
@@ -24,6 +29,12 @@
 #include "task_calls.h"
 
 #define CRASHES_MAX 3u /* slices in a row that crash the guest: then park */
+/* Readers first after a kick: long enough for the process that mounted
+ * to return from close() and start its next command (a few ms on an idle
+ * kvm-pvm machine; 20 ms was too short when its two cores were busy:
+ * tests/bench/ctl_bench.sh). Tasks start that much later after a mount. */
+#define READER_GRACE_NS (50u * 1000000ull)
+#define GRACES_MAX 5u /* kicks that come faster still let a slice run */
 
 struct nubfs_sched {
     pthread_t thread;
@@ -97,7 +108,7 @@ static void *sched_main(void *arg)
     struct nubfs_sched *s = fs->sched;
     uint64_t fuel = fs->opts.task_fuel ? fs->opts.task_fuel : NUBFS_DEFAULT_TASK_FUEL;
     unsigned cpu = fs->opts.task_cpu ? fs->opts.task_cpu : NUBFS_DEFAULT_TASK_CPU;
-    uint64_t seen = 0;
+    uint64_t seen = 0, graced = 0; /* graced: the kicks the last grace was for */
     unsigned crashes = 0;
     bool more = true; /* replayed packages may have tasks: look once */
     for (;;) {
@@ -116,6 +127,19 @@ static void *sched_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (stop)
             break;
+        /* Readers first: no slice within READER_GRACE_NS of the last
+         * kick, unless kicks keep coming (then one every GRACES_MAX). */
+        bool go = true;
+        for (unsigned g = 0; go && seen != graced && g < GRACES_MAX; g++) {
+            graced = seen;
+            go = pause_ns(s, READER_GRACE_NS);
+            pthread_mutex_lock(&s->mu);
+            seen = s->kicks;
+            pthread_mutex_unlock(&s->mu);
+        }
+        if (!go)
+            break;
+        graced = seen;
         struct nub_call_run_result res;
         /* Several turns per slice: a quarter of it each. */
         uint64_t flags = nubfs_knob_crash_run(fs) ? NUB_RUN_F_TEST_CRASH : 0;

@@ -21,7 +21,7 @@ done
 P1=$(hash_of "$PK/p1.bin")
 
 start_nubfs "$NUBFS" "$MNT" "trust=$EX/keys,guest_mem=16M"
-heap() { json "$MNT/stats" 'd["heap_used"]'; }
+heap() { tasks_settle "$MNT"; json "$MNT/stats" 'd["heap_used"]'; }
 h0=$(heap)
 cp "$PK/p1.rvf" "$MNT/ctl/" || fail "cp p1.rvf into an empty 16 MiB guest"
 h1=$(heap)

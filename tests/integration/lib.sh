@@ -105,16 +105,22 @@ cleanup_nubfs() {
 json() {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(json.dumps(v) if isinstance(v,(dict,list)) or v is None else v)' "$1" "$2"
 }
+# tasks_settle MNT: waits (up to 30 s) until the scheduler sleeps: the
+# slices a mount or rm wakes it for (after its readers-first wait) have
+# run, and heap_used is as the tasks left it (they make and free their
+# instances; an rm's slice drops its tasks' run state).
+tasks_settle() {
+    local i
+    for i in $(seq 1 300); do
+        [ "$(json "$1/stats" 'd["tasks"]["sleeping"]')" = True ] && return 0
+        sleep 0.1
+    done
+}
 # state MNT: what a failed mount must leave unchanged: the caps, the
 # mounts, the ctl/ listing and the guest heap level.
 state() {
     local m=$1
-    # The tasks first settle (they make and free their instances).
-    local i
-    for i in $(seq 1 300); do
-        [ "$(json "$m/stats" 'd["tasks"]["sleeping"]')" = True ] && break
-        sleep 0.1
-    done
+    tasks_settle "$m"
     echo "caps: $(ls "$m/caps" | sort | tr '\n' ' ')"
     echo "mounts: $(ls "$m/mounts" | sort | tr '\n' ' ')"
     echo "ctl: $(ls -a "$m/ctl" | sort | tr '\n' ' ')"
