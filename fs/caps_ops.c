@@ -103,6 +103,78 @@ static int cap_attr(struct nubfs *fs, fuse_ino_t ino, struct stat *st)
     return 0;
 }
 
+/* READDIRPLUS: entries in chunks no longer than what still fits in the
+ * reply, read from the directory, then their inodes taken for the whole
+ * chunk under one hold of the inode map's lock (nubfs_ino_ref_many), then
+ * formatted. A listing of caps/ is always READDIRPLUS (op_init turns the
+ * kernel's auto mode off; docs/ARCHITECTURE.md "Listing caps/"), so this
+ * is the path every `ls` takes. 0 at the end, 1 when the reply is full,
+ * or the reader's error (the entries before it are in the reply). */
+static int list_plus(fuse_req_t req, struct nubfs *fs, const struct nub_reader *r,
+                     uint64_t *cursor, char *buf, size_t size, size_t *used)
+{
+    enum { CHUNK = NUBFS_INO_REF_MANY_MAX };
+    struct nub_cap c[CHUNK];
+    uint8_t hashes[CHUNK][16];
+    uint64_t inos[CHUNK];
+    off_t next[CHUNK];
+    /* Every name is 32 hex digits: every entry needs the same room. */
+    size_t each = fuse_add_direntry_plus(req, NULL, 0, "00000000000000000000000000000000", NULL, 0);
+    for (;;) {
+        size_t room = each == 0 ? 0 : (size - *used) / each, k = 0;
+        if (room == 0)
+            return 1;
+        if (room > CHUNK)
+            room = CHUNK;
+        int rc = 0;
+        while (k < room && (rc = nub_reader_next(r, cursor, &c[k], NULL)) == 1) {
+            memcpy(hashes[k], c[k].hash, 16);
+            next[k++] = (off_t)(*cursor + 2);
+        }
+        nubfs_ino_ref_many((const uint8_t(*)[16])hashes, k, inos);
+        for (size_t i = 0; i < k; i++) {
+            if (inos[i] == 0)
+                continue; /* unnamable (inode probe exhausted) or no memory: skip it */
+            char name[33];
+            nub_hash_to_hex(c[i].hash, name);
+            struct fuse_entry_param e;
+            cap_entry(fs, inos[i], &c[i], &e);
+            if (!nubfs_dirbuf_add(req, buf, size, used, true, name, &e, next[i])) {
+                /* Cannot happen (the chunk was sized to fit); if it did,
+                 * the kernel resumes at this entry: give back the
+                 * references of what was not sent. */
+                for (; i < k; i++)
+                    if (inos[i] != 0)
+                        nubfs_ino_forget(inos[i], 1);
+                return 1;
+            }
+        }
+        if (rc != 1)
+            return rc; /* 0: the end; < 0: the reader's error */
+    }
+}
+
+/* READDIR (names, no inodes): as lookup would number them. */
+static int list_plain(fuse_req_t req, struct nubfs *fs, const struct nub_reader *r,
+                      uint64_t *cursor, char *buf, size_t size, size_t *used)
+{
+    struct fuse_entry_param e = {0};
+    struct nub_cap c;
+    for (;;) {
+        uint64_t before = *cursor;
+        int rc = nub_reader_next(r, cursor, &c, NULL);
+        if (rc != 1)
+            return rc;
+        char name[33];
+        nub_hash_to_hex(c.hash, name);
+        nubfs_file_attr(fs, nubfs_ino_peek(c.hash), c.len, &e.attr);
+        if (!nubfs_dirbuf_add(req, buf, size, used, false, name, &e, (off_t)(*cursor + 2))) {
+            *cursor = before;
+            return 1;
+        }
+    }
+}
+
 /* Offsets: 1 after ".", 2 after "..", and 2 + reader cursor after a cap
  * (the cursor is a slot index, so a listing resumes where it stopped and
  * a full listing is one pass over the table). */
@@ -116,7 +188,6 @@ static void caps_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_
         return;
     if (full)
         goto out;
-    struct fuse_entry_param e = {0};
 
     struct nub_reader r;
     int rc = nubfs_reader_begin(fs, &r);
@@ -125,30 +196,9 @@ static void caps_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_
         goto out;
     }
     uint64_t cursor = off > 2 ? (uint64_t)off - 2 : 0;
-    struct nub_cap c;
-    while (rc == 0) {
-        uint64_t before = cursor;
-        rc = nub_reader_next(&r, &cursor, &c, NULL);
-        if (rc != 1)
-            break;
-        rc = 0;
-        char name[33];
-        nub_hash_to_hex(c.hash, name);
-        if (plus) {
-            uint64_t ino;
-            if (nubfs_ino_ref(c.hash, &ino) != 0)
-                continue; /* unnamable (inode probe exhausted): skip it */
-            cap_entry(fs, ino, &c, &e);
-        } else {
-            nubfs_file_attr(fs, nubfs_ino_peek(c.hash), c.len, &e.attr);
-        }
-        if (!nubfs_dirbuf_add(req, buf, size, &used, plus, name, &e, (off_t)(cursor + 2))) {
-            if (plus)
-                nubfs_ino_forget(e.ino, 1); /* not sent: give the reference back */
-            cursor = before;
-            break;
-        }
-    }
+    if (rc == 0)
+        rc = plus ? list_plus(req, fs, &r, &cursor, buf, size, &used)
+                  : list_plain(req, fs, &r, &cursor, buf, size, &used);
     nubfs_reader_end(fs);
     if (rc < 0 && used == 0) {
         free(buf);

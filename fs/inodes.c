@@ -18,7 +18,8 @@
  * read side of one rwlock (the counts are atomics); only a new inode, the
  * last forget and a growth take the write side. A FORGET_MULTI batch
  * (nubfs_ino_forget_many) takes the write side once per FORGET_CHUNK
- * inodes instead of both sides once per inode. */
+ * inodes instead of both sides once per inode, and a READDIRPLUS reply
+ * takes it once for all the entries it names (nubfs_ino_ref_many). */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -168,6 +169,41 @@ void nubfs_inodes_destroy(void)
     pthread_rwlock_unlock(&g_ino.mu);
 }
 
+/* One more kernel reference on hash's inode, a new node (from *spare, or
+ * malloc'd) if it has none (write lock held). 0, -EIO (PROBE_MAX hashes
+ * share a prefix: refused, never aliased) or -ENOMEM. */
+static int ref_locked(const uint8_t hash[16], uint64_t *ino, struct ino_node **spare)
+{
+    struct ino_node *n;
+    uint64_t at = resolve(hash, &n);
+    if (n != NULL) {
+        __atomic_fetch_add(&n->nlookup, 1, __ATOMIC_RELAXED);
+        *ino = at;
+        return 0;
+    }
+    if (at == 0)
+        return -EIO;
+    if (spare != NULL && *spare != NULL) {
+        n = *spare;
+        *spare = NULL;
+    } else if ((n = malloc(sizeof(*n))) == NULL) {
+        return -ENOMEM;
+    }
+    if (g_ino.count >= g_ino.nbuckets)
+        resize(g_ino.nbuckets ? g_ino.nbuckets * 2 : MIN_BUCKETS);
+    n->ino = at;
+    memcpy(n->hash, hash, 16);
+    n->nlookup = 1;
+    size_t a = slot_ino(at), b = slot_hash(hash);
+    n->next_ino = g_ino.by_ino[a];
+    g_ino.by_ino[a] = n;
+    n->next_hash = g_ino.by_hash[b];
+    g_ino.by_hash[b] = n;
+    g_ino.count++;
+    *ino = at;
+    return 0;
+}
+
 int nubfs_ino_ref(const uint8_t hash[16], uint64_t *ino)
 {
     /* Fast path: the kernel already holds this cap; a reference more. */
@@ -180,33 +216,35 @@ int nubfs_ino_ref(const uint8_t hash[16], uint64_t *ino)
     pthread_rwlock_unlock(&g_ino.mu);
     if (n != NULL)
         return 0;
-
+    /* Again under the write lock: another thread may have added it. */
     pthread_rwlock_wrlock(&g_ino.mu);
-    uint64_t at = resolve(hash, &n); /* again: another thread may have added it */
-    int rc = 0;
-    if (n != NULL) {
-        __atomic_fetch_add(&n->nlookup, 1, __ATOMIC_RELAXED);
-    } else if (at == 0) {
-        rc = -EIO; /* PROBE_MAX hashes share a prefix: refuse, never alias */
-    } else if ((n = malloc(sizeof(*n))) == NULL) {
-        rc = -ENOMEM;
-    } else {
-        if (g_ino.count >= g_ino.nbuckets)
-            resize(g_ino.nbuckets ? g_ino.nbuckets * 2 : MIN_BUCKETS);
-        n->ino = at;
-        memcpy(n->hash, hash, 16);
-        n->nlookup = 1;
-        size_t a = slot_ino(at), b = slot_hash(hash);
-        n->next_ino = g_ino.by_ino[a];
-        g_ino.by_ino[a] = n;
-        n->next_hash = g_ino.by_hash[b];
-        g_ino.by_hash[b] = n;
-        g_ino.count++;
-    }
-    if (rc == 0)
-        *ino = at;
+    int rc = ref_locked(hash, ino, NULL);
     pthread_rwlock_unlock(&g_ino.mu);
     return rc;
+}
+
+size_t nubfs_ino_ref_many(const uint8_t (*hashes)[16], size_t n, uint64_t *inos)
+{
+    /* The nodes are allocated before the lock, one per hash (a listing
+     * names mostly caps the kernel does not hold yet); unused ones are
+     * freed after it. */
+    struct ino_node *spare[NUBFS_INO_REF_MANY_MAX];
+    if (n > NUBFS_INO_REF_MANY_MAX)
+        n = NUBFS_INO_REF_MANY_MAX;
+    for (size_t i = 0; i < n; i++)
+        spare[i] = malloc(sizeof(struct ino_node)); /* NULL: ref_locked tries again */
+    size_t got = 0;
+    pthread_rwlock_wrlock(&g_ino.mu);
+    for (size_t i = 0; i < n; i++) {
+        if (ref_locked(hashes[i], &inos[i], &spare[i]) == 0)
+            got++;
+        else
+            inos[i] = 0;
+    }
+    pthread_rwlock_unlock(&g_ino.mu);
+    for (size_t i = 0; i < n; i++)
+        free(spare[i]);
+    return got;
 }
 
 uint64_t nubfs_ino_peek(const uint8_t hash[16])

@@ -138,6 +138,12 @@ void nubfs_inodes_destroy(void);
 void nubfs_inodes_reserve(size_t entries);
 /* Inode for hash, taking one kernel lookup reference. 0 or -EIO. */
 int nubfs_ino_ref(const uint8_t hash[16], uint64_t *ino);
+/* The same for each of hashes[0, n) (n at most NUBFS_INO_REF_MANY_MAX, a
+ * READDIRPLUS reply's worth) under one hold of the write lock: inos[i] is
+ * the inode, or 0 where it failed (-EIO, -ENOMEM: that entry has none).
+ * Returns how many got one. */
+#define NUBFS_INO_REF_MANY_MAX 256
+size_t nubfs_ino_ref_many(const uint8_t (*hashes)[16], size_t n, uint64_t *inos);
 /* Inode the kernel would get for hash, without a reference (readdir). */
 uint64_t nubfs_ino_peek(const uint8_t hash[16]);
 /* Hash of a cap inode the kernel holds; -ENOENT if unknown. */

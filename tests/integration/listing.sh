@@ -2,7 +2,8 @@
 # Listings of caps/ stay complete and correct while the kernel forgets
 # and re-learns its inodes (issue 11): preloads NUBFS_TEST_FILES (default
 # 5000) small files, then checks `ls`, `ls -f`, `ls -l` (every name, every
-# size) and `ls -i` (every inode) against the files, after dropping the
+# size; `ls -l` after `ls` without a LOOKUP per cap) and `ls -i` (every
+# inode) against the files, after dropping the
 # kernel's dentries and inodes (FORGET and FORGET_MULTI), and while they
 # are dropped again and again under a running `ls -l`; the daemon's count
 # of kernel-held inodes follows (all of them after `ls -l`, none once the
@@ -50,8 +51,14 @@ check() {
     ls -i "$C" | awk '{print $2, $1}' > "$TMP/lsi.$2"
 }
 
+lookups() { json "$MNT/stats" 'd["fuse_requests"]["lookup"]'; }
+l0=$(lookups)
 check "fresh mount" 0
-ok "ls, ls -f, ls -l: $NC caps, every name and size (requests: $(reqs))"
+l1=$(lookups)
+# ls first, ls -l after it: the listing named every entry (READDIRPLUS),
+# so ls -l asks nothing per cap (not one LOOKUP each).
+[ $((l1 - l0)) -lt $((NC / 10)) ] || fail "ls -l after ls cost $((l1 - l0)) lookups for $NC caps"
+ok "ls, ls -f, ls -l: $NC caps, every name and size, $((l1 - l0)) lookups (requests: $(reqs))"
 k=$(inodes)
 [ "$k" = "$NC" ] || fail "after ls -l the daemon counts $k kernel inodes, the kernel holds $NC"
 ok "after ls -l the daemon counts $k kernel inodes"

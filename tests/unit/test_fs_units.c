@@ -1,6 +1,6 @@
 /* Unit tests of the daemon's pure parts: the cap inode map (stable inodes
  * from hashes, prefix collisions, lookup counting, growth to many entries,
- * batched forgets, concurrent lookups and forgets) and option parsing. */
+ * batched references and forgets, concurrent lookups and forgets) and option parsing. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -212,6 +212,66 @@ static void test_inode_forget_many(void **state)
     free(f);
 }
 
+static void test_inode_ref_many(void **state)
+{
+    (void)state;
+    /* One READDIRPLUS chunk: caps the kernel holds already (one reference
+     * more, same inode), new ones (the inode lookup would give), the same
+     * hash twice, and hashes whose probe path is full (0: no inode, and
+     * no other cap's inode either). */
+    enum { K = NUBFS_INO_REF_MANY_MAX };
+    uint8_t hs[K][16], h[16], back[16];
+    uint64_t inos[K], ino;
+    for (int i = 0; i < 64; i++) { /* fill the probe path of prefix 77 */
+        hash_with_prefix(h, 77, (uint8_t)i);
+        assert_int_equal(nubfs_ino_ref(h, &ino), 0);
+    }
+    for (uint64_t i = 0; i < K; i++)
+        hash_of(hs[i], i);
+    for (uint64_t i = 0; i < K; i += 4) /* every fourth held already */
+        assert_int_equal(nubfs_ino_ref(hs[i], &ino), 0);
+    memcpy(hs[K - 1], hs[K - 2], 16);       /* twice in one chunk */
+    hash_with_prefix(hs[5], 77, 200);       /* unnamable */
+    hash_with_prefix(hs[9], 77, 201);       /* unnamable */
+    assert_int_equal(nubfs_ino_ref_many((const uint8_t(*)[16])hs, K, inos), K - 2);
+    assert_int_equal(inos[5], 0);
+    assert_int_equal(inos[9], 0);
+    assert_int_equal(inos[K - 1], inos[K - 2]);
+    for (uint64_t i = 0; i < K; i++) {
+        if (i == 5 || i == 9)
+            continue;
+        assert_int_equal(inos[i], nubfs_ino_peek(hs[i]));
+        assert_int_equal(nubfs_ino_hash(inos[i], back), 0);
+        assert_memory_equal(back, hs[i], 16);
+    }
+    /* 64 + the K - 3 distinct named hashes. */
+    assert_int_equal(nubfs_inodes_count(), 64 + K - 3);
+    /* References: one each, two where held before or named twice. */
+    for (uint64_t i = 0; i < K; i++) {
+        if (i == 5 || i == 9 || i == K - 1)
+            continue;
+        nubfs_ino_forget(inos[i], 1);
+        bool twice = i % 4 == 0 || i == K - 2;
+        assert_int_equal(nubfs_ino_hash(inos[i], back), twice ? 0 : -ENOENT);
+        if (twice)
+            nubfs_ino_forget(inos[i], 1);
+        assert_int_equal(nubfs_ino_hash(inos[i], back), -ENOENT);
+    }
+    assert_int_equal(nubfs_inodes_count(), 64);
+    /* Past the maximum: only the maximum is done. */
+    uint8_t(*big)[16] = calloc(K + 10, 16);
+    uint64_t *bi = calloc(K + 10, sizeof(*bi));
+    assert_non_null(big);
+    assert_non_null(bi);
+    for (uint64_t i = 0; i < K + 10; i++)
+        hash_of(big[i], 1000 + i);
+    assert_int_equal(nubfs_ino_ref_many((const uint8_t(*)[16])big, K + 10, bi), K);
+    assert_int_equal(nubfs_inodes_count(), 64 + K);
+    assert_int_equal(nubfs_ino_ref_many((const uint8_t(*)[16])big, 0, bi), 0);
+    free(big);
+    free(bi);
+}
+
 /* Threads looking up and forgetting the same small set of caps: every
  * reference taken is given back, so the map ends empty, and an inode
  * never maps to another hash meanwhile. */
@@ -364,6 +424,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inode_probe_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_forget_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inode_ref_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inode_concurrent, setup, teardown),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_options),
