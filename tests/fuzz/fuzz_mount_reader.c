@@ -154,7 +154,8 @@ static void walk_rest(const struct nub_mtab_reader *r, const struct nub_mtab_mou
     if (FETCH_ALL(nub_mtab_tasks, r, m, m->ntasks, tasks) == 0)
         for (uint32_t i = 0; i < m->ntasks; i++)
             FUZZ_CHECK(str_ok(tasks[i].entry) && tasks[i].component < m->ncomponents &&
-                       tasks[i].state >= NUB_TASK_READY && tasks[i].state <= NUB_TASK_STOPPED);
+                       tasks[i].state >= NUB_TASK_READY && tasks[i].state <= NUB_TASK_TRAPPED &&
+                       tasks[i].priority <= 255);
     if (FETCH_ALL(nub_mtab_grants, r, m, m->ngrants, grants) == 0)
         for (uint32_t i = 0; i < m->ngrants; i++)
             check_grant(m, &grants[i]);
