@@ -62,8 +62,9 @@ static int boot(struct nubfs *fs)
                    : NUBFS_EXIT_FAIL;
     }
     const struct nub_boot_times *t = nub_sandbox_boot_times(fs->sb);
-    nubfs_log("guest booted: ready in %.2f ms, init %.2f ms, %llu MiB",
-              (double)t->ready_ns / 1e6, (double)t->init_ns / 1e6,
+    nubfs_log("guest booted (%s): ready in %.2f ms, init %.2f ms, %llu MiB",
+              t->guest[0] ? t->guest : "no banner", (double)t->ready_ns / 1e6,
+              (double)t->init_ns / 1e6,
               (unsigned long long)((fs->opts.guest_mem ? fs->opts.guest_mem : NUB_DEFAULT_MEM) >>
                                    20));
     return 0;

@@ -105,10 +105,12 @@ static int open_kvm(char *err, size_t errlen)
     return -e;
 }
 
-/* Passes every CPUID leaf KVM supports to the guest unchanged. */
+/* Passes every CPUID leaf KVM supports to the guest unchanged. The first
+ * try has room for 256 leaves (KVM's own limit), so a start costs one
+ * query, not an E2BIG and a second. */
 static int setup_cpuid(struct nub_vm *vm, char *err, size_t errlen)
 {
-    for (uint32_t n = 64; n <= 4096; n *= 2) {
+    for (uint32_t n = 256; n <= 4096; n *= 2) {
         struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
         if (c == NULL)
             return -ENOMEM;

@@ -578,6 +578,8 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
                     mb.status, mb.msg);
         return -EIO;
     }
+    memcpy(sb->times.guest, mb.msg, sizeof(sb->times.guest) - 1); /* mb.msg is terminated */
+    sb->times.guest[sizeof(sb->times.guest) - 1] = '\0';
     struct nub_boot_info info;
     r = read_boot_info(sb, &info, err, errlen);
     if (r < 0)

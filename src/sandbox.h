@@ -46,6 +46,7 @@ struct nub_boot_times {
     uint64_t vm_create_ns;  /* KVM VM + memory + vCPU setup */
     uint64_t ready_ns;      /* from create start to guest READY */
     uint64_t init_ns;       /* INIT call */
+    char guest[64];         /* the guest's READY message ("nubfs guest vX"), sanitised */
 };
 
 /* Boots a fresh guest up to READY and INIT. On failure returns -errno and

@@ -1,8 +1,10 @@
 /* The few C library routines the guest and the compiler need. String
- * moves and compares use rep movsb/stosb/cmpsb/scasb (general-purpose,
- * emulated cheaply: about one emulated instruction per 1,024 bytes),
- * never SIMD;
- * they are called on metadata only, never on payload bytes. */
+ * moves and compares use rep movs/stos/cmpsb/scasb (general-purpose,
+ * never SIMD). kvm-pvm counts a string instruction about once per 1,024
+ * iterations, but each iteration still costs emulation time, so moves
+ * and stores go 8 bytes an iteration (movsq/stosq, then the tail byte by
+ * byte): INIT 3.1 -> 1.9 ms. They are called on metadata only, never on
+ * payload bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -10,7 +12,9 @@
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+    size_t q = n >> 3, r = n & 7;
+    __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+    __asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
     return dst;
 }
 
@@ -27,7 +31,10 @@ void *memmove(void *dst, const void *src, size_t n)
 void *memset(void *dst, int c, size_t n)
 {
     void *d = dst;
-    __asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+    size_t q = n >> 3, r = n & 7;
+    uint64_t v = (uint8_t)c * 0x0101010101010101ull;
+    __asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+    __asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
     return dst;
 }
 

@@ -9,7 +9,7 @@
 # Usage: tests/bench/meta_bench.sh [BUILD_DIR] [N...]   (default N: 1000 10000 100000)
 #   N = 1000000 works too (about 10 minutes of preload on kvm-pvm, ~5 GB of
 #   /dev/shm with FILE_MAX=4096; FILE_MAX=512 needs a fifth of that).
-# Env: RUNS (default 5); FILE_MAX (default 4096): files are 1..FILE_MAX
+# Env: RUNS (default 5); DROP_SETTLE (seconds after each drop, default 1); FILE_MAX (default 4096): files are 1..FILE_MAX
 # bytes; NUBFS_BEFORE=PATH/TO/nubfs adds a column for an
 # older nubfs in the same run (before/after). Cold rows need root
 # (drop_caches); else "n/a".
@@ -57,7 +57,9 @@ ms() {
 median() { sort -g | sed -n "$(( (runs + 1) / 2 ))p"; }
 can_drop=0
 [ -w /proc/sys/vm/drop_caches ] && can_drop=1
-drop() { echo 2 > /proc/sys/vm/drop_caches; } # dentries and inodes, not pages
+# drop: dentries and inodes, not pages; then a pause, so the FORGETs the
+# drop sends (100k of them at N = 100k) are not timed with the probes.
+drop() { echo 2 > /proc/sys/vm/drop_caches; sleep "${DROP_SETTLE:-1}"; }
 # med_warm CMD...: prime once, then the median of runs.
 med_warm() { "$@" >/dev/null 2>&1 || true; for ((r = 0; r < runs; r++)); do ms "$@"; done | median; }
 # med_cold CMD...: the median of runs, each after dropping dentries and inodes.

@@ -95,11 +95,11 @@ static void test_boot_reports_ready(void **state)
     assert_int_equal(f->mb.status, NUB_ST_OK);
     assert_int_equal(f->bi.heap_start, 0x21a000);
     assert_int_equal(f->bi.directory_gpa, 0);
-    char line[128] = {0};
-    memcpy(line, f->ring.data, f->ring.head < sizeof line - 1 ? f->ring.head : sizeof line - 1);
-    assert_true(strncmp(line, "nubfs guest v", 13) == 0);
-    assert_non_null(strstr(line, " ready, mem 32 MiB\n"));
-    assert_true(nub_host_log_notifies > 0);
+    /* The READY message names the guest; booting logs nothing (a line
+     * costs ~1,000 emulated instructions and an exit at every start). */
+    assert_true(strncmp(f->mb.msg, "nubfs guest v", 13) == 0);
+    assert_int_equal(f->ring.head, 0);
+    assert_int_equal(nub_host_log_notifies, 0);
 }
 
 static void test_before_init(void **state)
@@ -121,7 +121,7 @@ static void test_init(void **state)
     struct fx *f = *state;
     uint64_t head = f->ring.head;
     init(f);
-    assert_true(f->ring.head > head); /* an init line was logged */
+    assert_int_equal(f->ring.head, head); /* INIT logs nothing: its cost is at every start */
     assert_int_not_equal(f->bi.directory_gpa, 0);
     assert_int_not_equal(f->bi.mount_table_gpa, 0);
     const struct nub_dir_header *hd = nub_mem_ptr(f->bi.directory_gpa);

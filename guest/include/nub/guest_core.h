@@ -17,6 +17,8 @@
 #ifndef NUB_GUEST_VERSION
 #define NUB_GUEST_VERSION "0"
 #endif
+/* The READY mailbox message: the host logs it with its boot times. */
+#define NUB_READY_MSG "nubfs guest v" NUB_GUEST_VERSION
 
 struct nub_core {
     struct nub_boot_info *bi;
