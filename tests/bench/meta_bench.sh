@@ -88,16 +88,7 @@ for i in range(n):
     with open(os.path.join(d, "f%08d" % i), "wb") as f:
         f.write(rnd.randbytes(rnd.randint(1, top)))
 EOF
-  (cd "$dir" && find . -maxdepth 1 -type f -name 'f*' -print0 | xargs -0 xxhsum -H2 --) |
-    python3 -c '
-import os, sys
-d = sys.argv[1]
-for line in sys.stdin:
-    h, p = line.split()[:2]
-    src, dst = os.path.join(d, p), os.path.join(d, h)
-    if os.path.exists(dst): os.unlink(src)
-    else: os.rename(src, dst)
-' "$dir"
+  "$(dirname "$(realpath "$0")")/hash_names.sh" "$dir"
 }
 
 kind="hardware KVM"

@@ -31,16 +31,7 @@ P
 # Named by their XXH3-128, as caps/ names them: ls sorts the same names
 # on both sides (sorting 1M random names costs ls itself ~1 s more than
 # sorting f0000000..f0999999).
-(cd "$src" && find . -maxdepth 1 -type f -name 'f*' -print0 | xargs -0 xxhsum -H2 -- 2>/dev/null) |
-  python3 -c '
-import os, sys
-d = sys.argv[1]
-for line in sys.stdin:
-    h, p = line.split()[:2]
-    src, dst = os.path.join(d, p), os.path.join(d, h)
-    if os.path.exists(dst): os.unlink(src)
-    else: os.rename(src, dst)
-' "$src"
+"$(dirname "$(realpath "$0")")/hash_names.sh" "$src"
 t0=$(date +%s%N)
 "$nubfs" "$mnt" -o "preload=$src,guest_mem=$(( (n * 128 >> 20) + 256 ))M,ephemeral" 2>/dev/null
 t1=$(date +%s%N)
