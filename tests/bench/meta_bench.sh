@@ -75,21 +75,9 @@ ratio() { if [[ $1 = n/a || $2 = n/a ]] || [ "$(echo "$2 == 0" | bc -l)" = 1 ]; 
 wait_mount() { for _ in $(seq 1 600); do mountpoint -q "$1" && return 0; sleep 0.1; done; echo "no mount at $1" >&2; exit 1; }
 umount_one() { fusermount3 -u "$1"; sleep 0.2; }
 
-# make_files DIR N: N files of 1..FILE_MAX random bytes (seeded), named by
-# their XXH3-128, as caps/ names them; prints nothing.
-make_files() {
-  local dir=$1 n=$2
-  mkdir -p "$dir"
-  python3 - "$dir" "$n" "$file_max" <<'EOF'
-import os, random, sys
-d, n, top = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rnd = random.Random(n)
-for i in range(n):
-    with open(os.path.join(d, "f%08d" % i), "wb") as f:
-        f.write(rnd.randbytes(rnd.randint(1, top)))
-EOF
-  "$(dirname "$(realpath "$0")")/hash_names.sh" "$dir"
-}
+# make_files DIR N: N files of 1..FILE_MAX bytes named by their XXH3-128
+# (tests/bench/make_files.sh); prints nothing.
+make_files() { "$(dirname "$(realpath "$0")")/make_files.sh" "$1" "$2" "$file_max"; }
 
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac

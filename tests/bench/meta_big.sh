@@ -9,7 +9,7 @@
 # Where the kernel reclaims cold page cache on its own (a DAMON pageout
 # scheme: /sys/kernel/mm/damon), the listing it caches for caps/ can be
 # paged out between runs, and a warm ls asks the daemon again.
-# Usage: tests/bench/meta_big.sh [BUILD_DIR] [N]
+# Usage: tests/bench/meta_big.sh [BUILD_DIR] [N]   Env: DROP_SETTLE (s, default 3)
 set -euo pipefail
 build=$(realpath "${1:-build}")
 n=${2:-1000000}
@@ -21,17 +21,10 @@ mnt=$work/mnt src=$work/src
 cleanup() { fusermount3 -u "$mnt" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$mnt" "$src"
-python3 - "$src" "$n" <<'P'
-import os, random, sys
-d, n = sys.argv[1], int(sys.argv[2]); r = random.Random(n)
-for i in range(n):
-    with open(os.path.join(d, "f%07d" % i), "wb") as f:
-        f.write(r.randbytes(r.randint(1, 512)))
-P
 # Named by their XXH3-128, as caps/ names them: ls sorts the same names
 # on both sides (sorting 1M random names costs ls itself ~1 s more than
 # sorting f0000000..f0999999).
-"$(dirname "$(realpath "$0")")/hash_names.sh" "$src"
+"$(dirname "$(realpath "$0")")/make_files.sh" "$src" "$n" 512
 t0=$(date +%s%N)
 "$nubfs" "$mnt" -o "preload=$src,guest_mem=$(( (n * 128 >> 20) + 256 ))M,ephemeral" 2>/dev/null
 t1=$(date +%s%N)
@@ -48,7 +41,7 @@ ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%
 st() { xargs -a "$1" stat -c %s --; }
 lsl() { ls -l "$1"; }
 med() { sort -g | sed -n 2p; }
-cold() { for _ in 1 2 3; do echo 2 > /proc/sys/vm/drop_caches; sleep 3; ms "$@"; done | med; }
+cold() { for _ in 1 2 3; do echo 2 > /proc/sys/vm/drop_caches; sleep "${DROP_SETTLE:-3}"; ms "$@"; done | med; }
 warm() { "$@" >/dev/null 2>&1 || true; for _ in 1 2 3; do ms "$@"; done | med; }
 printf '%-28s %10s %10s %8s\n' operation nubfs tmpfs nub/tmp
 row() { printf '%-28s %10s %10s %8s\n' "$1" "$2" "$3" "$(echo "scale=2; $2 / $3" | bc)"; }
