@@ -63,10 +63,20 @@ target_link_libraries(nubintake PUBLIC nub_host_flags nubvm nubsign nubrvf nubst
 
 # Embed the guest kernel: copy the nub-guest ELF to a fixed path (a file
 # dependency on the kernel), and .incbin that path; the .S object depends
-# on the copy, so it is re-assembled whenever the kernel changes.
+# on the copy, so it is re-assembled whenever the kernel changes. The copy
+# drops the debug sections (the host needs the segments, the symbols and
+# the ABI note): 0.93 MB -> 0.2 MB that every start would page in. The
+# debug build of the guest stays in guest/ for gdb.
 set(NUB_GUEST_IMAGE_COPY ${CMAKE_CURRENT_BINARY_DIR}/nub-guest-image.elf)
+if(CMAKE_OBJCOPY)
+  set(NUB_GUEST_IMAGE_CMD ${CMAKE_OBJCOPY} --strip-debug $<TARGET_FILE:nub-guest>
+    ${NUB_GUEST_IMAGE_COPY})
+else()
+  set(NUB_GUEST_IMAGE_CMD ${CMAKE_COMMAND} -E copy $<TARGET_FILE:nub-guest>
+    ${NUB_GUEST_IMAGE_COPY})
+endif()
 add_custom_command(OUTPUT ${NUB_GUEST_IMAGE_COPY}
-  COMMAND ${CMAKE_COMMAND} -E copy $<TARGET_FILE:nub-guest> ${NUB_GUEST_IMAGE_COPY}
+  COMMAND ${NUB_GUEST_IMAGE_CMD}
   DEPENDS nub-guest
   COMMENT "Embedding the guest kernel")
 target_sources(nubvm PRIVATE ${NUB_GUEST_IMAGE_COPY})

@@ -43,7 +43,8 @@ struct nub_sandbox {
                                   exclusively (nub_sandbox_lock); only read
                                   and written with call_mu held */
     struct nub_sandbox_opts opts;
-    void *kernel;              /* our copy of the ELF; img points into it */
+    void *kernel;              /* our copy of a caller's ELF, or NULL for the
+                                  embedded one; img points into either */
     struct nub_elf_image img;
     struct nub_vm vm;
     bool vm_up;
@@ -634,7 +635,8 @@ int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox *
 
     const void *k = opts->kernel;
     size_t ksize = opts->kernel_size;
-    if (k == NULL)
+    bool embedded = k == NULL;
+    if (embedded)
         nub_guest_image(&k, &ksize);
     int r;
     if (ksize == 0) {
@@ -643,16 +645,21 @@ int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox *
         r = -ENOEXEC;
         goto fail;
     }
-    /* Our own aligned copy: the caller's buffer may go away, and we need
-     * the image again on every reboot. */
-    sb->kernel = malloc(ksize);
-    if (sb->kernel == NULL) {
-        r = -ENOMEM;
-        goto fail;
+    /* A caller's buffer may go away, and we need the image again on every
+     * reboot: our own aligned copy of it. The embedded image lives as long
+     * as the program and is aligned, so it is used in place (copying it
+     * cost ~450 page faults at every start). */
+    if (!embedded) {
+        sb->kernel = malloc(ksize);
+        if (sb->kernel == NULL) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        memcpy(sb->kernel, k, ksize);
+        k = sb->kernel;
     }
-    memcpy(sb->kernel, k, ksize);
-    sb->opts.kernel = sb->kernel;
-    r = nub_elf_parse(sb->kernel, ksize, sb->opts.mem_size, &sb->img, err, errlen);
+    sb->opts.kernel = k;
+    r = nub_elf_parse(k, ksize, sb->opts.mem_size, &sb->img, err, errlen);
     if (r < 0)
         goto fail;
     r = boot(sb, err, errlen);
