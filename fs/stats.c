@@ -19,7 +19,7 @@ static json_t *ms(uint64_t ns)
 void nubfs_heap_refresh(struct nubfs *fs)
 {
     uint64_t ret[NUB_MAILBOX_ARGS];
-    if (nub_call_stats(fs->sb, ret) == 0) {
+    if (nub_sandbox_stats_at_init(fs->sb, ret) == 0 || nub_call_stats(fs->sb, ret) == 0) {
         __atomic_store_n(&fs->heap_used, ret[NUB_STAT_HEAP_USED], __ATOMIC_RELAXED);
         __atomic_store_n(&fs->heap_total, ret[NUB_STAT_HEAP_TOTAL], __ATOMIC_RELAXED);
         __atomic_store_n(&fs->heap_gen, ret[NUB_STAT_GENERATION], __ATOMIC_RELAXED);

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -23,7 +25,9 @@
 #define TSS_GPA 0x5000ull
 #define PD_GPA 0x6000ull   /* one page directory per GiB mapped */
 #define MAX_GIB (NUB_MAX_MEM >> 30)
-/* The tables map every GiB up to the end of the cap window. */
+/* Every GiB below the cap window is mapped at boot (RAM, then unbacked
+ * memory whose stores are MMIO exits); a window GiB once a slot needs it. */
+#define WINDOW_BASE_GIB (NUB_CAP_WINDOW_BASE >> 30)
 #define WINDOW_END_GIB ((NUB_CAP_WINDOW_BASE + NUB_CAP_WINDOW_SIZE) >> 30)
 _Static_assert(PML4_GPA == NUB_PT_BASE, "tables start at NUB_PT_BASE");
 _Static_assert(NUB_CAP_WINDOW_BASE >= NUB_MAX_MEM, "the cap window lies above any RAM");
@@ -36,7 +40,7 @@ _Static_assert(PD_GPA + WINDOW_END_GIB * 0x1000 <= NUB_PT_LIMIT, "tables end bel
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
 
-#define SEL_CODE 0x08
+#define SEL_CODE NUB_SEL_CODE
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 #define TSS_SIZE 104
@@ -105,35 +109,58 @@ static int open_kvm(char *err, size_t errlen)
     return -e;
 }
 
-/* Passes every CPUID leaf KVM supports to the guest unchanged. The first
- * try has room for 256 leaves (KVM's own limit), so a start costs one
- * query, not an E2BIG and a second. */
-static int setup_cpuid(struct nub_vm *vm, char *err, size_t errlen)
+/* KVM_GET_SUPPORTED_CPUID (~0.3 ms), on a thread of its own while the
+ * VM, its RAM and its vCPU are made; the answer is kept for reboots. The
+ * first try has room for 256 leaves (KVM's own limit), so a start costs
+ * one query, not an E2BIG and a second. Until cpuid_wait, the thread
+ * alone writes vm->cpuid and vm->cpuid_err. */
+static void *query_cpuid(void *arg)
 {
+    struct nub_vm *q = arg;
+    q->cpuid_err = -E2BIG;
     for (uint32_t n = 256; n <= 4096; n *= 2) {
         struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
-        if (c == NULL)
-            return -ENOMEM;
+        if (c == NULL) {
+            q->cpuid_err = -ENOMEM;
+            return NULL;
+        }
         c->nent = n;
-        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-            int e = errno;
-            free(c);
-            if (e == E2BIG)
-                continue;
-            nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-            return -e;
+        if (ioctl(q->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            q->cpuid = c;
+            q->cpuid_err = 0;
+            return NULL;
         }
-        int r = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c);
-        int e = errno;
+        q->cpuid_err = -errno;
         free(c);
-        if (r < 0) {
-            nub_set_err(err, errlen, "nubfs: KVM_SET_CPUID2: %s", strerror(e));
-            return -e;
-        }
-        return 0;
+        if (q->cpuid_err != -E2BIG)
+            return NULL;
     }
-    nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: too many entries");
-    return -E2BIG;
+    return NULL;
+}
+
+static void cpuid_wait(struct nub_vm *vm)
+{
+    if (vm->cpuid_pending)
+        pthread_join(vm->cpuid_thread, NULL);
+    vm->cpuid_pending = false;
+}
+
+/* Passes every CPUID leaf KVM supports to the guest unchanged. */
+static int setup_cpuid(struct nub_vm *vm, char *err, size_t errlen)
+{
+    cpuid_wait(vm);
+    if (vm->cpuid == NULL) {
+        int r = vm->cpuid_err < 0 ? vm->cpuid_err : -EIO;
+        nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: %s",
+                    r == -E2BIG ? "too many entries" : strerror(-r));
+        return r;
+    }
+    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
+        int e = errno;
+        nub_set_err(err, errlen, "nubfs: KVM_SET_CPUID2: %s", strerror(e));
+        return -e;
+    }
+    return 0;
 }
 
 /* Finds the vCPU's "insn_emulation" counter in its binary stats (Linux
@@ -269,6 +296,8 @@ static void destroy_vm_vcpu(struct nub_vm *vm)
     vm->vm_fd = -1;
 }
 
+static int setup_ram(struct nub_vm *vm, char *err, size_t errlen);
+
 int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen)
 {
     memset(vm, 0, sizeof(*vm));
@@ -287,7 +316,6 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     if (r < 0)
         return r;
     vm->kvm_fd = r;
-    int e;
     int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
     if (api != KVM_API_VERSION) {
         nub_set_err(err, errlen, "nubfs: /dev/kvm speaks API %d, need %d", api, KVM_API_VERSION);
@@ -314,19 +342,37 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     vm->max_slots = ns > 0 ? (uint32_t)ns : 32; /* the KVM API's old minimum */
     vm->next_id = 1;
 
+    vm->cpuid_pending = pthread_create(&vm->cpuid_thread, NULL, query_cpuid, vm) == 0;
+    if (!vm->cpuid_pending)
+        query_cpuid(vm);
+    r = setup_ram(vm, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = create_vm_vcpu(vm, err, errlen);
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    nub_vm_destroy(vm);
+    return r;
+}
+
+/* Guest RAM: a memfd, mapped shared, as the first guest_mem region. */
+static int setup_ram(struct nub_vm *vm, char *err, size_t errlen)
+{
+    int e, r;
+    uint64_t mem_size = vm->mem_size;
     vm->mem_fd = memfd_create("nubfs-guest-ram", MFD_CLOEXEC);
     if (vm->mem_fd < 0) {
         e = errno;
         nub_set_err(err, errlen, "nubfs: memfd_create: %s", strerror(e));
-        r = -e;
-        goto fail;
+        return -e;
     }
     if (ftruncate(vm->mem_fd, (off_t)mem_size) < 0) {
         e = errno;
         nub_set_err(err, errlen, "nubfs: cannot size guest RAM to %llu bytes: %s",
                     (unsigned long long)mem_size, strerror(e));
-        r = -e;
-        goto fail;
+        return -e;
     }
     void *m = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
                    vm->mem_fd, 0);
@@ -334,21 +380,12 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
         e = errno;
         nub_set_err(err, errlen, "nubfs: mmap of %llu bytes of guest RAM: %s",
                     (unsigned long long)mem_size, strerror(e));
-        r = -e;
-        goto fail;
+        return -e;
     }
     vm->mem = m;
     r = nub_gm_add_region(&vm->gm, 0, mem_size, vm->mem, vm->mem_fd, 0);
-    if (r < 0) {
-        nub_set_err(err, errlen, "nubfs: guest memory map: %s", strerror(-r));
-        goto fail;
-    }
-    r = create_vm_vcpu(vm, err, errlen);
     if (r < 0)
-        goto fail;
-    return 0;
-fail:
-    nub_vm_destroy(vm);
+        nub_set_err(err, errlen, "nubfs: guest memory map: %s", strerror(-r));
     return r;
 }
 
@@ -376,6 +413,8 @@ uint32_t nub_vm_slots_free(const struct nub_vm *vm)
     uint64_t used = 1 + vm->nslots;
     return used >= vm->max_slots ? 0 : (uint32_t)(vm->max_slots - used);
 }
+
+static void map_window(struct nub_vm *vm, uint64_t gpa, uint64_t size);
 
 int nub_vm_map_ro(struct nub_vm *vm, uint64_t gpa, uint64_t size, const void *host, int fd,
                   off_t fd_offset)
@@ -416,6 +455,8 @@ int nub_vm_map_ro(struct nub_vm *vm, uint64_t gpa, uint64_t size, const void *ho
     else
         vm->next_id++;
     vm->slots[vm->nslots++] = sl;
+    if (vm->mem != NULL)
+        map_window(vm, gpa, size);
     return 0;
 }
 
@@ -440,6 +481,7 @@ int nub_vm_unmap(struct nub_vm *vm, uint64_t gpa)
 
 void nub_vm_destroy(struct nub_vm *vm)
 {
+    cpuid_wait(vm); /* it uses kvm_fd and writes vm */
     destroy_vm_vcpu(vm);
     if (vm->mem != NULL)
         munmap(vm->mem, vm->mem_size);
@@ -452,6 +494,8 @@ void nub_vm_destroy(struct nub_vm *vm)
     vm->kvm_fd = -1;
     free(vm->slots);
     free(vm->free_ids);
+    free(vm->cpuid);
+    vm->cpuid = NULL;
     vm->slots = NULL;
     vm->free_ids = NULL;
     vm->nslots = vm->slots_cap = vm->nfree = 0;
@@ -463,19 +507,42 @@ static void put_u64(struct nub_vm *vm, uint64_t gpa, uint64_t v)
     memcpy(vm->mem + gpa, &v, sizeof(v));
 }
 
-/* 4-level identity map; see nub_vm_setup_long_mode. */
-static void write_page_tables(struct nub_vm *vm, uint64_t gib)
+/* Identity-maps GiB g with 2 MiB pages: its page directory, whole, then
+ * its PDPT entry. A window GiB is mapped when a slot first lies in it
+ * (all 128 at every boot cost ~0.5 ms: 128 pages to fault in, 64K
+ * entries, for a window nearly always almost empty). Not present ->
+ * present needs no TLB flush: no TLB or shadow MMU keeps a not-present
+ * entry, and the guest is not running (slots change between calls). */
+static void map_gib(struct nub_vm *vm, uint64_t g)
 {
-    memset(vm->mem + NUB_PT_BASE, 0, PD_GPA + gib * 0x1000 - NUB_PT_BASE);
+    uint64_t pdpte;
+    memcpy(&pdpte, vm->mem + PDPT_GPA + g * 8, sizeof(pdpte));
+    if (pdpte & PTE_P)
+        return;
+    uint64_t pd = PD_GPA + g * 0x1000;
+    for (uint64_t i = 0; i < 512; i++)
+        put_u64(vm, pd + i * 8, ((g << 30) | (i << 21)) | PTE_P | PTE_RW | PTE_PS);
+    put_u64(vm, PDPT_GPA + g * 8, pd | PTE_P | PTE_RW);
+}
+
+/* The window GiBs [gpa, gpa + size) lies in (window_range holds). */
+static void map_window(struct nub_vm *vm, uint64_t gpa, uint64_t size)
+{
+    for (uint64_t g = gpa >> 30; g <= (gpa + size - 1) >> 30 && g < WINDOW_END_GIB; g++)
+        map_gib(vm, g);
+}
+
+/* 4-level identity map; see nub_vm_setup_long_mode. A page directory is
+ * read only once its PDPT entry is present, so only PML4, PDPT and PT0
+ * need zeroing. */
+static void write_page_tables(struct nub_vm *vm)
+{
+    memset(vm->mem + NUB_PT_BASE, 0, PT0_GPA + 0x1000 - NUB_PT_BASE);
     put_u64(vm, PML4_GPA, PDPT_GPA | PTE_P | PTE_RW);
-    for (uint64_t g = 0; g < gib; g++) {
-        uint64_t pd = PD_GPA + g * 0x1000;
-        put_u64(vm, PDPT_GPA + g * 8, pd | PTE_P | PTE_RW);
-        for (uint64_t i = 0; i < 512; i++) {
-            uint64_t addr = (g << 30) | (i << 21);
-            put_u64(vm, pd + i * 8, addr | PTE_P | PTE_RW | PTE_PS);
-        }
-    }
+    for (uint64_t g = 0; g < WINDOW_BASE_GIB; g++)
+        map_gib(vm, g);
+    for (size_t i = 0; i < vm->nslots; i++) /* slots outlive a reboot */
+        map_window(vm, vm->slots[i].gpa, vm->slots[i].size);
     /* First 2 MiB: 4 KiB pages, page 0 left not present (null faults). */
     put_u64(vm, PD_GPA, PT0_GPA | PTE_P | PTE_RW);
     for (uint64_t i = 1; i < 512; i++)
@@ -505,8 +572,9 @@ int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t 
     uint64_t gib = (vm->mem_size + (1ull << 30) - 1) >> 30;
     if (gib > MAX_GIB)
         return -EINVAL;
-    /* RAM, the unbacked rest up to the window (MMIO exits), the window. */
-    write_page_tables(vm, WINDOW_END_GIB);
+    /* RAM, the unbacked rest up to the window (MMIO exits), the window's
+     * GiBs that hold slots. */
+    write_page_tables(vm);
     write_gdt_tss(vm);
 
     struct kvm_sregs s;

@@ -49,6 +49,8 @@ struct nub_sandbox {
     struct nub_vm vm;
     bool vm_up;
     uint64_t seq;
+    uint64_t init_seq;         /* seq of the last INIT ... */
+    uint64_t init_stats[NUB_MAILBOX_ARGS]; /* ... and its answer (= STATS) */
     uint64_t heap_start;       /* snapshot taken at boot; bounds scrub ranges */
     uint64_t log_read;         /* bytes of the guest log ring consumed */
     bool poisoned;             /* atomic */
@@ -612,8 +614,20 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
                     (unsigned long long)info.directory_gpa);
         return -EIO;
     }
+    memcpy(sb->init_stats, init.ret, sizeof(sb->init_stats));
+    sb->init_seq = sb->seq;
     sb->times.init_ns = nub_now_ns() - t2;
     return 0;
+}
+
+int nub_sandbox_stats_at_init(struct nub_sandbox *sb, uint64_t ret[NUB_MAILBOX_ARGS])
+{
+    pthread_mutex_lock(&sb->call_mu);
+    bool fresh = sb->seq == sb->init_seq && sb->init_seq != 0;
+    if (fresh)
+        memcpy(ret, sb->init_stats, sizeof(sb->init_stats));
+    pthread_mutex_unlock(&sb->call_mu);
+    return fresh ? 0 : -EAGAIN;
 }
 
 int nub_sandbox_create(const struct nub_sandbox_opts *opts, struct nub_sandbox **out, char *err,

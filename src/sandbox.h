@@ -112,6 +112,11 @@ const struct nub_guest_mem *nub_sandbox_mem(const struct nub_sandbox *sb);
 nub_gpa nub_sandbox_boot_info_gpa(const struct nub_sandbox *sb);
 const struct nub_boot_times *nub_sandbox_boot_times(const struct nub_sandbox *sb);
 
+/* What a STATS call would answer, while no call has run since the last
+ * (re)boot's INIT (which answers as STATS does): a start with nothing to
+ * preload or replay needs no call of its own. 0, or -EAGAIN. */
+int nub_sandbox_stats_at_init(struct nub_sandbox *sb, uint64_t ret[NUB_MAILBOX_ARGS]);
+
 /* Counters for `stats`. */
 struct nub_sandbox_counters {
     uint64_t calls;

@@ -37,6 +37,18 @@ __attribute__((format(printf, 3, 4))) static enum nub_status fail(struct nub_cor
     return st;
 }
 
+static void op_stats(struct nub_core *c)
+{
+    uint64_t *r = c->mb->ret;
+    r[NUB_STAT_CAPS] = c->dir.count;
+    r[NUB_STAT_CAP_BYTES] = c->dir.total_bytes;
+    r[NUB_STAT_HEAP_USED] = c->initialized ? nub_heap_used(&c->heap) : 0;
+    r[NUB_STAT_HEAP_TOTAL] = c->initialized ? nub_heap_total(&c->heap) : 0;
+    r[NUB_STAT_GENERATION] = c->dir.generation;
+    r[NUB_STAT_CALLS] = c->calls;
+    r[NUB_STAT_MOUNTS] = c->initialized ? c->mounts.live : 0;
+}
+
 static enum nub_status op_init(struct nub_core *c)
 {
     struct nub_boot_info *bi = c->bi;
@@ -59,8 +71,7 @@ static enum nub_status op_init(struct nub_core *c)
     bi->directory_gpa = c->dir.header_gpa;
     bi->mount_table_gpa = c->mount_table_gpa;
     c->initialized = 1;
-    c->mb->ret[0] = c->dir.header_gpa;
-    c->mb->ret[1] = c->mount_table_gpa;
+    op_stats(c); /* the addresses are in the boot info */
     return NUB_ST_OK;
 }
 
@@ -119,18 +130,6 @@ static enum nub_status op_release(struct nub_core *c, const uint8_t hash[16])
     }
     c->mb->ret[0] = left;
     return NUB_ST_OK;
-}
-
-static void op_stats(struct nub_core *c)
-{
-    uint64_t *r = c->mb->ret;
-    r[NUB_STAT_CAPS] = c->dir.count;
-    r[NUB_STAT_CAP_BYTES] = c->dir.total_bytes;
-    r[NUB_STAT_HEAP_USED] = c->initialized ? nub_heap_used(&c->heap) : 0;
-    r[NUB_STAT_HEAP_TOTAL] = c->initialized ? nub_heap_total(&c->heap) : 0;
-    r[NUB_STAT_GENERATION] = c->dir.generation;
-    r[NUB_STAT_CALLS] = c->calls;
-    r[NUB_STAT_MOUNTS] = c->initialized ? c->mounts.live : 0;
 }
 
 static enum nub_status op_test(struct nub_core *c, uint32_t op, const uint64_t *args)

@@ -22,14 +22,13 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
         m->limits.max_package = NUB_MAX_MEM;
     nub_mount_limits_clamp(&m->limits);
 
-    if (nub_heap_alloc(heap, sizeof(struct nub_mount_table), 0, NUB_OWNER_KERNEL,
-                       &m->table_gpa) != NUB_ST_OK)
+    /* The header and its slots in one block, for the table's life: one
+     * allocation fewer at every INIT (~300 emulated instructions). */
+    uint64_t head = nub_align_up(sizeof(struct nub_mount_table), 64);
+    if (nub_heap_alloc(heap, head + (uint64_t)m->capacity * sizeof(struct nub_mount_rec), 0,
+                       NUB_OWNER_KERNEL, &m->table_gpa) != NUB_ST_OK)
         return NUB_ST_NOMEM;
-    if (nub_heap_alloc(heap, (uint64_t)m->capacity * sizeof(struct nub_mount_rec), 0,
-                       NUB_OWNER_KERNEL, &m->slots_gpa) != NUB_ST_OK) {
-        nub_heap_free(heap, m->table_gpa, NUB_OWNER_KERNEL);
-        return NUB_ST_NOMEM;
-    }
+    m->slots_gpa = m->table_gpa + head;
     mount_table_publish(m);
     return NUB_ST_OK;
 }

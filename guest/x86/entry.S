@@ -17,10 +17,15 @@ _start:
 1:  jmp 1b
     .size _start, . - _start
 
-/* Vectors that push an error code themselves: 8, 10-14, 17, 21, 29, 30. */
-    .text
+/* Vectors that push an error code themselves: 8, 10-14, 17, 21, 29, 30.
+ * Stub v lies at nub_isr_base + 16 * v (.org refuses to move backwards),
+ * and the linker script puts nub_isr_base at NUB_ISR_BASE: idt.c builds
+ * its gates from those constants. */
+    .section .text.isr, "ax"
+    .globl nub_isr_base
+nub_isr_base:
     .irp v,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .balign 16
+    .org nub_isr_base + 16 * \v, 0xcc
 nub_isr_\v:
     .if (\v == 8) || ((\v >= 10) && (\v <= 14)) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30)
     .else
@@ -29,20 +34,13 @@ nub_isr_\v:
     pushq $\v
     jmp nub_isr_common
     .endr
+    .org nub_isr_base + 16 * 32, 0xcc
 
 nub_isr_common:
     mov %rsp, %rdi          /* struct nub_fault_frame * */
     and $-16, %rsp
     call nub_fault          /* never returns */
 2:  jmp 2b
-
-    .section .rodata
-    .balign 8
-    .globl nub_isr_table
-nub_isr_table:
-    .irp v,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .quad nub_isr_\v
-    .endr
 
 /* The one SSE instruction in the image, for NUB_OP_TEST_SSE (the
  * no-SIMD check skips this function by name). */

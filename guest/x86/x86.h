@@ -17,6 +17,11 @@ struct nub_fault_frame {
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
+/* Where entry.S's exception stubs lie (kernel.ld asserts it): stub v at
+ * NUB_ISR_BASE + 16 * v. */
+#define NUB_ISR_BASE 0x200040ull
+#define NUB_ISR_STRIDE 16u
+
 void nub_idt_init(void);
 void nub_fault(struct nub_fault_frame *f);
 void nub_sse_probe(void);

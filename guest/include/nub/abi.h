@@ -27,6 +27,7 @@
 #define NUB_PT_BASE 0x1000ull    /* PML4 here, then PDPT, PDs, first PT */
 #define NUB_PT_LIMIT 0x100000ull /* host-built tables must end below 1 MiB */
 #define NUB_KERNEL_BASE 0x200000ull
+#define NUB_SEL_CODE 0x08 /* the host's GDT: 64-bit code, DPL 0 */
 #define NUB_MIN_MEM (16ull << 20)
 #define NUB_DEFAULT_MEM (256ull << 20)
 #define NUB_MAX_MEM (64ull << 30)
@@ -88,7 +89,8 @@ struct nub_log_ring {
  * to NUB_PORT_DONE. The first DONE after boot carries op = NUB_OP_READY. */
 enum nub_op {
     NUB_OP_READY = 0,   /* guest -> host, once, after boot */
-    NUB_OP_INIT = 1,    /* create heap, directory, mount table */
+    NUB_OP_INIT = 1,    /* create heap, directory, mount table -> ret[] as
+                           STATS (so a start needs no STATS call of its own) */
     NUB_OP_ALLOC = 2,   /* args[0]=size args[1]=align -> ret[0]=gpa (zeroed) */
     NUB_OP_FREE = 3,    /* args[0]=gpa (from ALLOC, not yet given to PUT) */
     NUB_OP_PUT = 4,     /* args[0]=gpa args[1]=len args[2]=kind, hash[] ->
