@@ -136,17 +136,28 @@ static void changed(const struct nub_dir *d)
         publish(d);
 }
 
+_Static_assert(sizeof(struct nub_dir_header) <= NUB_DIR_HEADER_BYTES, "header fits its reserve");
+
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed)
 {
-    *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed};
-    if (nub_heap_alloc(heap, sizeof(struct nub_dir_header), 0, NUB_OWNER_KERNEL,
-                       &d->header_gpa) != NUB_ST_OK)
+    uint64_t header;
+    if (nub_heap_alloc(heap, sizeof(struct nub_dir_header), 0, NUB_OWNER_KERNEL, &header) !=
+        NUB_ST_OK)
         return NUB_ST_NOMEM;
+    enum nub_status st = nub_dir_create_at(d, heap, seed, header);
+    if (st != NUB_ST_OK)
+        nub_heap_free(heap, header, NUB_OWNER_KERNEL);
+    return st;
+}
+
+enum nub_status nub_dir_create_at(struct nub_dir *d, struct nub_heap *heap, uint64_t seed,
+                                  uint64_t header_gpa)
+{
+    *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed,
+                          .header_gpa = header_gpa};
     if (nub_heap_alloc(heap, d->capacity * ENTRY, 0, NUB_OWNER_KERNEL, &d->entries_gpa) !=
-        NUB_ST_OK) {
-        nub_heap_free(heap, d->header_gpa, NUB_OWNER_KERNEL);
+        NUB_ST_OK)
         return NUB_ST_NOMEM;
-    }
     publish(d);
     return NUB_ST_OK;
 }

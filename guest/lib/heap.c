@@ -279,7 +279,15 @@ static void map_remove_slot(struct nub_heap *h, uint32_t hole)
 
 enum nub_status nub_heap_init(struct nub_heap *h, uint64_t start, uint64_t end)
 {
+    uint64_t fixed;
+    return nub_heap_init_reserve(h, start, end, 0, &fixed);
+}
+
+enum nub_status nub_heap_init_reserve(struct nub_heap *h, uint64_t start, uint64_t end,
+                                      uint64_t reserve, uint64_t *fixed)
+{
     *h = (struct nub_heap){0};
+    *fixed = 0;
     start = nub_align_up(start, NUB_PAGE_SIZE);
     end &= ~(NUB_PAGE_SIZE - 1);
     if (start == 0 || end <= start)
@@ -293,11 +301,15 @@ enum nub_status nub_heap_init(struct nub_heap *h, uint64_t start, uint64_t end)
     while (map_cap < 2 * descs)
         map_cap <<= 1;
     uint64_t meta = nub_align_up(descs * sizeof(struct blk), 64) + map_cap * sizeof(uint32_t);
-    uint64_t arena = nub_align_up(start + meta, NUB_PAGE_SIZE);
+    uint64_t below = nub_align_up(start + meta, NUB_HEAP_GRANULE);
+    if (below >= end || reserve > end - below)
+        return NUB_ST_NOMEM;
+    uint64_t arena = nub_align_up(below + reserve, NUB_PAGE_SIZE);
     if (arena >= end)
         return NUB_ST_NOMEM;
     h->meta_gpa = start;
     h->meta_len = meta;
+    *fixed = reserve ? below : 0;
     h->arena_start = arena;
     h->arena_end = end;
     h->max_descs = (uint32_t)descs;

@@ -76,6 +76,37 @@ static void test_init(void **state)
     assert_int_equal(nub_heap_init(&h2, HEAP_LO, HEAP_LO + 8192), NUB_ST_NOMEM);
 }
 
+/* A reserve lies between the metadata and the arena: zero, never handed
+ * out, not counted; one that does not fit is NOMEM. */
+static void test_init_reserve(void **state)
+{
+    (void)state;
+    uint8_t *base = guest_test_mem_open(MEM);
+    assert_non_null(base);
+    struct nub_heap h;
+    uint64_t fixed = 1;
+    const uint64_t want = 82000;
+    assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, want, &fixed), NUB_ST_OK);
+    assert_int_equal(nub_heap_check(&h), 0);
+    assert_true(fixed >= HEAP_LO + h.meta_len);
+    assert_int_equal(fixed % NUB_HEAP_GRANULE, 0);
+    assert_true(fixed + want <= h.arena_start);
+    assert_int_equal(h.arena_start % NUB_PAGE_SIZE, 0);
+    assert_true(guest_test_is_zero(fixed, want));
+    assert_int_equal(nub_heap_used(&h), 0);
+    assert_int_equal(nub_heap_total(&h), MEM - h.arena_start);
+    /* Everything the heap has, allocated: none of it overlaps the reserve. */
+    uint64_t all = 0;
+    assert_int_equal(nub_heap_alloc(&h, nub_heap_total(&h), 0, NUB_OWNER_HOST, &all), NUB_ST_OK);
+    assert_true(all >= fixed + want);
+    /* No reserve: as nub_heap_init; one past the end: NOMEM. */
+    assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, 0, &fixed), NUB_ST_OK);
+    assert_int_equal(fixed, 0);
+    assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, MEM, &fixed), NUB_ST_NOMEM);
+    assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, UINT64_MAX, &fixed), NUB_ST_NOMEM);
+    guest_test_mem_close(base, MEM);
+}
+
 static void test_alloc_basic(void **state)
 {
     struct fx *f = *state;
@@ -494,6 +525,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_init, setup, teardown),
+        cmocka_unit_test(test_init_reserve),
         cmocka_unit_test_setup_teardown(test_alloc_basic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alignment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quarantine_and_scrub, setup, teardown),

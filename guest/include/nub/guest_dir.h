@@ -73,6 +73,12 @@ struct nub_dir_mark {
 /* Allocates the header and a table of NUB_DIR_MIN_CAPACITY slots from the
  * heap (owner KERNEL). NUB_ST_OK or NUB_ST_NOMEM. */
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed);
+/* The same with the header at header_gpa (NUB_DIR_HEADER_BYTES of zero
+ * memory the directory keeps for its life, e.g. from
+ * nub_heap_init_reserve): only the table comes from the heap. */
+#define NUB_DIR_HEADER_BYTES 128u
+enum nub_status nub_dir_create_at(struct nub_dir *d, struct nub_heap *heap, uint64_t seed,
+                                  uint64_t header_gpa);
 
 /* The entry for hash (in either table), or NULL. The pointer is valid
  * until the next mutation or tick (entries move). */

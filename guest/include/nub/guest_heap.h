@@ -73,6 +73,14 @@ struct nub_heap {
  * range cannot hold the metadata plus at least one page. */
 enum nub_status nub_heap_init(struct nub_heap *h, uint64_t start, uint64_t end);
 
+/* As nub_heap_init, and sets aside [*fixed, +reserve) (zero, granule
+ * aligned) below the arena for structures that live as long as the heap:
+ * no block, no descriptor, never freed, not in heap_used or heap_total.
+ * INIT's directory header and mount table live there (an allocation is
+ * ~330 emulated instructions of every start). */
+enum nub_status nub_heap_init_reserve(struct nub_heap *h, uint64_t start, uint64_t end,
+                                      uint64_t reserve, uint64_t *fixed);
+
 /* size bytes (0 is one granule) aligned to align (0 = granule; else a power
  * of two <= NUB_HEAP_MAX_ALIGN), zeroed. NUB_ST_OK and *gpa, or
  * NUB_ST_INVAL (bad alignment) / NUB_ST_NOMEM. It succeeds whenever a free

@@ -47,6 +47,15 @@ struct nub_mounts {
  * NUB_ST_OK or NUB_ST_NOMEM (nothing allocated). */
 enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, struct nub_dir *dir,
                                   const struct rvf_limits *limits);
+/* The same with the table (header and records) at table_gpa:
+ * NUB_MOUNT_TABLE_BYTES of zero memory the table keeps for its life (e.g.
+ * from nub_heap_init_reserve). Always NUB_ST_OK. */
+#define NUB_MOUNT_TABLE_HEAD 64u
+#define NUB_MOUNT_TABLE_BYTES                                                                      \
+    (NUB_MOUNT_TABLE_HEAD + (uint64_t)NUB_MOUNT_SLOTS * sizeof(struct nub_mount_rec))
+enum nub_status nub_mounts_create_at(struct nub_mounts *m, struct nub_heap *heap,
+                                     struct nub_dir *dir, const struct rvf_limits *limits,
+                                     uint64_t table_gpa);
 
 /* Clamps the count limits to the NUB_MOUNT_MAX_* the record formats can
  * hold, and drops require_signature (step 1 is the host's). Every mount's
