@@ -61,11 +61,12 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
 
 /* Writes the page tables, GDT and TSS below NUB_PT_LIMIT and sets the vCPU
  * registers for 64-bit mode with RIP = entry, RSP = 0 (the guest sets its
- * own stack), RFLAGS = 0x2. The page tables identity-map
- * [0, max(4 GiB, RAM rounded up to 1 GiB)) and the cap window with 2 MiB
- * pages, except the first 2 MiB, which uses 4 KiB pages with page 0 not
- * present. Addresses mapped but not backed by a slot exit with
- * KVM_EXIT_MMIO, and so do stores to a read-only slot. */
+ * own stack), RFLAGS = 0x2. The page tables identity-map RAM rounded up
+ * to 1 GiB plus the GiB after it, and each cap-window GiB a slot lies in
+ * (nub_vm_map_ro adds them as slots come), with 2 MiB pages, except the
+ * first 2 MiB, which uses 4 KiB pages with page 0 not present. Addresses
+ * mapped but not backed by a slot exit with KVM_EXIT_MMIO, and so do
+ * stores to a read-only slot; the rest is not present (a guest #PF). */
 int nub_vm_setup_long_mode(struct nub_vm *vm, uint64_t entry, char *err, size_t errlen);
 
 /* Destroys the VM and vCPU, zeroes all RAM, and creates a fresh VM and
