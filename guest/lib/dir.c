@@ -140,26 +140,35 @@ _Static_assert(sizeof(struct nub_dir_header) <= NUB_DIR_HEADER_BYTES, "header fi
 
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed)
 {
-    uint64_t header;
-    if (nub_heap_alloc(heap, sizeof(struct nub_dir_header), 0, NUB_OWNER_KERNEL, &header) !=
-        NUB_ST_OK)
+    *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed};
+    if (nub_heap_alloc(heap, sizeof(struct nub_dir_header), 0, NUB_OWNER_KERNEL,
+                       &d->header_gpa) != NUB_ST_OK)
         return NUB_ST_NOMEM;
-    enum nub_status st = nub_dir_create_at(d, heap, seed, header);
-    if (st != NUB_ST_OK)
-        nub_heap_free(heap, header, NUB_OWNER_KERNEL);
-    return st;
+    if (nub_heap_alloc(heap, d->capacity * ENTRY, 0, NUB_OWNER_KERNEL, &d->entries_gpa) !=
+        NUB_ST_OK) {
+        nub_heap_free(heap, d->header_gpa, NUB_OWNER_KERNEL);
+        return NUB_ST_NOMEM;
+    }
+    publish(d);
+    return NUB_ST_OK;
 }
 
 enum nub_status nub_dir_create_at(struct nub_dir *d, struct nub_heap *heap, uint64_t seed,
-                                  uint64_t header_gpa)
+                                  uint64_t gpa)
 {
     *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed,
-                          .header_gpa = header_gpa};
-    if (nub_heap_alloc(heap, d->capacity * ENTRY, 0, NUB_OWNER_KERNEL, &d->entries_gpa) !=
-        NUB_ST_OK)
-        return NUB_ST_NOMEM;
+                          .header_gpa = gpa, .entries_gpa = gpa + NUB_DIR_HEADER_BYTES,
+                          .fixed_gpa = gpa + NUB_DIR_HEADER_BYTES};
     publish(d);
     return NUB_ST_OK;
+}
+
+/* Frees a table the directory no longer uses, unless it is the first one
+ * of nub_dir_create_at (not a heap block). */
+static void free_table(struct nub_dir *d, uint64_t gpa)
+{
+    if (gpa != d->fixed_gpa)
+        nub_heap_free(d->heap, gpa, NUB_OWNER_KERNEL);
 }
 
 /* Distance of the entry in slot s from its home (Robin Hood order),
@@ -366,7 +375,7 @@ static void migrate(struct nub_dir *d, uint64_t n)
 {
     migrate_slots(d, n);
     if (d->old_count == 0)
-        nub_heap_free(d->heap, end_migration(d), NUB_OWNER_KERNEL);
+        free_table(d, end_migration(d));
 }
 
 /* Makes the current table the old one, scanned from below its empty slot
@@ -651,7 +660,7 @@ void nub_dir_commit(struct nub_dir *d, struct nub_dir_mark *m)
     d->reserved = 0;
     publish(d);
     if (m->retired_gpa)
-        nub_heap_free(d->heap, m->retired_gpa, NUB_OWNER_KERNEL);
+        free_table(d, m->retired_gpa);
     m->retired_gpa = 0;
 }
 

@@ -56,6 +56,8 @@ struct nub_dir {
     uint64_t mig_left;     /* old slots not yet scanned */
     uint64_t debt;         /* slots owed by inserts since the last tick */
     int reserved;          /* inside nub_dir_reserve .. commit/rollback */
+    uint64_t fixed_gpa;    /* the first table when it is not a heap block
+                              (nub_dir_create_at), else 0: never freed */
     uint64_t work;         /* table slots touched, ever: the counter the
                               per-call bound tests read */
 };
@@ -73,12 +75,15 @@ struct nub_dir_mark {
 /* Allocates the header and a table of NUB_DIR_MIN_CAPACITY slots from the
  * heap (owner KERNEL). NUB_ST_OK or NUB_ST_NOMEM. */
 enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_t seed);
-/* The same with the header at header_gpa (NUB_DIR_HEADER_BYTES of zero
- * memory the directory keeps for its life, e.g. from
- * nub_heap_init_reserve): only the table comes from the heap. */
+/* The same with the header and the first table at gpa: NUB_DIR_FIXED_BYTES
+ * of zero memory the directory keeps for its life (e.g. from
+ * nub_heap_init_reserve; no allocation at all). Tables of a growth come
+ * from the heap as ever; the first is never freed. Always NUB_ST_OK. */
 #define NUB_DIR_HEADER_BYTES 128u
+#define NUB_DIR_FIXED_BYTES                                                                        \
+    (NUB_DIR_HEADER_BYTES + (uint64_t)NUB_DIR_MIN_CAPACITY * sizeof(struct nub_dir_entry))
 enum nub_status nub_dir_create_at(struct nub_dir *d, struct nub_heap *heap, uint64_t seed,
-                                  uint64_t header_gpa);
+                                  uint64_t gpa);
 
 /* The entry for hash (in either table), or NULL. The pointer is valid
  * until the next mutation or tick (entries move). */
