@@ -109,11 +109,12 @@ static int open_kvm(char *err, size_t errlen)
     return -e;
 }
 
-/* KVM_GET_SUPPORTED_CPUID (~0.3 ms), on a thread of its own while the
- * VM, its RAM and its vCPU are made; the answer is kept for reboots. The
- * first try has room for 256 leaves (KVM's own limit), so a start costs
- * one query, not an E2BIG and a second. Until cpuid_wait, the thread
- * alone writes vm->cpuid and vm->cpuid_err. */
+/* KVM_GET_SUPPORTED_CPUID (~0.5-0.8 ms on a nested host, where every
+ * leaf KVM asks the CPU for is a CPUID exit: perf), on a thread of its
+ * own while the VM, its RAM and its vCPU are made; the answer is kept for
+ * reboots. The first try has room for 256 leaves (KVM's own limit), so a
+ * start costs one query, not an E2BIG and a second. Until cpuid_wait, the
+ * thread alone writes vm->cpuid and vm->cpuid_err. */
 static void *query_cpuid(void *arg)
 {
     struct nub_vm *q = arg;
