@@ -1,37 +1,67 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): time from starting nubfs to guest READY (from the
-# daemon's stats) and to a usable mount (the foreground parent exits only
-# once the mount is up), median of N runs; plus guest instructions for boot
-# + INIT where the KVM exposes the count (kvm-pvm emulates every guest
-# instruction, so there it is exact).
+# Benchmark (not a test): time from starting nubfs to guest READY and INIT
+# (from the daemon's stats), to a usable mount (the foreground parent exits
+# only once the mount is up) and to the first `ls` answered, next to
+# squashfuse_ll on an empty image in the same run (runs interleaved),
+# median of N runs; plus guest instructions for boot + INIT where the KVM
+# exposes the count (kvm-pvm emulates every guest instruction, so there it
+# is exact). Timed with bash's $EPOCHREALTIME: no `date` process is timed.
 # Usage: tests/bench/startup.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 build=$(realpath "${1:-build}")
 runs=${2:-11}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
-command -v bc >/dev/null || { echo "need bc (apt-get install bc)" >&2; exit 1; }
-mnt=$(mktemp -d /tmp/nubfs-startup.XXXXXX)
-trap 'fusermount3 -u "$mnt" 2>/dev/null || true; rmdir "$mnt"' EXIT
+peer=1
+for t in squashfuse_ll mksquashfs; do
+  command -v "$t" >/dev/null || peer=0
+done
+[ "$peer" = 1 ] || echo "no squashfuse_ll/mksquashfs (apt-get install squashfuse squashfs-tools): nubfs alone" >&2
+work=$(mktemp -d /tmp/nubfs-startup.XXXXXX)
+mnt=$work/mnt sqm=$work/sqm
+mkdir "$mnt" "$sqm" "$work/empty"
+trap 'fusermount3 -u "$mnt" 2>/dev/null; fusermount3 -u "$sqm" 2>/dev/null; rm -rf "$work"' EXIT
+[ "$peer" = 0 ] || mksquashfs "$work/empty" "$work/empty.sqfs" -noappend -quiet >/dev/null
 
+now() { echo "${EPOCHREALTIME/./}"; } # microseconds
+ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
-mount_ms=() ready_ms=() init_ms=()
+mount_us=() ls_us=() ready_ms=() init_ms=() peer_mount_us=() peer_ls_us=()
 for ((i = 0; i < runs; i++)); do
-  t0=$(date +%s%N)
-  "$nubfs" "$mnt" -o ephemeral
-  t1=$(date +%s%N)
-  mount_ms+=("$(echo "scale=2; ($t1 - $t0) / 1000000" | bc -l)")
+  t0=$(now)
+  "$nubfs" "$mnt" -o ephemeral 2>/dev/null
+  t1=$(now)
+  ls "$mnt" >/dev/null
+  t2=$(now)
+  mount_us+=($((t1 - t0))) ls_us+=($((t2 - t0)))
   ready_ms+=("$(json "$mnt/stats" 'd["boot"]["ready_ms"]')")
   init_ms+=("$(json "$mnt/stats" 'd["boot"]["init_ms"]')")
   insns=$(json "$mnt/stats" 'd.get("guest_emulated_instructions", "n/a")')
   fusermount3 -u "$mnt"
   sleep 0.2
+  if [ "$peer" = 1 ]; then
+    t0=$(now)
+    squashfuse_ll "$work/empty.sqfs" "$sqm"
+    t1=$(now)
+    ls "$sqm" >/dev/null
+    t2=$(now)
+    peer_mount_us+=($((t1 - t0))) peer_ls_us+=($((t2 - t0)))
+    fusermount3 -u "$sqm"
+    sleep 0.2
+  fi
 done
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac
-echo "runs: $runs on $kind"
-echo "start -> guest READY:        $(median "${ready_ms[@]}") ms (median)"
-echo "start -> INIT done:          $(median "${init_ms[@]}") ms (median)"
-echo "start -> mount ready (exit): $(median "${mount_ms[@]}") ms (median)"
-echo "guest instructions at mount: $insns (emulated count; boot + INIT)"
+echo "runs: $runs on $kind, medians"
+echo "VM set-up + boot to READY:     $(median "${ready_ms[@]}") ms"
+echo "guest INIT:                    $(median "${init_ms[@]}") ms"
+echo "start -> mount ready (exit):   $(ms "$(median "${mount_us[@]}")") ms"
+echo "start -> first ls answered:    $(ms "$(median "${ls_us[@]}")") ms"
+if [ "$peer" = 1 ]; then
+  echo "squashfuse_ll, mount ready:    $(ms "$(median "${peer_mount_us[@]}")") ms"
+  echo "squashfuse_ll, first ls:       $(ms "$(median "${peer_ls_us[@]}")") ms"
+  awk -v a="$(median "${ls_us[@]}")" -v b="$(median "${peer_ls_us[@]}")" \
+    'BEGIN { printf "first ls, nubfs / squashfuse_ll: %.2fx\n", a / b }'
+fi
+echo "guest instructions at mount:   $insns (emulated count; boot + INIT)"
