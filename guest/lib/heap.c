@@ -297,9 +297,9 @@ enum nub_status nub_heap_init_reserve(struct nub_heap *h, uint64_t start, uint64
         descs = NUB_HEAP_MIN_DESCS;
     if (descs > NUB_HEAP_MAX_DESCS)
         descs = NUB_HEAP_MAX_DESCS;
-    uint64_t map_cap = 1;
-    while (map_cap < 2 * descs)
-        map_cap <<= 1;
+    /* The power of two >= 2 * descs (descs >= 1024), without a doubling
+     * loop: 18 rounds of it were ~55 emulated instructions of every INIT. */
+    uint64_t map_cap = 1ull << (64 - __builtin_clzll(2 * descs - 1));
     uint64_t meta = nub_align_up(descs * sizeof(struct blk), 64) + map_cap * sizeof(uint32_t);
     uint64_t below = nub_align_up(start + meta, NUB_HEAP_GRANULE);
     if (below >= end || reserve > end - below)
