@@ -516,6 +516,8 @@ static void put_u64(struct nub_vm *vm, uint64_t gpa, uint64_t v)
  * entry, and the guest is not running (slots change between calls). */
 static void map_gib(struct nub_vm *vm, uint64_t g)
 {
+    /* The PDPT is guest memory: a guest that wrote a present entry itself
+     * only keeps its own mapping (page tables bound nothing; slots do). */
     uint64_t pdpte;
     memcpy(&pdpte, vm->mem + PDPT_GPA + g * 8, sizeof(pdpte));
     if (pdpte & PTE_P)

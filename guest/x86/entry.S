@@ -18,9 +18,9 @@ _start:
     .size _start, . - _start
 
 /* Vectors that push an error code themselves: 8, 10-14, 17, 21, 29, 30.
- * Stub v lies at nub_isr_base + 16 * v (.org refuses to move backwards),
- * and the linker script puts nub_isr_base at NUB_ISR_BASE: idt.c builds
- * its gates from those constants. */
+ * Vector v's entry point nub_isr_v lies at nub_isr_base + 16 * v (.org
+ * refuses to move backwards), and the linker script puts nub_isr_base at
+ * NUB_ISR_BASE: idt.c builds its gates from those constants. */
     .section .text.isr, "ax"
     .globl nub_isr_base
 nub_isr_base:

@@ -1,8 +1,8 @@
 /* A minimal IDT: every CPU exception (vectors 0-31) panics with the vector,
  * error code, RIP and (for #PF) CR2, so a null dereference or a bug
  * becomes an ABORT with a reason instead of a silent triple fault. The
- * stubs lie at fixed addresses, so the table is a constant: building it
- * at boot cost ~400 emulated instructions of every start. */
+ * entry points (entry.S) lie at fixed addresses, so the table is a
+ * constant: building it at boot cost ~400 emulated instructions a start. */
 #include <stdint.h>
 
 #include "nub/abi.h"
@@ -25,10 +25,10 @@ struct __attribute__((packed)) idt_ptr {
     uint64_t base;
 };
 
-#define STUB(v) (NUB_ISR_BASE + NUB_ISR_STRIDE * (v))
+#define ISR_ADDR(v) (NUB_ISR_BASE + NUB_ISR_STRIDE * (v))
 #define GATE(v)                                                                                \
-    {.off_lo = (uint16_t)STUB(v), .selector = NUB_SEL_CODE, .type = 0x8e,                      \
-     .off_mid = (uint16_t)(STUB(v) >> 16), .off_hi = (uint32_t)(STUB(v) >> 32)}
+    {.off_lo = (uint16_t)ISR_ADDR(v), .selector = NUB_SEL_CODE, .type = 0x8e,                  \
+     .off_mid = (uint16_t)(ISR_ADDR(v) >> 16), .off_hi = (uint32_t)(ISR_ADDR(v) >> 32)}
 #define GATE4(v) GATE(v), GATE(v + 1), GATE(v + 2), GATE(v + 3)
 static const struct idt_gate idt[32] __attribute__((aligned(16))) = {
     GATE4(0), GATE4(4), GATE4(8), GATE4(12), GATE4(16), GATE4(20), GATE4(24), GATE4(28),

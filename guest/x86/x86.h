@@ -17,8 +17,8 @@ struct nub_fault_frame {
     uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 
-/* Where entry.S's exception stubs lie (kernel.ld asserts it): stub v at
- * NUB_ISR_BASE + 16 * v. */
+/* Where entry.S's exception entry points lie (kernel.ld asserts it):
+ * vector v's at NUB_ISR_BASE + 16 * v. */
 #define NUB_ISR_BASE 0x200040ull
 #define NUB_ISR_STRIDE 16u
 
