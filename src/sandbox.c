@@ -49,8 +49,9 @@ struct nub_sandbox {
     struct nub_vm vm;
     bool vm_up;
     uint64_t seq;
-    uint64_t init_seq;         /* seq of the last INIT ... */
+    uint64_t init_seq;         /* seq at the last boot's INIT ... */
     uint64_t init_stats[NUB_MAILBOX_ARGS]; /* ... and its answer (= STATS) */
+    bool init_stats_valid;     /* init_stats came from this boot */
     uint64_t heap_start;       /* snapshot taken at boot; bounds scrub ranges */
     uint64_t log_read;         /* bytes of the guest log ring consumed */
     bool poisoned;             /* atomic */
@@ -517,7 +518,8 @@ static int take_heap_start(struct nub_sandbox *sb, uint64_t heap, char *err, siz
     return 0;
 }
 
-/* (Re)creates the VM, loads the kernel and runs it to READY and INIT.
+/* (Re)creates the VM, loads the kernel and runs it through READY and INIT
+ * (one run: NUB_BOOT_F_INIT).
  * Used for the first boot and for a reboot after poisoning, so every
  * per-guest field is reset here. */
 static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
@@ -532,6 +534,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
         return r;
     sb->vm_up = true;
     sb->seq = 0;
+    sb->init_stats_valid = false;
     sb->heap_start = 0;
     sb->log_read = 0;
     sb->reason[0] = '\0';
@@ -549,7 +552,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
         nub_set_err(err, errlen, "nubfs: getrandom: %s", strerror(errno));
         return r;
     }
-    uint32_t flags = sb->opts.test_ops ? NUB_BOOT_F_TEST_OPS : 0;
+    uint32_t flags = NUB_BOOT_F_INIT | (sb->opts.test_ops ? NUB_BOOT_F_TEST_OPS : 0);
     uint64_t bi = sb->img.boot_info_gpa;
     struct nub_mailbox mb = {.op = NUB_OP_READY, .status = NUB_ST_PENDING};
     if (nub_gm_write(gm, bi + offsetof(struct nub_boot_info, flags), &flags, sizeof(flags)) ||
@@ -567,6 +570,8 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
     uint64_t t1 = nub_now_ns();
     sb->times.vm_create_ns = t1 - t0;
 
+    /* One run: the boot and INIT (NUB_BOOT_F_INIT), whose answer READY
+     * carries. */
     r = run_until_done(sb, NUB_OP_READY);
     if (r < 0) {
         nub_set_err(err, errlen, "nubfs: guest failed to boot: %s", sb->reason);
@@ -576,37 +581,25 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
         return -EIO;
     mb.msg[sizeof(mb.msg) - 1] = '\0';
     sanitize(mb.msg, sizeof(mb.msg));
-    if (mb.op != NUB_OP_READY || mb.status != NUB_ST_OK) {
+    if (mb.op != NUB_OP_READY || mb.status == NUB_ST_PENDING) {
         nub_set_err(err, errlen, "nubfs: guest did not report READY (op %u status %u): %s", mb.op,
                     mb.status, mb.msg);
         return -EIO;
     }
+    if (mb.status != NUB_ST_OK) {
+        nub_set_err(err, errlen, "nubfs: guest INIT refused (status %u): %s", mb.status, mb.msg);
+        return nub_errno_guest(mb.status);
+    }
     memcpy(sb->times.guest, mb.msg, sizeof(sb->times.guest) - 1); /* mb.msg is terminated */
     sb->times.guest[sizeof(sb->times.guest) - 1] = '\0';
+    uint64_t t2 = nub_now_ns();
+    sb->times.ready_ns = t2 - t0;
+
     struct nub_boot_info info;
     r = read_boot_info(sb, &info, err, errlen);
     if (r < 0)
         return r;
-    if (info.heap_start != 0 && (r = take_heap_start(sb, info.heap_start, err, errlen)) < 0)
-        return r;
-    uint64_t t2 = nub_now_ns();
-    sb->times.ready_ns = t2 - t0;
-
-    struct nub_call init = {.op = NUB_OP_INIT};
-    r = call_locked(sb, &init);
-    if (r < 0) {
-        nub_set_err(err, errlen, "nubfs: guest INIT failed: %s", sb->reason);
-        return r;
-    }
-    if (init.status != NUB_ST_OK) {
-        nub_set_err(err, errlen, "nubfs: guest INIT refused (status %u): %s", init.status,
-                    init.msg);
-        return nub_errno_guest(init.status);
-    }
-    r = read_boot_info(sb, &info, err, errlen);
-    if (r < 0)
-        return r;
-    if (sb->heap_start == 0 && (r = take_heap_start(sb, info.heap_start, err, errlen)) < 0)
+    if ((r = take_heap_start(sb, info.heap_start, err, errlen)) < 0)
         return r;
     if (info.directory_gpa == 0 ||
         !nub_gm_check_range(gm, info.directory_gpa, sizeof(struct nub_dir_header))) {
@@ -614,8 +607,9 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
                     (unsigned long long)info.directory_gpa);
         return -EIO;
     }
-    memcpy(sb->init_stats, init.ret, sizeof(sb->init_stats));
+    memcpy(sb->init_stats, mb.ret, sizeof(sb->init_stats));
     sb->init_seq = sb->seq;
+    sb->init_stats_valid = true;
     sb->times.init_ns = nub_now_ns() - t2;
     return 0;
 }
@@ -623,7 +617,7 @@ static int boot(struct nub_sandbox *sb, char *err, size_t errlen)
 int nub_sandbox_stats_at_init(struct nub_sandbox *sb, uint64_t ret[NUB_MAILBOX_ARGS])
 {
     pthread_mutex_lock(&sb->call_mu);
-    bool fresh = sb->seq == sb->init_seq && sb->init_seq != 0;
+    bool fresh = sb->init_stats_valid && sb->seq == sb->init_seq;
     if (fresh)
         memcpy(ret, sb->init_stats, sizeof(sb->init_stats));
     pthread_mutex_unlock(&sb->call_mu);

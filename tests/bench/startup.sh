@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): time from starting nubfs to guest READY and INIT
+# Benchmark (not a test): time from starting nubfs to guest READY, which
+# includes INIT (one run of the guest), and the host's checks after it
 # (from the daemon's stats), to a usable mount (the foreground parent exits
 # only once the mount is up) and to the first `ls` answered, next to
 # squashfuse_ll on an empty image in the same run (runs interleaved),
@@ -54,8 +55,8 @@ median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac
 echo "runs: $runs on $kind, medians"
-echo "VM set-up + boot to READY:     $(median "${ready_ms[@]}") ms"
-echo "guest INIT:                    $(median "${init_ms[@]}") ms"
+echo "VM set-up + boot, INIT, READY: $(median "${ready_ms[@]}") ms"
+echo "host checks after READY:       $(median "${init_ms[@]}") ms"
 echo "start -> mount ready (exit):   $(ms "$(median "${mount_us[@]}")") ms"
 echo "start -> first ls answered:    $(ms "$(median "${ls_us[@]}")") ms"
 if [ "$peer" = 1 ]; then

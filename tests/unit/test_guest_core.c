@@ -143,6 +143,39 @@ static void test_init_bad_mem_size(void **state)
     init(f);
 }
 
+/* NUB_BOOT_F_INIT: the boot run does INIT, and READY carries its answer
+ * (a start runs the guest once); a failure is READY's status and message. */
+static void test_init_in_boot(void **state)
+{
+    struct fx *f = *state;
+    f->bi.flags |= NUB_BOOT_F_INIT;
+    f->bi.mem_size = 0x100000; /* below the heap start */
+    nub_core_boot(&f->core, &f->bi, &f->mb, &f->ring, IMAGE_END);
+    assert_int_equal(f->mb.op, NUB_OP_READY);
+    assert_int_equal(f->mb.status, NUB_ST_INVAL);
+    assert_non_null(strstr(f->mb.msg, "INIT: mem_size"));
+    assert_int_equal(f->bi.directory_gpa, 0);
+
+    f->bi.mem_size = MEM;
+    memset(f->mb.ret, 0, sizeof f->mb.ret);
+    nub_core_boot(&f->core, &f->bi, &f->mb, &f->ring, IMAGE_END);
+    assert_int_equal(f->mb.op, NUB_OP_READY);
+    assert_int_equal(f->mb.status, NUB_ST_OK);
+    assert_true(strncmp(f->mb.msg, "nubfs guest v", 13) == 0);
+    assert_int_equal(f->ring.head, 0); /* still nothing logged */
+    assert_int_not_equal(f->bi.directory_gpa, 0);
+    assert_int_not_equal(f->bi.mount_table_gpa, 0);
+    /* READY's ret[] is INIT's answer, as STATS gives it. */
+    uint64_t total = f->mb.ret[NUB_STAT_HEAP_TOTAL], used = f->mb.ret[NUB_STAT_HEAP_USED];
+    assert_true(total > 0);
+    assert_int_equal(f->mb.ret[NUB_STAT_CAPS], 0);
+    assert_int_equal(stat(f, NUB_STAT_HEAP_TOTAL), total);
+    assert_int_equal(stat(f, NUB_STAT_HEAP_USED), used);
+    /* Initialised once: an INIT call now is refused, and calls work. */
+    assert_int_equal(call(f, NUB_OP_INIT, 0, 0, 0, NULL), NUB_ST_STATE);
+    alloc_fill(f, 100, 0x11);
+}
+
 static void test_alloc_free(void **state)
 {
     struct fx *f = *state;
@@ -314,7 +347,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_boot_reports_ready), T(test_before_init),      T(test_init),
-        T(test_init_bad_mem_size),  T(test_alloc_free),       T(test_put_release_cycle),
+        T(test_init_bad_mem_size),  T(test_init_in_boot),     T(test_alloc_free),       T(test_put_release_cycle),
         T(test_put_rejects),        T(test_many_caps_and_stats), T(test_mount_not_yet),
         T(test_test_ops),
     };

@@ -181,7 +181,7 @@ static void test_tiny_boot_and_calls(void **state)
     struct nub_boot_info bi;
     read_boot_info(sb, &bi);
     assert_int_equal(bi.mem_size, 64ull << 20);
-    assert_int_equal(bi.flags, 0);
+    assert_int_equal(bi.flags, NUB_BOOT_F_INIT);
     assert_int_equal(bi.directory_gpa, 0x400000);
     struct nub_sandbox_counters c0, c1;
     nub_sandbox_counters(sb, &c0);
@@ -392,7 +392,7 @@ static void test_real_boot(void **state)
         assert_int_equal(bi.magic, NUB_BOOT_MAGIC);
         assert_int_equal(bi.abi_version, NUB_ABI_VERSION);
         assert_int_equal(bi.mem_size, 64ull << 20);
-        assert_int_equal(bi.flags, 0);
+        assert_int_equal(bi.flags, NUB_BOOT_F_INIT);
         assert_true(bi.directory_gpa >= NUB_KERNEL_BASE && bi.directory_gpa < bi.mem_size);
         assert_true(bi.heap_start % NUB_PAGE_SIZE == 0 && bi.heap_start < bi.mem_size);
         assert_true(bi.mount_table_gpa != 0);
@@ -590,7 +590,7 @@ static void test_real_misbehaviour(void **state)
     struct nub_sandbox *sb = boot_real(true, 500, &log);
     struct nub_boot_info bi;
     read_boot_info(sb, &bi);
-    assert_int_equal(bi.flags, NUB_BOOT_F_TEST_OPS);
+    assert_int_equal(bi.flags, NUB_BOOT_F_INIT | NUB_BOOT_F_TEST_OPS);
     /* kvm-pvm reports some faults as emulation failures (internal error)
      * where hardware KVM reports a triple fault; both name the exit. */
     static const char *const triple[] = {"KVM_EXIT_SHUTDOWN", "KVM_EXIT_INTERNAL_ERROR", NULL};

@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* Bump on any incompatible change to anything in this file. */
-#define NUB_ABI_VERSION 1u
+#define NUB_ABI_VERSION 2u
 
 /* ---- Memory map (guest physical) ---------------------------------------
  * [0, 4 KiB)            unmapped: a null dereference faults
@@ -56,6 +56,10 @@
 #define NUB_BOOT_MAGIC 0x544f4f4242554e21ull /* "!NUBBOOT" little-endian */
 
 #define NUB_BOOT_F_TEST_OPS 0x1u /* host enables the misbehaving test ops */
+/* host: INIT in the boot run. READY then answers as INIT does (status,
+ * msg on failure, ret[] as STATS, the addresses in the boot info), and
+ * the host makes no INIT call. */
+#define NUB_BOOT_F_INIT 0x2u
 
 struct nub_boot_info {
     uint64_t magic;          /* guest image: NUB_BOOT_MAGIC */
@@ -86,11 +90,13 @@ struct nub_log_ring {
 /* ---- Calls --------------------------------------------------------------
  * The host writes op/seq/args/hash, sets status = NUB_ST_PENDING and runs
  * the vCPU; the guest writes status/ret/msg (and the scrub list) and exits
- * to NUB_PORT_DONE. The first DONE after boot carries op = NUB_OP_READY. */
+ * to NUB_PORT_DONE. The first DONE after boot carries op = NUB_OP_READY
+ * (and INIT's answer, with NUB_BOOT_F_INIT). */
 enum nub_op {
     NUB_OP_READY = 0,   /* guest -> host, once, after boot */
     NUB_OP_INIT = 1,    /* create heap, directory, mount table -> ret[] as
-                           STATS (so a start needs no STATS call of its own) */
+                           STATS (so a start needs no STATS call of its own);
+                           nubfs has the boot run do it (NUB_BOOT_F_INIT) */
     NUB_OP_ALLOC = 2,   /* args[0]=size args[1]=align -> ret[0]=gpa (zeroed) */
     NUB_OP_FREE = 3,    /* args[0]=gpa (from ALLOC, not yet given to PUT) */
     NUB_OP_PUT = 4,     /* args[0]=gpa args[1]=len args[2]=kind, hash[] ->

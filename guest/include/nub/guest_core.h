@@ -33,9 +33,10 @@ struct nub_core {
     int initialized;
 };
 
-/* Publishes heap_start (page-aligned) in boot info, logs the boot line and
- * fills the mailbox with the READY report (op READY, status OK). The
- * caller then exits to NUB_PORT_DONE. ring may be NULL. */
+/* Publishes heap_start (page-aligned) in boot info and fills the mailbox
+ * with the READY report (op READY, status OK, the banner). With
+ * NUB_BOOT_F_INIT in bi->flags it also does INIT, whose answer READY then
+ * carries. The caller then exits to NUB_PORT_DONE. ring may be NULL. */
 void nub_core_boot(struct nub_core *c, struct nub_boot_info *bi, struct nub_mailbox *mb,
                    struct nub_log_ring *ring, uint64_t heap_start);
 
