@@ -42,7 +42,7 @@ struct nub_wasm_limits run_limits(void)
 
 void nub_run_init(struct nub_run *r, struct nub_heap *h, struct nub_mounts *m)
 {
-    memset(r, 0, sizeof *r);
+    /* *r is zero (guest_run.h): no 2.6 KB memset at every start. */
     r->heap = h;
     r->mounts = m;
     nub_run_env_init(&r->env, h);

@@ -83,7 +83,7 @@ static void test_init_reserve(void **state)
     (void)state;
     uint8_t *base = guest_test_mem_open(MEM);
     assert_non_null(base);
-    struct nub_heap h;
+    struct nub_heap h = {0}; /* nub_heap_init_reserve wants it zero */
     uint64_t fixed = 1;
     const uint64_t want = 82000;
     assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, want, &fixed), NUB_ST_OK);
@@ -100,6 +100,10 @@ static void test_init_reserve(void **state)
     assert_int_equal(nub_heap_alloc(&h, nub_heap_total(&h), 0, NUB_OWNER_HOST, &all), NUB_ST_OK);
     assert_true(all >= fixed + want);
     /* No reserve: as nub_heap_init; one past the end: NOMEM. */
+    guest_test_mem_close(base, MEM);
+    base = guest_test_mem_open(MEM);
+    assert_non_null(base);
+    h = (struct nub_heap){0};
     assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, 0, &fixed), NUB_ST_OK);
     assert_int_equal(fixed, 0);
     assert_int_equal(nub_heap_init_reserve(&h, HEAP_LO, MEM, MEM, &fixed), NUB_ST_NOMEM);

@@ -158,6 +158,7 @@ static void test_init_in_boot(void **state)
 
     f->bi.mem_size = MEM;
     memset(f->mb.ret, 0, sizeof f->mb.ret);
+    f->core = (struct nub_core){0}; /* as the loader leaves .bss */
     nub_core_boot(&f->core, &f->bi, &f->mb, &f->ring, IMAGE_END);
     assert_int_equal(f->mb.op, NUB_OP_READY);
     assert_int_equal(f->mb.status, NUB_ST_OK);

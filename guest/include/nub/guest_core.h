@@ -33,7 +33,11 @@ struct nub_core {
     int initialized;
 };
 
-/* Publishes heap_start (page-aligned) in boot info and fills the mailbox
+/* c must be zero: the kernel's core is static storage, and the host
+ * zeroes .bss at every load (boot and reboot); tests calloc theirs. Each
+ * byte the guest stores costs emulation time on kvm-pvm (a rep stos runs
+ * one emulated store per word), so nothing zero is zeroed again.
+ * Publishes heap_start (page-aligned) in boot info and fills the mailbox
  * with the READY report (op READY, status OK, the banner). With
  * NUB_BOOT_F_INIT in bi->flags it also does INIT, whose answer READY then
  * carries. The caller then exits to NUB_PORT_DONE. ring may be NULL. */

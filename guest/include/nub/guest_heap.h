@@ -73,11 +73,13 @@ struct nub_heap {
  * range cannot hold the metadata plus at least one page. */
 enum nub_status nub_heap_init(struct nub_heap *h, uint64_t start, uint64_t end);
 
-/* As nub_heap_init, and sets aside [*fixed, +reserve) (zero, granule
- * aligned) below the arena for structures that live as long as the heap:
- * no block, no descriptor, never freed, not in heap_used or heap_total.
- * INIT's directory (header and first table) and mount table live there
- * (an allocation is ~330 emulated instructions of every start). */
+/* As nub_heap_init, but *h must be zero already (as static storage or
+ * {0} is: INIT's heap is part of the core, in .bss), and it sets aside
+ * [*fixed, +reserve) (zero, granule aligned) below the arena for
+ * structures that live as long as the heap: no block, no descriptor,
+ * never freed, not in heap_used or heap_total. INIT's directory (header
+ * and first table) and mount table live there (an allocation is ~330
+ * emulated instructions of every start). */
 enum nub_status nub_heap_init_reserve(struct nub_heap *h, uint64_t start, uint64_t end,
                                       uint64_t reserve, uint64_t *fixed);
 
