@@ -7,12 +7,17 @@
 # median of N runs; plus guest instructions for boot + INIT where the KVM
 # exposes the count (kvm-pvm emulates every guest instruction, so there it
 # is exact). Timed with bash's $EPOCHREALTIME: no `date` process is timed.
-# Usage: tests/bench/startup.sh [BUILD_DIR] [RUNS]
+# With NUBFS_BEFORE=<an older nubfs binary> it also times that binary,
+# interleaved in the same runs: an A/B that the machine's drift between
+# runs cannot fake.
+# Usage: [NUBFS_BEFORE=PATH] tests/bench/startup.sh [BUILD_DIR] [RUNS]
 set -euo pipefail
 build=$(realpath "${1:-build}")
 runs=${2:-11}
 nubfs="$build/fs/nubfs"
 [ -x "$nubfs" ] || { echo "no $nubfs: build first" >&2; exit 1; }
+before=${NUBFS_BEFORE:-}
+[ -z "$before" ] || [ -x "$before" ] || { echo "NUBFS_BEFORE=$before: not an executable" >&2; exit 1; }
 peer=1
 for t in squashfuse_ll mksquashfs; do
   command -v "$t" >/dev/null || peer=0
@@ -28,7 +33,18 @@ now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 mount_us=() ls_us=() ready_ms=() init_ms=() peer_mount_us=() peer_ls_us=()
+before_mount_us=() before_ls_us=()
 for ((i = 0; i < runs; i++)); do
+  if [ -n "$before" ]; then
+    t0=$(now)
+    "$before" "$mnt" -o ephemeral 2>/dev/null
+    t1=$(now)
+    ls "$mnt" >/dev/null
+    t2=$(now)
+    before_mount_us+=($((t1 - t0))) before_ls_us+=($((t2 - t0)))
+    fusermount3 -u "$mnt"
+    sleep 0.2
+  fi
   t0=$(now)
   "$nubfs" "$mnt" -o ephemeral 2>/dev/null
   t1=$(now)
@@ -64,5 +80,11 @@ if [ "$peer" = 1 ]; then
   echo "squashfuse_ll, first ls:       $(ms "$(median "${peer_ls_us[@]}")") ms"
   awk -v a="$(median "${ls_us[@]}")" -v b="$(median "${peer_ls_us[@]}")" \
     'BEGIN { printf "first ls, nubfs / squashfuse_ll: %.2fx\n", a / b }'
+fi
+if [ -n "$before" ]; then
+  echo "before ($before), mount ready: $(ms "$(median "${before_mount_us[@]}")") ms"
+  echo "before, first ls:              $(ms "$(median "${before_ls_us[@]}")") ms"
+  awk -v a="$(median "${ls_us[@]}")" -v b="$(median "${before_ls_us[@]}")" \
+    'BEGIN { printf "first ls, nubfs / before:      %.2fx\n", a / b }'
 fi
 echo "guest instructions at mount:   $insns (emulated count; boot + INIT)"
