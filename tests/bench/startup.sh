@@ -32,39 +32,37 @@ trap 'fusermount3 -u "$mnt" 2>/dev/null; fusermount3 -u "$sqm" 2>/dev/null; rm -
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+# start_ls MNT CMD...: runs CMD (it mounts MNT), then ls MNT; sets
+# mount_t and ls_t, microseconds from the start to each. MNT stays mounted.
+start_ls() {
+  local m=$1 t0 t1 t2
+  shift
+  t0=$(now)
+  "$@" 2>/dev/null
+  t1=$(now)
+  ls "$m" >/dev/null
+  t2=$(now)
+  mount_t=$((t1 - t0)) ls_t=$((t2 - t0))
+}
+stop() { fusermount3 -u "$1"; sleep 0.2; }
 mount_us=() ls_us=() ready_ms=() init_ms=() peer_mount_us=() peer_ls_us=()
 before_mount_us=() before_ls_us=()
 for ((i = 0; i < runs; i++)); do
   if [ -n "$before" ]; then
-    t0=$(now)
-    "$before" "$mnt" -o ephemeral 2>/dev/null
-    t1=$(now)
-    ls "$mnt" >/dev/null
-    t2=$(now)
-    before_mount_us+=($((t1 - t0))) before_ls_us+=($((t2 - t0)))
-    fusermount3 -u "$mnt"
-    sleep 0.2
+    start_ls "$mnt" "$before" "$mnt" -o ephemeral
+    before_mount_us+=("$mount_t") before_ls_us+=("$ls_t")
+    stop "$mnt"
   fi
-  t0=$(now)
-  "$nubfs" "$mnt" -o ephemeral 2>/dev/null
-  t1=$(now)
-  ls "$mnt" >/dev/null
-  t2=$(now)
-  mount_us+=($((t1 - t0))) ls_us+=($((t2 - t0)))
+  start_ls "$mnt" "$nubfs" "$mnt" -o ephemeral
+  mount_us+=("$mount_t") ls_us+=("$ls_t")
   ready_ms+=("$(json "$mnt/stats" 'd["boot"]["ready_ms"]')")
   init_ms+=("$(json "$mnt/stats" 'd["boot"]["init_ms"]')")
   insns=$(json "$mnt/stats" 'd.get("guest_emulated_instructions", "n/a")')
-  fusermount3 -u "$mnt"
-  sleep 0.2
+  stop "$mnt"
   if [ "$peer" = 1 ]; then
-    t0=$(now)
-    squashfuse_ll "$work/empty.sqfs" "$sqm"
-    t1=$(now)
-    ls "$sqm" >/dev/null
-    t2=$(now)
-    peer_mount_us+=($((t1 - t0))) peer_ls_us+=($((t2 - t0)))
-    fusermount3 -u "$sqm"
-    sleep 0.2
+    start_ls "$sqm" squashfuse_ll "$work/empty.sqfs" "$sqm"
+    peer_mount_us+=("$mount_t") peer_ls_us+=("$ls_t")
+    stop "$sqm"
   fi
 done
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
