@@ -329,6 +329,43 @@ static void test_zero(void **state)
     close(fd);
 }
 
+static void test_write_through_fd(void **state)
+{
+    (void)state;
+    /* A write large enough to go through the memfd (pwrite) that runs on
+     * into a plain region: every byte lands, seen through the mapping,
+     * the file and a read back. */
+    int fd = memfd_create("test-gm-write", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    const size_t size = 16 * PG;
+    assert_int_equal(ftruncate(fd, (off_t)(size + PG)), 0);
+    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PG);
+    assert_true(m != MAP_FAILED);
+    static uint8_t plain[4 * PG];
+    struct nub_guest_mem gm;
+    nub_gm_init(&gm);
+    assert_int_equal(nub_gm_add_region(&gm, 0x10000, size, m, fd, PG), 0);
+    assert_int_equal(nub_gm_add_region(&gm, 0x10000 + size, sizeof(plain), plain, -1, 0), 0);
+    static uint8_t src[12 * PG], back[12 * PG];
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 3);
+    /* 9 pages and a bit into the memfd, the rest into plain. */
+    const uint64_t at = 0x10000 + size - 9 * PG - 100;
+    assert_int_equal(nub_gm_write(&gm, at, src, sizeof(src)), 0);
+    const size_t in_fd = 9 * PG + 100;
+    assert_memory_equal(m + (at - 0x10000), src, in_fd);
+    assert_memory_equal(plain, src + in_fd, sizeof(src) - in_fd);
+    assert_int_equal(pread(fd, back, in_fd, (off_t)(PG + (at - 0x10000))), (ssize_t)in_fd);
+    assert_memory_equal(back, src, in_fd);
+    memset(back, 0, sizeof(back));
+    assert_int_equal(nub_gm_read(&gm, at, back, sizeof(back)), 0);
+    assert_memory_equal(back, src, sizeof(src));
+    /* The bytes before it are untouched (still the file's zeros). */
+    assert_int_equal(m[at - 0x10000 - 1], 0);
+    munmap(m, size);
+    close(fd);
+}
+
 static void test_host_addr(void **state)
 {
     (void)state;
@@ -412,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_compare),
         cmocka_unit_test(test_copy_all_or_nothing),
         cmocka_unit_test(test_zero),
+        cmocka_unit_test(test_write_through_fd),
         cmocka_unit_test(test_host_addr),
         cmocka_unit_test(test_fd_range),
         cmocka_unit_test(test_ro_view),
