@@ -4,9 +4,9 @@
 #endif
 #include "kvm_vm.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,52 +109,75 @@ static int open_kvm(char *err, size_t errlen)
     return -e;
 }
 
-/* KVM_GET_SUPPORTED_CPUID (~0.5-0.8 ms on a nested host, where every
- * leaf KVM asks the CPU for is a CPUID exit: perf), on a thread of its
- * own while the VM, its RAM and its vCPU are made; the answer is kept for
- * reboots. The first try has room for 256 leaves (KVM's own limit), so a
- * start costs one query, not an E2BIG and a second. Until cpuid_wait, the
- * thread alone writes vm->cpuid and vm->cpuid_err. */
-static void *query_cpuid(void *arg)
+/* The CPUID the guest sees: the host's vendor and signature and, of all
+ * its features, long mode and the address widths; nothing else. That is
+ * all the guest needs (it uses no SSE, x87, APIC or MSR, and 2 MiB pages)
+ * and all KVM needs: LM to accept EFER.LME, and leaf 0x80000008, without
+ * which KVM assumes 36 physical address bits and the cap window above
+ * 64 GiB would be reserved. A hostile guest learns little of the host,
+ * and is offered no feature nubfs never tested (kvm-pvm still fills leaf
+ * 1's feature bits and leaf 0xd in from the host). It is read with the CPUID
+ * instruction (5 leaves, ~20 us where each is an exit, as on a nested
+ * host): KVM_GET_SUPPORTED_CPUID, which passed ~75 leaves before, cost
+ * every start 0.3-0.6 ms of a second core and a thread to hide it. Built
+ * once, so a reboot sets the same table (KVM refuses a different one on
+ * a vCPU that has run). */
+#define CPUID_80000001_EDX_LM (1u << 29)
+#define CPUID_LEAVES 5
+/* Physical address bits the highest window address needs. */
+#define MIN_PHYS_BITS 38u
+_Static_assert(NUB_CAP_WINDOW_BASE + NUB_CAP_WINDOW_SIZE <= (1ull << MIN_PHYS_BITS),
+               "the cap window fits MIN_PHYS_BITS");
+
+static void cpuid_entry(struct kvm_cpuid_entry2 *e, uint32_t fn)
 {
-    struct nub_vm *q = arg;
-    q->cpuid_err = -E2BIG;
-    for (uint32_t n = 256; n <= 4096; n *= 2) {
-        struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(struct kvm_cpuid_entry2));
-        if (c == NULL) {
-            q->cpuid_err = -ENOMEM;
-            return NULL;
-        }
-        c->nent = n;
-        if (ioctl(q->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-            q->cpuid = c;
-            q->cpuid_err = 0;
-            return NULL;
-        }
-        q->cpuid_err = -errno;
-        free(c);
-        if (q->cpuid_err != -E2BIG)
-            return NULL;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    __cpuid_count(fn, 0, a, b, c, d);
+    *e = (struct kvm_cpuid_entry2){.function = fn, .eax = a, .ebx = b, .ecx = c, .edx = d};
+}
+
+static int build_cpuid(struct nub_vm *vm, char *err, size_t errlen)
+{
+    struct kvm_cpuid2 *c =
+        calloc(1, sizeof(*c) + CPUID_LEAVES * sizeof(struct kvm_cpuid_entry2));
+    if (c == NULL) {
+        nub_set_err(err, errlen, "nubfs: CPUID for the guest: %s", strerror(ENOMEM));
+        return -ENOMEM;
     }
-    return NULL;
+    struct kvm_cpuid_entry2 *e = c->entries;
+    unsigned top = __get_cpuid_max(0x80000000u, NULL);
+    cpuid_entry(&e[0], 0); /* vendor: KVM's emulation differs by it */
+    e[0].eax = 1;           /* the highest basic leaf given */
+    cpuid_entry(&e[1], 1);
+    e[1].ebx = e[1].ecx = e[1].edx = 0; /* signature (eax) only: no APIC id, no feature */
+    cpuid_entry(&e[2], 0x80000000u);
+    e[2].eax = 0x80000008u;
+    e[2].ebx = e[2].ecx = e[2].edx = 0;
+    cpuid_entry(&e[3], 0x80000001u);
+    e[3].eax = e[3].ebx = e[3].ecx = 0;
+    e[3].edx &= CPUID_80000001_EDX_LM;
+    cpuid_entry(&e[4], 0x80000008u);
+    e[4].eax &= 0xffffu; /* physical and linear address bits */
+    e[4].ebx = e[4].ecx = e[4].edx = 0;
+    c->nent = CPUID_LEAVES;
+    if (top < 0x80000008u || e[3].edx == 0 || (e[4].eax & 0xffu) < MIN_PHYS_BITS) {
+        free(c);
+        nub_set_err(err, errlen,
+                    "nubfs: this CPU lacks what the guest needs (long mode, %u-bit "
+                    "physical addresses)",
+                    MIN_PHYS_BITS);
+        return -ENODEV;
+    }
+    vm->cpuid = c;
+    return 0;
 }
 
-static void cpuid_wait(struct nub_vm *vm)
-{
-    if (vm->cpuid_pending)
-        pthread_join(vm->cpuid_thread, NULL);
-    vm->cpuid_pending = false;
-}
-
-/* Passes every CPUID leaf KVM supports to the guest unchanged. */
 static int setup_cpuid(struct nub_vm *vm, char *err, size_t errlen)
 {
-    cpuid_wait(vm);
     if (vm->cpuid == NULL) {
-        int r = vm->cpuid_err < 0 ? vm->cpuid_err : -EIO;
-        nub_set_err(err, errlen, "nubfs: KVM_GET_SUPPORTED_CPUID: %s",
-                    r == -E2BIG ? "too many entries" : strerror(-r));
-        return r;
+        int r = build_cpuid(vm, err, errlen);
+        if (r < 0)
+            return r;
     }
     if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, vm->cpuid) < 0) {
         int e = errno;
@@ -343,9 +366,6 @@ int nub_vm_create(struct nub_vm *vm, uint64_t mem_size, char *err, size_t errlen
     vm->max_slots = ns > 0 ? (uint32_t)ns : 32; /* the KVM API's old minimum */
     vm->next_id = 1;
 
-    vm->cpuid_pending = pthread_create(&vm->cpuid_thread, NULL, query_cpuid, vm) == 0;
-    if (!vm->cpuid_pending)
-        query_cpuid(vm);
     r = setup_ram(vm, err, errlen);
     if (r < 0)
         goto fail;
@@ -482,7 +502,6 @@ int nub_vm_unmap(struct nub_vm *vm, uint64_t gpa)
 
 void nub_vm_destroy(struct nub_vm *vm)
 {
-    cpuid_wait(vm); /* it uses kvm_fd and writes vm */
     destroy_vm_vcpu(vm);
     if (vm->mem != NULL)
         munmap(vm->mem, vm->mem_size);

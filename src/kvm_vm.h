@@ -10,7 +10,6 @@
 #ifndef NUB_KVM_VM_H
 #define NUB_KVM_VM_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,10 +39,7 @@ struct nub_vm {
     uint32_t next_id;        /* next never-used KVM slot id (0 is RAM) */
     uint32_t max_slots;      /* KVM_CAP_NR_MEMSLOTS */
     int readonly_mem;        /* KVM_CAP_READONLY_MEM */
-    struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, for every vCPU */
-    int cpuid_err;            /* -errno when cpuid is NULL */
-    pthread_t cpuid_thread;   /* asking for it while the VM is made */
-    bool cpuid_pending;       /* cpuid_thread not joined yet */
+    struct kvm_cpuid2 *cpuid; /* the guest's CPUID (build_cpuid), kept for reboots */
 };
 
 struct nub_vm_slot {

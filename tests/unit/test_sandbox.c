@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -302,6 +303,58 @@ static void test_tiny_readonly_slots(void **state)
     assert_int_equal(nub_sandbox_call(sb, &c3), -EIO);
     munmap((void *)host, 4096);
     close(fd);
+    nub_sandbox_destroy(sb);
+}
+
+/* The guest's CPUID (build_cpuid in kvm_vm.c), as the guest's own CPUID
+ * instruction reads it, before and after a reboot: the host's vendor and
+ * signature, long mode and the address widths, and nothing of leaf 7 or
+ * the other extended features. Not leaf 1's feature bits: kvm-pvm fills
+ * those (and leaf 0xd) in from the host whatever the VMM sets. */
+static void guest_cpuid(struct nub_sandbox *sb, uint32_t leaf, uint64_t r[4])
+{
+    struct nub_call c = {.op = 0x1f9, .args = {leaf, 0}};
+    assert_int_equal(nub_sandbox_call(sb, &c), 0);
+    memcpy(r, c.ret, 4 * sizeof(uint64_t));
+}
+
+static void expect_minimal_cpuid(struct nub_sandbox *sb)
+{
+    unsigned a, b, c, d;
+    uint64_t r[4];
+    guest_cpuid(sb, 0, r);
+    __cpuid(0, a, b, c, d);
+    assert_int_equal(r[0], 1); /* the highest basic leaf */
+    assert_int_equal(r[1], b); /* the host's vendor */
+    assert_int_equal(r[2], c);
+    assert_int_equal(r[3], d);
+    guest_cpuid(sb, 1, r);
+    __cpuid(1, a, b, c, d);
+    assert_int_equal(r[0], a); /* the host's signature */
+    assert_int_equal(r[1], 0); /* no APIC id, no CLFLUSH size */
+    guest_cpuid(sb, 7, r);
+    assert_int_equal(r[1] | r[2] | r[3], 0); /* no SMEP, SMAP, AVX2, ... */
+    guest_cpuid(sb, 0x80000000u, r);
+    assert_int_equal(r[0], 0x80000008u);
+    guest_cpuid(sb, 0x80000001u, r);
+    assert_int_equal(r[2], 0);
+    assert_int_equal(r[3], 1u << 29); /* long mode alone: no NX, SYSCALL, 1 GiB pages */
+    guest_cpuid(sb, 0x80000008u, r);
+    assert_true((r[0] & 0xff) >= 38); /* the cap window's top */
+    assert_int_equal(r[1] | r[2] | r[3], 0);
+    guest_cpuid(sb, 0x8000001fu, r); /* e.g. AMD's memory encryption: absent */
+    assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
+}
+
+static void test_tiny_minimal_cpuid(void **state)
+{
+    (void)state;
+    struct logcap log = {.n = 0};
+    struct nub_sandbox *sb = boot_with(tiny, tiny_size, false, 2000, &log);
+    expect_minimal_cpuid(sb);
+    char err[256];
+    assert_int_equal(nub_sandbox_reboot(sb, err, sizeof(err)), 0);
+    expect_minimal_cpuid(sb);
     nub_sandbox_destroy(sb);
 }
 
@@ -674,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_tiny_boot_and_calls),
         cmocka_unit_test(test_tiny_misbehaviour),
         cmocka_unit_test(test_tiny_readonly_slots),
+        cmocka_unit_test(test_tiny_minimal_cpuid),
         cmocka_unit_test(test_tiny_many_slots),
         cmocka_unit_test(test_real_boot),
         cmocka_unit_test(test_real_calls),
