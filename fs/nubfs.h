@@ -128,7 +128,11 @@ void nubfs_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void nubfs_log_sandbox(void *ctx, const char *line);
 /* Renders the ring, oldest first, into a malloc'd buffer. */
 char *nubfs_log_render(size_t *len);
+/* The daemon has told its parent it is up: warnings stop going to the
+ * terminal, and the start's lines held back from syslog go there. */
 void nubfs_log_detached(void);
+/* At exit: held lines to syslog (a start that failed), closelog. */
+void nubfs_log_close(void);
 
 /* ---- inode map (inodes.c) ---- */
 void nubfs_inodes_init(void);

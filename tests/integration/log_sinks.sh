@@ -2,7 +2,9 @@
 # Every log sink gets one line per event (nubfs(8), log): a refused ctl/
 # name holding a newline and other control bytes must not forge a line
 # on stderr (-f), in the log file, or in syslog; refusals go to syslog
-# at notice (LOG_DAEMON|LOG_NOTICE = <29>), not info. The syslog part
+# at notice (LOG_DAEMON|LOG_NOTICE = <29>), not info. The start's own
+# lines, held back until the daemon detaches, reach syslog in order, and
+# those of a start that fails reach it when it exits. The syslog part
 # listens on /dev/log itself, so it runs only where no syslog daemon
 # owns /dev/log (CI); elsewhere it says it was not checked.
 # Exits 77 if KVM or FUSE is unusable here.
@@ -70,6 +72,14 @@ LPID=$!
 OWN_DEVLOG=1
 for _ in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
 [ -S /dev/log ] || fail "cannot listen on /dev/log"
+# A start that fails after it detached from nothing yet (the state
+# directory cannot be made): its trust line still reaches syslog.
+"$NUBFS" "$MNT" -o "trust=$EX/keys,state=/proc/nubfs-no-such-dir" 2>/dev/null &&
+    fail "nubfs started with an impossible state directory"
+sleep 0.3
+grep -aq 'nubfs\[[0-9]*\]: trust: ' "$TMP/syslog" 2>/dev/null ||
+    fail "syslog: a failed start's lines are missing: $(cat "$TMP/syslog" 2>/dev/null)"
+: > "$TMP/syslog"
 "$NUBFS" "$MNT" -o "trust=$EX/keys,ephemeral" || fail "nubfs (daemon) exited $?"
 refuse_evil
 fusermount3 -u "$MNT" || fail "fusermount3 -u"
@@ -77,10 +87,15 @@ sleep 0.5
 kill "$LPID"; LPID=
 rm -f /dev/log; OWN_DEVLOG=
 [ -s "$TMP/syslog" ] || fail "nothing reached syslog"
+# The start's lines, at info (<30>), in the order they happened.
+start_order=$(grep -aoE '^<30>.*nubfs\[[0-9]+\]: (trust: [0-9]+ key|state: ephemeral|guest booted|mounted on)' \
+    "$TMP/syslog" | sed -E 's/.*\]: //' | tr '\n' '|')
+[ "$start_order" = "trust: 1 key|state: ephemeral|guest booted|mounted on|" ] ||
+    fail "syslog: the start's lines, in order, at info: got '$start_order' from $(cat "$TMP/syslog")"
 grep -aq '<NL>' "$TMP/syslog" && fail "a syslog message holds a newline: $(grep -a '<NL>' "$TMP/syslog")"
 no_forgery "$TMP/syslog" "syslog"
 grep -a 'refused' "$TMP/syslog" > "$TMP/refusals"
 [ "$(grep -c . "$TMP/refusals")" -ge 2 ] || fail "syslog: want both refusals: $(cat "$TMP/syslog")"
 grep -av '^<29>' "$TMP/refusals" && fail "syslog: a refusal not at daemon.notice (<29>)"
-ok "syslog: one message per event, the name escaped, refusals at daemon.notice"
+ok "syslog: one message per event, the name escaped, refusals at daemon.notice, the start's lines in order (a failed start's too)"
 echo PASS
