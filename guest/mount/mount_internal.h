@@ -145,5 +145,7 @@ int64_t mount_table_free_slot(const struct nub_mounts *m);
 /* Slot of the live mount with this handle, or -1. */
 int64_t mount_table_find(const struct nub_mounts *m, uint64_t handle);
 void mount_table_publish(const struct nub_mounts *m);
+/* The table's default limits (struct nub_mounts: filled in on first use). */
+const struct rvf_limits *mount_table_limits(struct nub_mounts *m);
 
 #endif /* NUB_MOUNT_INTERNAL_H */

@@ -25,17 +25,26 @@ enum nub_status nub_mounts_create_at(struct nub_mounts *m, struct nub_heap *heap
                              .next_handle = 1, .win_gpa = NUB_CAP_WINDOW_BASE,
                              .win_size = NUB_CAP_WINDOW_SIZE, .table_gpa = table_gpa,
                              .slots_gpa = table_gpa + NUB_MOUNT_TABLE_HEAD};
-    if (limits)
+    if (limits) {
         m->limits = *limits;
-    else
-        rvf_limits_default(&m->limits);
-    /* Without limits of its own the table leaves max_package to the host
-     * (and to each MOUNT's limits). */
-    if (!limits)
-        m->limits.max_package = NUB_MAX_MEM;
-    nub_mount_limits_clamp(&m->limits);
+        nub_mount_limits_clamp(&m->limits);
+        m->limits_set = true;
+    }
     mount_table_publish(m);
     return NUB_ST_OK;
+}
+
+const struct rvf_limits *mount_table_limits(struct nub_mounts *m)
+{
+    if (!m->limits_set) {
+        rvf_limits_default(&m->limits);
+        /* Without limits of its own the table leaves max_package to the
+         * host (and to each MOUNT's limits). */
+        m->limits.max_package = NUB_MAX_MEM;
+        nub_mount_limits_clamp(&m->limits);
+        m->limits_set = true;
+    }
+    return &m->limits;
 }
 
 /* The header the host reads, as the guest's view says it must be. */

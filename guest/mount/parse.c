@@ -36,7 +36,7 @@ void nub_mount_limits_clamp(struct rvf_limits *l)
 static enum nub_status settle_limits(struct mctx *c, uint64_t block)
 {
     const struct nub_mount_req *q = c->req;
-    c->lim = c->m->limits;
+    c->lim = *mount_table_limits(c->m);
     if (q->limits_gpa == 0)
         return NUB_ST_OK;
     /* pkg_len <= block and the block lies in guest RAM: no sums wrap. */

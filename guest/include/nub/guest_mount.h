@@ -12,6 +12,7 @@
 #ifndef NUB_GUEST_MOUNT_H
 #define NUB_GUEST_MOUNT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,8 +34,12 @@ struct nub_mounts {
     uint64_t next_handle;
     uint64_t generation;
     /* Default limits of every mount, counts clamped to NUB_MOUNT_MAX_*; a
-     * MOUNT's own struct nub_mount_limits overrides them field by field. */
+     * MOUNT's own struct nub_mount_limits overrides them field by field.
+     * Without limits from the creator they are filled in at the first
+     * MOUNT (limits_set), not at INIT: ~50 emulated instructions of every
+     * start. */
     struct rvf_limits limits;
+    bool limits_set;
     /* The cap window (abi.h NUB_CAP_WINDOW_*; host tests move it into
      * their buffer): every cap descriptor's range must lie inside it. */
     uint64_t win_gpa, win_size;
