@@ -156,9 +156,12 @@ enum nub_status nub_dir_create(struct nub_dir *d, struct nub_heap *heap, uint64_
 enum nub_status nub_dir_create_at(struct nub_dir *d, struct nub_heap *heap, uint64_t seed,
                                   uint64_t gpa)
 {
-    *d = (struct nub_dir){.heap = heap, .capacity = NUB_DIR_MIN_CAPACITY, .seed = seed,
-                          .header_gpa = gpa, .entries_gpa = gpa + NUB_DIR_HEADER_BYTES,
-                          .fixed_gpa = gpa + NUB_DIR_HEADER_BYTES};
+    /* *d is zero (guest_dir.h). */
+    d->heap = heap;
+    d->capacity = NUB_DIR_MIN_CAPACITY;
+    d->seed = seed;
+    d->header_gpa = gpa;
+    d->entries_gpa = d->fixed_gpa = gpa + NUB_DIR_HEADER_BYTES;
     publish(d);
     return NUB_ST_OK;
 }

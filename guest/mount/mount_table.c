@@ -14,6 +14,7 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
     uint64_t table;
     if (nub_heap_alloc(heap, NUB_MOUNT_TABLE_BYTES, 0, NUB_OWNER_KERNEL, &table) != NUB_ST_OK)
         return NUB_ST_NOMEM;
+    *m = (struct nub_mounts){0}; /* create_at takes it zero */
     return nub_mounts_create_at(m, heap, dir, limits, table);
 }
 
@@ -21,10 +22,15 @@ enum nub_status nub_mounts_create_at(struct nub_mounts *m, struct nub_heap *heap
                                      struct nub_dir *dir, const struct rvf_limits *limits,
                                      uint64_t table_gpa)
 {
-    *m = (struct nub_mounts){.heap = heap, .dir = dir, .capacity = NUB_MOUNT_SLOTS,
-                             .next_handle = 1, .win_gpa = NUB_CAP_WINDOW_BASE,
-                             .win_size = NUB_CAP_WINDOW_SIZE, .table_gpa = table_gpa,
-                             .slots_gpa = table_gpa + NUB_MOUNT_TABLE_HEAD};
+    /* *m is zero (guest_mount.h). */
+    m->heap = heap;
+    m->dir = dir;
+    m->capacity = NUB_MOUNT_SLOTS;
+    m->next_handle = 1;
+    m->win_gpa = NUB_CAP_WINDOW_BASE;
+    m->win_size = NUB_CAP_WINDOW_SIZE;
+    m->table_gpa = table_gpa;
+    m->slots_gpa = table_gpa + NUB_MOUNT_TABLE_HEAD;
     if (limits) {
         m->limits = *limits;
         nub_mount_limits_clamp(&m->limits);

@@ -54,7 +54,9 @@ enum nub_status nub_mounts_create(struct nub_mounts *m, struct nub_heap *heap, s
                                   const struct rvf_limits *limits);
 /* The same with the table (header and records) at table_gpa:
  * NUB_MOUNT_TABLE_BYTES of zero memory the table keeps for its life (e.g.
- * from nub_heap_init_reserve). Always NUB_ST_OK. */
+ * from nub_heap_init_reserve). *m must be zero (INIT's core is .bss): only
+ * its nonzero fields are set, as a 160-byte store was ~20 emulated string
+ * iterations of every start. Always NUB_ST_OK. */
 #define NUB_MOUNT_TABLE_HEAD 64u
 #define NUB_MOUNT_TABLE_BYTES                                                                      \
     (NUB_MOUNT_TABLE_HEAD + (uint64_t)NUB_MOUNT_SLOTS * sizeof(struct nub_mount_rec))
