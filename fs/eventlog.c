@@ -84,11 +84,9 @@ void nubfs_log_close(void)
 static void append(int prio, const char *msg)
 {
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[24];
-    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    char stamp[NUBFS_UTC_TIME_MAX];
+    nubfs_utc_time(ts.tv_sec, stamp);
 
     pthread_mutex_lock(&g_log.mu);
     size_t i = g_log.next % LOG_LINES;

@@ -11,6 +11,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/stacked.c
   ${CMAKE_CURRENT_LIST_DIR}/daemon.c
   ${CMAKE_CURRENT_LIST_DIR}/eventlog.c
+  ${CMAKE_CURRENT_LIST_DIR}/utc.c
   ${CMAKE_CURRENT_LIST_DIR}/inodes.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/guest_read.c

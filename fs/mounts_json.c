@@ -119,10 +119,9 @@ char *mnt_json_info(const struct mview *v, size_t *len, int *err)
     json_t *o = json_object();
     if (o == NULL)
         return finish(NULL, len, err);
-    char when[40];
-    struct tm tm;
-    gmtime_r(&v->mounted_at.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[NUBFS_UTC_TIME_MAX + 1];
+    nubfs_utc_time(v->mounted_at.tv_sec, when);
+    strcat(when, "Z");
     json_object_set_new(o, "format", json_integer(1)); /* nubfs(8), JSON FILES */
     json_object_set_new(o, "name", text(v->name));
     json_object_set_new(o, "file", text(v->ctlname));

@@ -114,6 +114,11 @@ int nubfs_parse_size(const char *s, uint64_t *out);
  * mounted on dir (an absolute path). */
 bool nubfs_mounted_here(const char *mountinfo, const char *dir);
 
+/* utc.c: secs (Unix time) as "YYYY-MM-DDTHH:MM:SS" in UTC, without the
+ * C library's time zone load. */
+#define NUBFS_UTC_TIME_MAX 32
+void nubfs_utc_time(int64_t secs, char out[NUBFS_UTC_TIME_MAX]);
+
 /* ---- event log (eventlog.c): recent events behind `log` ---- */
 void nubfs_log_init(bool foreground);
 void nubfs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -117,10 +117,9 @@ char *nubfs_stats_render(struct nubfs *fs, size_t *len)
                             json_integer((json_int_t)(nubfs_req_count(i) & INT64_MAX)));
     json_object_set_new(o, "fuse_requests", req);
     /* As in mounts/<name>/info: the ISO string, and Unix seconds. */
-    char when[40];
-    struct tm tm;
-    gmtime_r(&fs->mount_time.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[NUBFS_UTC_TIME_MAX + 1];
+    nubfs_utc_time(fs->mount_time.tv_sec, when);
+    strcat(when, "Z");
     json_object_set_new(o, "mounted_at", json_string(when));
     json_object_set_new(o, "mounted_at_unix", json_integer((json_int_t)fs->mount_time.tv_sec));
     json_object_set_new(o, "abi_version", json_integer(NUB_ABI_VERSION));
