@@ -283,21 +283,31 @@ static void test_copy_all_or_nothing(void **state)
     assert_int_equal(nub_gm_zero(&gm, TOP, UINT64_MAX), -EFAULT);
 }
 
+/* Guest memory of two regions: size bytes at 0x10000 backed by a memfd
+ * (mapped from its offset PG: *fd, returned), then plain right after. */
+static uint8_t *memfd_then_plain(struct nub_guest_mem *gm, int *fd, size_t size, uint8_t *plain,
+                                 size_t plain_size)
+{
+    *fd = memfd_create("test-gm", MFD_CLOEXEC);
+    assert_true(*fd >= 0);
+    assert_int_equal(ftruncate(*fd, (off_t)(size + PG)), 0);
+    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, PG);
+    assert_true(m != MAP_FAILED);
+    nub_gm_init(gm);
+    assert_int_equal(nub_gm_add_region(gm, 0x10000, size, m, *fd, PG), 0);
+    assert_int_equal(nub_gm_add_region(gm, 0x10000 + size, plain_size, plain, -1, 0), 0);
+    return m;
+}
+
 static void test_zero(void **state)
 {
     (void)state;
     /* One memfd-backed region (punch-hole path) next to a plain one. */
-    int fd = memfd_create("test-gm", MFD_CLOEXEC);
-    assert_true(fd >= 0);
     const size_t size = 8 * PG;
-    assert_int_equal(ftruncate(fd, (off_t)(size + PG)), 0);
-    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PG);
-    assert_true(m != MAP_FAILED);
-    struct nub_guest_mem gm;
-    nub_gm_init(&gm);
     static uint8_t plain[2 * PG];
-    assert_int_equal(nub_gm_add_region(&gm, 0x10000, size, m, fd, PG), 0);
-    assert_int_equal(nub_gm_add_region(&gm, 0x10000 + size, sizeof(plain), plain, -1, 0), 0);
+    struct nub_guest_mem gm;
+    int fd;
+    uint8_t *m = memfd_then_plain(&gm, &fd, size, plain, sizeof(plain));
     memset(m, 0xab, size);
     memset(plain, 0xab, sizeof(plain));
     /* Unaligned start and end, several whole pages in between, into the
@@ -335,17 +345,11 @@ static void test_write_through_fd(void **state)
     /* A write large enough to go through the memfd (pwrite) that runs on
      * into a plain region: every byte lands, seen through the mapping,
      * the file and a read back. */
-    int fd = memfd_create("test-gm-write", MFD_CLOEXEC);
-    assert_true(fd >= 0);
     const size_t size = 16 * PG;
-    assert_int_equal(ftruncate(fd, (off_t)(size + PG)), 0);
-    uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PG);
-    assert_true(m != MAP_FAILED);
     static uint8_t plain[4 * PG];
     struct nub_guest_mem gm;
-    nub_gm_init(&gm);
-    assert_int_equal(nub_gm_add_region(&gm, 0x10000, size, m, fd, PG), 0);
-    assert_int_equal(nub_gm_add_region(&gm, 0x10000 + size, sizeof(plain), plain, -1, 0), 0);
+    int fd;
+    uint8_t *m = memfd_then_plain(&gm, &fd, size, plain, sizeof(plain));
     static uint8_t src[12 * PG], back[12 * PG];
     for (size_t i = 0; i < sizeof(src); i++)
         src[i] = (uint8_t)(i * 7 + 3);
