@@ -25,6 +25,8 @@
 /* Lines a start may hold back from syslog; more are sent at once. */
 #define LOG_HELD_MAX 64
 _Static_assert(LOG_HELD_MAX < LOG_LINES, "held lines stay in the ring");
+/* The stamp and ".mmmZ " before each message: msg_at fits a byte. */
+_Static_assert(NUBFS_UTC_TIME_MAX + 6 < 256, "a stamp's length fits msg_at");
 
 static struct {
     pthread_mutex_t mu;

@@ -72,8 +72,8 @@ LPID=$!
 OWN_DEVLOG=1
 for _ in $(seq 1 50); do [ -S /dev/log ] && break; sleep 0.1; done
 [ -S /dev/log ] || fail "cannot listen on /dev/log"
-# A start that fails after it detached from nothing yet (the state
-# directory cannot be made): its trust line still reaches syslog.
+# A start that fails before it detaches (the state directory cannot be
+# made): its trust line, held back, still reaches syslog at exit.
 "$NUBFS" "$MNT" -o "trust=$EX/keys,state=/proc/nubfs-no-such-dir" 2>/dev/null &&
     fail "nubfs started with an impossible state directory"
 sleep 0.3

@@ -419,7 +419,7 @@ static void test_kvm_hint(void **state)
 }
 
 /* nubfs_utc_time says what gmtime_r and strftime say, for every day
- * from 1900 to 2500 (leap days, century years, 2000) at a second that
+ * from 1900 to 2499 (leap days, century years, 2000) at a second that
  * moves through the day, and at the edges of 1970. */
 static void test_utc_time(void **state)
 {
