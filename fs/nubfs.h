@@ -204,7 +204,7 @@ struct nubfs {
     struct nub_trust trust;      /* decides new mounts; swapped by SIGHUP under change_mu */
     struct nub_trust trust_ever; /* every key trusted since start: recovery re-mounts */
     pthread_t reload_thread;     /* reload.c */
-    bool reload_started;
+    bool reload_started;         /* the thread, not only the handler */
     struct nubfs_ctl_table *ctl;
     struct nubfs_notifier *notifier;
     struct nubfs_state *state; /* NULL with -o ephemeral */
@@ -374,8 +374,11 @@ int nubfs_trust_load(struct nubfs *fs);
 /* SIGHUP: the trust directory again; the new set decides later mounts,
  * mounted packages stay. Logged. 0, or -errno (the old set stays). */
 int nubfs_trust_reload(struct nubfs *fs);
-/* reload.c: SIGHUP -> nubfs_trust_reload from a thread of its own. Start
- * after fuse_set_signal_handlers (it takes SIGHUP back from libfuse). */
+/* reload.c: SIGHUP -> nubfs_trust_reload from a thread of its own. Arm
+ * after fuse_set_signal_handlers (it takes SIGHUP back from libfuse), then
+ * start the thread; a signal before the thread runs waits for it. Stop
+ * undoes either. 0 or -errno. */
+int nubfs_reload_arm(struct nubfs *fs);
 int nubfs_reload_start(struct nubfs *fs);
 void nubfs_reload_stop(struct nubfs *fs);
 

@@ -26,7 +26,9 @@ done
 work=$(mktemp -d /tmp/nubfs-startup.XXXXXX)
 mnt=$work/mnt sqm=$work/sqm
 mkdir "$mnt" "$sqm" "$work/empty"
-trap 'fusermount3 -u "$mnt" 2>/dev/null; fusermount3 -u "$sqm" 2>/dev/null; rm -rf "$work"' EXIT
+# set -e holds in the trap too: an unmount of what is not mounted must not
+# end it before the rm (every run left its directory behind).
+trap 'fusermount3 -u "$mnt" 2>/dev/null || true; fusermount3 -u "$sqm" 2>/dev/null || true; rm -rf "$work"' EXIT
 [ "$peer" = 0 ] || mksquashfs "$work/empty" "$work/empty.sqfs" -noappend -quiet >/dev/null
 
 now() { echo "${EPOCHREALTIME/./}"; } # microseconds

@@ -84,4 +84,14 @@ cp "$TMP/second.rvf" "$MNT/ctl/second2.rvf" || fail "the old set was not kept"
 ok "unreadable trust= on SIGHUP: logged, the keys trusted before stay"
 
 stop_nubfs "$MNT"
+
+# A SIGHUP the moment a detached nubfs has returned (its helper threads,
+# the SIGHUP one among them, start after the parent is told): a reload,
+# not a stop.
+"$NUBFS" "$MNT" -o "trust=~/trust,ephemeral" || fail "nubfs (detached) exited $?"
+PID=$(pgrep -n -f -- "$MNT") || fail "no daemon for $MNT"
+hup 1
+fusermount3 -u "$MNT" || fail "fusermount3 -u"
+PID=
+ok "SIGHUP right after a detached start: reloaded, still mounted"
 ok "SIGHUP"
