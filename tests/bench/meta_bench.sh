@@ -81,6 +81,10 @@ make_files() { "$(dirname "$(realpath "$0")")/make_files.sh" "$1" "$2" "$file_ma
 
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac
+# Idle vCPUs that poll before they halt wake up far sooner: small reads
+# take about half the time (nubfs(8) NOTES), so say which this run had.
+hp=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+[ -r "$hp" ] && kind="$kind, guest_halt_poll_ns=$(cat "$hp")"
 echo "nubfs metadata benchmark: $(uname -r), $kind, $(nproc) cores, median of $runs runs, ms"
 [ $can_drop = 1 ] || echo "(not root: cold rows are n/a)"
 

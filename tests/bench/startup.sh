@@ -70,6 +70,8 @@ done
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 kind="hardware KVM"
 case "$(dmesg 2>/dev/null || true)" in *kvm-pvm*) kind="kvm-pvm (emulated guest)" ;; esac
+hp=/sys/module/haltpoll/parameters/guest_halt_poll_ns # idle vCPUs poll first (nubfs(8) NOTES)
+[ -r "$hp" ] && kind="$kind, guest_halt_poll_ns=$(cat "$hp")"
 echo "runs: $runs on $kind, medians"
 echo "VM set-up + boot, INIT, READY: $(median "${ready_ms[@]}") ms"
 echo "host checks after READY:       $(median "${init_ms[@]}") ms"
