@@ -46,7 +46,9 @@ enum {
 /* caps/ names that are absent: as long (every publication invalidates
  * the names it adds, notify.c). */
 #define NUBFS_NEG_TIMEOUT NUBFS_CAP_TIMEOUT
-#define NUBFS_DIR_TIMEOUT 1.0
+/* The root's names and the four directories' attributes (fixed: mode,
+ * owner, the mount's time) never change while mounted: as long. */
+#define NUBFS_FIXED_TIMEOUT NUBFS_CAP_TIMEOUT
 /* mounts/ nodes: short, and invalidated explicitly when a package goes. */
 #define NUBFS_MNT_TIMEOUT 1.0
 

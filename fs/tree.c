@@ -160,8 +160,8 @@ static void root_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, con
     for (size_t i = 0; i < N_ROOT; i++) {
         if (strcmp(name, root_entries[i].name) == 0) {
             struct fuse_entry_param e = {.ino = root_entries[i].ino,
-                                         .attr_timeout = NUBFS_DIR_TIMEOUT,
-                                         .entry_timeout = NUBFS_DIR_TIMEOUT};
+                                         .attr_timeout = NUBFS_FIXED_TIMEOUT,
+                                         .entry_timeout = NUBFS_FIXED_TIMEOUT};
             fixed_attr(fs, e.ino, &e.attr);
             if (e.ino == NUBFS_INO_LOG || e.ino == NUBFS_INO_STATS)
                 e.attr_timeout = 0;
@@ -195,9 +195,11 @@ static void root_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_
     }
     size_t used = 0;
     for (size_t i = off < 0 ? 0 : (size_t)off; i < 2 + N_ROOT; i++) {
-        struct fuse_entry_param e = {.attr_timeout = NUBFS_DIR_TIMEOUT,
-                                     .entry_timeout = NUBFS_DIR_TIMEOUT};
+        struct fuse_entry_param e = {.attr_timeout = NUBFS_FIXED_TIMEOUT,
+                                     .entry_timeout = NUBFS_FIXED_TIMEOUT};
         fixed_attr(fs, all[i].ino, &e.attr);
+        if (all[i].ino == NUBFS_INO_LOG || all[i].ino == NUBFS_INO_STATS)
+            e.attr_timeout = 0; /* as root_lookup gives them */
         e.ino = i < 2 ? 0 : all[i].ino; /* ino 0: no lookup taken for . and .. */
         if (!nubfs_dirbuf_add(req, buf, size, &used, plus, all[i].name, &e, (off_t)i + 1))
             break;
@@ -324,7 +326,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct nubfs *fs = fs_of(req);
     struct stat st;
     if (fixed_attr(fs, ino, &st)) {
-        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_DIR_TIMEOUT;
+        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_FIXED_TIMEOUT;
         fuse_reply_attr(req, &st, t);
         return;
     }
