@@ -154,17 +154,23 @@ static bool root_is_dir(fuse_ino_t ino)
     return true;
 }
 
+/* How long the kernel may keep a fixed inode's attributes: log and stats
+ * are generated, like /proc files, and are not cached; the rest never
+ * change while mounted. */
+static double fixed_attr_timeout(fuse_ino_t ino)
+{
+    return ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_FIXED_TIMEOUT;
+}
+
 static void root_lookup(fuse_req_t req, struct nubfs *fs, fuse_ino_t parent, const char *name)
 {
     (void)parent;
     for (size_t i = 0; i < N_ROOT; i++) {
         if (strcmp(name, root_entries[i].name) == 0) {
             struct fuse_entry_param e = {.ino = root_entries[i].ino,
-                                         .attr_timeout = NUBFS_FIXED_TIMEOUT,
+                                         .attr_timeout = fixed_attr_timeout(root_entries[i].ino),
                                          .entry_timeout = NUBFS_FIXED_TIMEOUT};
             fixed_attr(fs, e.ino, &e.attr);
-            if (e.ino == NUBFS_INO_LOG || e.ino == NUBFS_INO_STATS)
-                e.attr_timeout = 0;
             fuse_reply_entry(req, &e);
             return;
         }
@@ -195,11 +201,9 @@ static void root_readdir(fuse_req_t req, struct nubfs *fs, fuse_ino_t ino, size_
     }
     size_t used = 0;
     for (size_t i = off < 0 ? 0 : (size_t)off; i < 2 + N_ROOT; i++) {
-        struct fuse_entry_param e = {.attr_timeout = NUBFS_FIXED_TIMEOUT,
+        struct fuse_entry_param e = {.attr_timeout = fixed_attr_timeout(all[i].ino),
                                      .entry_timeout = NUBFS_FIXED_TIMEOUT};
         fixed_attr(fs, all[i].ino, &e.attr);
-        if (all[i].ino == NUBFS_INO_LOG || all[i].ino == NUBFS_INO_STATS)
-            e.attr_timeout = 0; /* as root_lookup gives them */
         e.ino = i < 2 ? 0 : all[i].ino; /* ino 0: no lookup taken for . and .. */
         if (!nubfs_dirbuf_add(req, buf, size, &used, plus, all[i].name, &e, (off_t)i + 1))
             break;
@@ -326,8 +330,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     struct nubfs *fs = fs_of(req);
     struct stat st;
     if (fixed_attr(fs, ino, &st)) {
-        double t = ino == NUBFS_INO_LOG || ino == NUBFS_INO_STATS ? 0 : NUBFS_FIXED_TIMEOUT;
-        fuse_reply_attr(req, &st, t);
+        fuse_reply_attr(req, &st, fixed_attr_timeout(ino));
         return;
     }
     const struct nubfs_subtree *t = node_subtree(ino);
