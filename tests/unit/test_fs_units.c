@@ -418,32 +418,30 @@ static void test_kvm_hint(void **state)
     assert_null(strchr(without, '\n'));
 }
 
-/* nubfs_utc_time says what gmtime_r and strftime say, for every day
- * from 1900 to 2499 (leap days, century years, 2000) at a second that
- * moves through the day, and at the edges of 1970. */
+/* nubfs_utc_time(secs) says what gmtime_r and strftime say. */
+static void expect_utc(int64_t secs)
+{
+    char got[NUBFS_UTC_TIME_MAX], want[64];
+    struct tm tm;
+    time_t t = (time_t)secs;
+    assert_non_null(gmtime_r(&t, &tm));
+    strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+    nubfs_utc_time(secs, got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%lld s: %s, want %s", (long long)secs, got, want);
+}
+
+/* For every day from 1900 to 2499 (leap days, century years, 2000) at a
+ * second that moves through the day, and at the edges of 1970. */
 static void test_utc_time(void **state)
 {
     (void)state;
     static const int64_t edges[] = {0, -1, 59, 86399, 86400, 951782400 /* 2000-02-29 */,
                                     4107542400 /* 2100-02-28 */, 4107628800, -2208988800};
-    char got[NUBFS_UTC_TIME_MAX], want[64];
-    struct tm tm;
-    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
-        time_t t = (time_t)edges[i];
-        assert_non_null(gmtime_r(&t, &tm));
-        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-        nubfs_utc_time(edges[i], got);
-        assert_string_equal(got, want);
-    }
-    for (int64_t day = -25567; day < 193300; day++) { /* 1900-01-01 .. 2499 */
-        int64_t secs = day * 86400 + (day * 7919) % 86400;
-        time_t t = (time_t)secs;
-        assert_non_null(gmtime_r(&t, &tm));
-        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-        nubfs_utc_time(secs, got);
-        if (strcmp(got, want) != 0)
-            fail_msg("day %lld: %s, want %s", (long long)day, got, want);
-    }
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        expect_utc(edges[i]);
+    for (int64_t day = -25567; day < 193300; day++) /* 1900-01-01 .. 2499 */
+        expect_utc(day * 86400 + (day * 7919) % 86400);
 }
 
 int main(void)
