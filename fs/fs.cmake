@@ -22,6 +22,7 @@ add_library(nubfsd STATIC
   ${CMAKE_CURRENT_LIST_DIR}/put_file.c
   ${CMAKE_CURRENT_LIST_DIR}/store.c
   ${CMAKE_CURRENT_LIST_DIR}/passthrough.c
+  ${CMAKE_CURRENT_LIST_DIR}/turn.c
   ${CMAKE_CURRENT_LIST_DIR}/region_pt.c
   ${CMAKE_CURRENT_LIST_DIR}/region_open.c
   ${CMAKE_CURRENT_LIST_DIR}/preload.c

@@ -68,11 +68,17 @@ void nubfs_settled_rdlock(struct nubfs *fs)
     }
     uint64_t start = now_ms();
     for (;;) {
-        nub_sandbox_rdlock(fs->sb);
+        /* A guest call holds it: the wait may be long, so this thread
+         * lets another read /dev/fuse meanwhile (turn.c). */
+        if (!nub_sandbox_tryrdlock(fs->sb)) {
+            nubfs_turn_yield();
+            nub_sandbox_rdlock(fs->sb);
+        }
         unsigned limit = closed(fs);
         if (limit == 0 || now_ms() - start >= limit)
             return; /* settled, or waited long enough: serve what there is */
         nub_sandbox_rdunlock(fs->sb);
+        nubfs_turn_yield();
         /* Woken at the end of the recovery; re-checked every 20 ms. */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

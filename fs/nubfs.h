@@ -291,6 +291,13 @@ void nubfs_pt_shutdown(void);
 bool nubfs_pt_on(void);
 const char *nubfs_pt_reason(void);
 uint64_t nubfs_pt_opens(void);
+/* turn.c: one thread at a time reads /dev/fuse; short requests are served
+ * by it, and it hands the turn on before anything that can wait long.
+ * nubfs_turn_read is read(2) for the session's custom I/O; call
+ * nubfs_turn_yield before a wait that may be long (no-op in a thread
+ * without the turn). */
+ssize_t nubfs_turn_read(int fd, void *buf, size_t len);
+void nubfs_turn_yield(void);
 /* Replies to the open of a cap handle (fi->fh set): passthrough when obj
  * has a file of its own and passthrough is on, else keep_cache for the
  * spliced reads. fuse_reply_open's result. */

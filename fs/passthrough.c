@@ -8,7 +8,8 @@
  * kernel then reads and maps the memfd itself. Each object is registered
  * once (FUSE_DEV_IOC_BACKING_OPEN) and unregistered when the store tears
  * it down, after every handle let go. Where anything refuses, reads are
- * spliced as before and the reason is kept for `stats` and the log. */
+ * spliced as before and the reason is kept for `stats` and the log. The
+ * same read hook passes the reading turn between threads (turn.c). */
 #include "nubfs.h"
 
 #include <errno.h>
@@ -66,7 +67,7 @@ static void set_off(const char *why)
 static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
 {
     (void)userdata;
-    ssize_t n = read(fd, buf, len);
+    ssize_t n = nubfs_turn_read(fd, buf, len);
     if (n < 0 || __atomic_load_n(&pt.init_seen, __ATOMIC_ACQUIRE) ||
         (size_t)n < sizeof(struct fuse_in_header))
         return n;
@@ -190,20 +191,30 @@ static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
     return n;
 }
 
+static ssize_t pt_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len,
+                              unsigned int flags, void *userdata)
+{
+    (void)userdata;
+    return splice(fdin, offin, fdout, offout, len, flags);
+}
+
 int nubfs_pt_setup(struct nubfs *fs, struct fuse_session *se)
 {
     pt.devfd = fuse_session_fd(se);
-    if (fs->opts.read_path_splice) {
+    if (fs->opts.read_path_splice)
         set_off("turned off (-o read_path=splice)");
-        nubfs_log("reads: spliced, not passthrough: %s", pt.reason);
-        return 0;
-    }
+    /* Installed either way: its read also decides which thread reads
+     * next (turn.c). libfuse splices replies through custom I/O only
+     * with a splice_send, which the splice read path gives it (as
+     * before; the passthrough path never had one). */
     static const struct fuse_custom_io io = {.read = pt_read, .writev = pt_writev};
-    int rc = fuse_session_custom_io(se, &io, pt.devfd);
-    if (rc != 0) {
+    static const struct fuse_custom_io io_splice = {
+        .read = pt_read, .writev = pt_writev, .splice_send = pt_splice_send};
+    int rc = fuse_session_custom_io(se, fs->opts.read_path_splice ? &io_splice : &io, pt.devfd);
+    if (rc != 0)
         set_off("libfuse refused custom I/O");
+    if (rc != 0 || fs->opts.read_path_splice)
         nubfs_log("reads: spliced, not passthrough: %s", pt.reason);
-    }
     return 0;
 }
 

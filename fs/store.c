@@ -64,6 +64,8 @@ int nubfs_obj_readable(struct nubfs *fs, struct nub_cap_obj *o, const char *via)
                    (unsigned long long)o->len, first ? ", found now" : "");
         return -EIO;
     }
+    if (fs->opts.verify)
+        nubfs_turn_yield(); /* the hash may take a while: turn.c */
     if (fs->opts.verify && nub_cap_obj_verify(o) != 0) {
         /* -o verify: its file no longer holds what its name says (a disk
          * fault, or a change behind our back): no byte of it is served. */

@@ -750,6 +750,11 @@ void nub_sandbox_rdlock(struct nub_sandbox *sb)
     pthread_rwlock_rdlock(&sb->lock);
 }
 
+bool nub_sandbox_tryrdlock(struct nub_sandbox *sb)
+{
+    return pthread_rwlock_tryrdlock(&sb->lock) == 0;
+}
+
 void nub_sandbox_rdunlock(struct nub_sandbox *sb)
 {
     pthread_rwlock_unlock(&sb->lock);

@@ -106,6 +106,8 @@ int nub_sandbox_write_locked(struct nub_sandbox *sb, nub_gpa gpa, const void *da
 
 /* Shared lock for readers of guest memory. */
 void nub_sandbox_rdlock(struct nub_sandbox *sb);
+/* The same if no writer holds it now: true if taken. */
+bool nub_sandbox_tryrdlock(struct nub_sandbox *sb);
 void nub_sandbox_rdunlock(struct nub_sandbox *sb);
 
 const struct nub_guest_mem *nub_sandbox_mem(const struct nub_sandbox *sb);
