@@ -9,6 +9,8 @@
  * slows readers down but never stops them for good. */
 #include "nubfs.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <time.h>
 
@@ -80,13 +82,7 @@ void nubfs_settled_rdlock(struct nubfs *fs)
         nub_sandbox_rdunlock(fs->sb);
         nubfs_turn_yield();
         /* Woken at the end of the recovery; re-checked every 20 ms. */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 20 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = nub_deadline_ms(CLOCK_REALTIME, 20);
         pthread_mutex_lock(&gate_mu);
         if (closed(fs) != 0)
             pthread_cond_timedwait(&gate_cv, &gate_mu, &until);

@@ -34,6 +34,8 @@
  * that the kernel issues meanwhile are answered by the other workers. */
 #include "nubfs.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,14 +161,7 @@ static uint64_t queue(struct nubfs_notifier *n, fuse_ino_t parent, const char *n
 /* Waits (bounded) until job `seq` is done. n->mu held. */
 static void wait_for(struct nubfs_notifier *n, uint64_t seq)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += WAIT_MS / 1000;
-    until.tv_nsec += (long)(WAIT_MS % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nub_deadline_ms(CLOCK_MONOTONIC, WAIT_MS);
     while (n->completed < seq) {
         if (pthread_cond_timedwait(&n->done, &n->mu, &until) == ETIMEDOUT) {
             nubfs_log("cache invalidation still waiting on a kernel lock after %d ms; "

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "nubfs.h"
 
 #include <errno.h>
@@ -84,14 +85,7 @@ static void order(struct worker *w, enum cmd c)
 /* done_within: whether w finished its command within ms. */
 static bool done_within(struct worker *w, int ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nub_deadline_ms(CLOCK_REALTIME, (unsigned)ms);
     pthread_mutex_lock(&w->mu);
     int rc = 0;
     while (w->cmd != C_NONE && rc != ETIMEDOUT)
